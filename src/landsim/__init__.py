@@ -1,0 +1,1 @@
+"""landsim: smallholder land-use decisions at tropical forest frontiers."""

@@ -1,0 +1,161 @@
+"""Farmers: one Mesa agent per farm, over struct-of-arrays state.
+
+The state of all farmers lives in :class:`FarmerState` (one numpy array per
+attribute), which the model's yearly step updates in vectorised operations. A
+:class:`Farmer` agent holds only its farm id and exposes its row of that state
+for inspection (``model.farmer(3).savings_usd``), so Mesa's agent tools
+(``agents_by_type``, ``AgentSet.select`` and ``agg``) work as usual.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+import mesa
+import numpy as np
+from scipy.spatial import cKDTree
+
+from landsim.scenario import FarmerParams
+
+#: Heterogeneous attributes drawn from the scenario's distributions (scenario key
+#: ``farmers.<name>``), in the order they are drawn.
+DRAWN_ATTRIBUTES = (
+    "discount_rate",
+    "risk_aversion",
+    "labour_ha_per_year",
+    "labour_days_per_year",
+    "savings_usd",
+    "knowledge",
+)
+
+#: Lower and upper bounds applied to drawn values (a distribution's tail must not
+#: give a negative discount rate or a knowledge above 1).
+BOUNDS = {
+    "discount_rate": (0.0, None),
+    "risk_aversion": (0.0, None),
+    "labour_ha_per_year": (0.0, None),
+    "labour_days_per_year": (0.0, None),
+    "savings_usd": (0.0, None),
+    "knowledge": (0.0, 1.0),
+}
+
+
+@dataclass
+class FarmerState:
+    """All farmers' state, one array of length ``n_farms`` per attribute.
+
+    Attributes
+    ----------
+    discount_rate : 1/yr
+    risk_aversion : weight on the coefficient of variation of revenue
+    labour_ha_per_year : ha the household can clear or establish in a year
+    labour_days_per_year : household labour (person-days/yr) for cultivation
+    savings_usd : USD; establishment and clearing are paid from it
+    knowledge : 0-1, knowledge of agroforestry and silvopasture
+    neighbours : int array (n_farms, k), ids of the k nearest farms
+    revenue_usd, operating_cost_usd, investment_usd, net_income_usd : last year's
+        flows (USD/yr); net income = revenue - operating cost
+    last_option : last year's land-use change (:class:`landsim.economics.Option`)
+    abandoned : whether the farmer abandoned exhausted land last year
+    """
+
+    discount_rate: np.ndarray
+    risk_aversion: np.ndarray
+    labour_ha_per_year: np.ndarray
+    labour_days_per_year: np.ndarray
+    savings_usd: np.ndarray
+    knowledge: np.ndarray
+    neighbours: np.ndarray
+    revenue_usd: np.ndarray
+    operating_cost_usd: np.ndarray
+    investment_usd: np.ndarray
+    net_income_usd: np.ndarray
+    last_option: np.ndarray
+    abandoned: np.ndarray
+
+    @property
+    def n(self) -> int:
+        return self.discount_rate.size
+
+
+def draw_farmers(
+    params: FarmerParams, owner: np.ndarray, n_neighbours: int, rng: np.random.Generator
+) -> FarmerState:
+    """Draw heterogeneous farmer attributes and find each farm's neighbours."""
+    n = int(owner.max()) + 1 if owner.size else 0
+    attrs = {}
+    for name in DRAWN_ATTRIBUTES:
+        lo, hi = BOUNDS[name]
+        attrs[name] = np.clip(getattr(params, name).sample(rng, n).astype(np.float64), lo, hi)
+    zeros = np.zeros(n)
+    return FarmerState(
+        **attrs,
+        neighbours=find_neighbours(owner, n, n_neighbours),
+        revenue_usd=zeros.copy(),
+        operating_cost_usd=zeros.copy(),
+        investment_usd=zeros.copy(),
+        net_income_usd=zeros.copy(),
+        last_option=np.zeros(n, dtype=np.int8),
+        abandoned=np.zeros(n, dtype=bool),
+    )
+
+
+def find_neighbours(owner: np.ndarray, n_farms: int, k: int) -> np.ndarray:
+    """The ``k`` farms whose lot centroids are nearest each farm's (excluding itself)."""
+    if n_farms <= 1:
+        return np.zeros((n_farms, 1), dtype=np.int64)
+    rows, cols = np.nonzero(owner >= 0)
+    farm = owner[rows, cols]
+    count = np.bincount(farm, minlength=n_farms)
+    centroids = np.column_stack(
+        [
+            np.bincount(farm, rows, n_farms) / np.maximum(count, 1),
+            np.bincount(farm, cols, n_farms) / np.maximum(count, 1),
+        ]
+    )
+    k = min(k, n_farms - 1)
+    _, idx = cKDTree(centroids).query(centroids, k=k + 1)
+    idx = idx.reshape(n_farms, k + 1)
+    # Drop each farm itself; where coincident centroids hide it, drop the farthest.
+    drop = idx == np.arange(n_farms)[:, None]
+    drop[~drop.any(axis=1), -1] = True
+    return idx[~drop].reshape(n_farms, k).astype(np.int64)
+
+
+class Farmer(mesa.Agent):
+    """A farm household. Its state is row ``farm_id`` of ``model.farmers``.
+
+    Parameters
+    ----------
+    model : LandUseModel
+    farm_id : int
+        Index into the model's :class:`FarmerState` arrays and value in the
+        landscape's ``owner`` layer.
+    """
+
+    def __init__(self, model, farm_id: int):
+        super().__init__(model)
+        self.farm_id = int(farm_id)
+
+    def __getattr__(self, name: str):
+        # Expose the farmer's row of the struct-of-arrays state as attributes.
+        state = self.__dict__.get("model") and self.model.farmers
+        if state is not None and name in _STATE_FIELDS:
+            value = getattr(state, name)[self.farm_id]
+            return value if isinstance(value, np.ndarray) else value.item()
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    @property
+    def cells(self) -> np.ndarray:
+        """Flat indices of the cells this farm owns."""
+        return np.flatnonzero(self.model.landscape.owner.ravel() == self.farm_id)
+
+    @property
+    def area_ha(self) -> float:
+        return self.cells.size * self.model.landscape.cell_size_ha
+
+    def __repr__(self) -> str:
+        return f"Farmer(farm_id={self.farm_id}, area_ha={self.area_ha:g})"
+
+
+_STATE_FIELDS = frozenset(f.name for f in fields(FarmerState))

@@ -1,0 +1,95 @@
+"""Carbon: biomass by cover and age, soil organic carbon, and yearly fluxes.
+
+Stocks are densities in tC/ha on each cell; totals and fluxes are reported in tC
+and tCO2e (x 44/12). Each year the change in stock of every cell and pool is split
+into removals (gains) and emissions (losses), so that, summed over the landscape,
+``stock change = removals - emissions`` holds exactly.
+
+References
+----------
+Poorter, L., et al. (2016). Biomass resilience of Neotropical secondary forests.
+Nature, 530, 211-214. (Regrowth curve; Chapman-Richards fit in PARAMETERS.md.)
+Gonas, M., et al. (2022). Sustainability, 14, 9739. (Cocoa agroforestry biomass.)
+Don, A., Schumacher, J., & Freibauer, A. (2011). Impact of tropical land-use change
+on soil organic carbon stocks - a meta-analysis. Global Change Biology, 17, 1658-1670.
+IPCC (2019). Refinement to the 2006 IPCC Guidelines, Vol. 4, ch. 2 (20-year soil
+transition; committed emission of biomass at clearing).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from landsim.landscape import Cover
+from landsim.scenario import Scenario
+
+CO2_PER_C = 44.0 / 12.0
+
+
+def chapman_richards(age, a_max: float, k: float, p: float):
+    """Chapman-Richards growth ``a_max * (1 - exp(-k * age)) ** p``.
+
+    Parameters
+    ----------
+    age : array_like
+        Years since establishment (>= 0).
+    a_max : float
+        Asymptote (tC/ha).
+    k : float
+        Rate (1/yr).
+    p : float
+        Shape (dimensionless).
+    """
+    return a_max * (-np.expm1(-k * np.asarray(age, dtype=np.float64))) ** p
+
+
+def biomass_density(cover: np.ndarray, age: np.ndarray, scenario: Scenario) -> np.ndarray:
+    """Biomass carbon, above + below ground (tC/ha), by cover and age.
+
+    Above-ground carbon follows a per-cover curve; below-ground carbon is the
+    above-ground value times ``forest.root_shoot_ratio``.
+    """
+    f, af, sp = scenario.forest, scenario.cocoa_agroforestry, scenario.silvopasture
+    agb = np.zeros(cover.shape, dtype=np.float64)
+    agb[cover == Cover.PRIMARY_FOREST] = f.primary_agb_tc_per_ha
+    agb[cover == Cover.MONOCROP] = scenario.monocrop.agb_tc_per_ha
+    for code, a_max, k, p in (
+        (
+            Cover.SECONDARY_FOREST,
+            f.secondary_agb_max_tc_per_ha,
+            f.secondary_growth_rate,
+            f.secondary_shape,
+        ),
+        (Cover.COCOA_AGROFORESTRY, af.agb_max_tc_per_ha, af.agb_growth_rate, af.agb_shape),
+        (Cover.SILVOPASTURE, sp.agb_max_tc_per_ha, sp.agb_growth_rate, sp.agb_shape),
+    ):
+        mask = cover == code
+        agb[mask] = chapman_richards(age[mask], a_max, k, p)
+    return agb * (1.0 + f.root_shoot_ratio)
+
+
+def soc_factors(scenario: Scenario) -> np.ndarray:
+    """Soil carbon stock-change factor per cover code (primary forest = 1)."""
+    s = scenario.soil
+    return np.array(
+        [
+            1.0,
+            s.factor_secondary_forest,
+            s.factor_monocrop,
+            s.factor_cocoa_agroforestry,
+            s.factor_silvopasture,
+        ]
+    )
+
+
+def soc_equilibrium(cover: np.ndarray, scenario: Scenario) -> np.ndarray:
+    """Equilibrium soil organic carbon (tC/ha) of each cell's cover."""
+    return scenario.soil.soc_reference_tc_per_ha * soc_factors(scenario)[cover]
+
+
+def split_change(old: np.ndarray, new: np.ndarray, cell_size_ha: float) -> tuple[float, float]:
+    """Removals and emissions (tCO2e) in going from ``old`` to ``new`` densities."""
+    d = (new - old) * cell_size_ha
+    gain = float(d[d > 0].sum())
+    loss = float(-d[d < 0].sum())
+    return gain * CO2_PER_C, loss * CO2_PER_C

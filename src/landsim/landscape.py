@@ -1,0 +1,358 @@
+"""The landscape: raster layers held as numpy arrays.
+
+Arrays have shape ``(height, width)`` (row ``y`` from north to south, column ``x``).
+A Mesa grid is never the store; :meth:`landsim.model.LandUseModel.grid` builds one
+from these arrays on demand for the browser view and small runs.
+
+The synthetic generator lays out the fishbone pattern of Amazon colonisation: a
+main road along the southern edge, feeder roads running north from it every two
+lot depths, and farm lots fronting the feeders on both sides, settled from the
+main road inwards, with a protected reserve beyond the end of the feeders.
+Roads run along cell edges, so they take no area.
+
+References
+----------
+Arima, E. Y., Walker, R. T., Sales, M., Souza Jr, C., & Perz, S. G. (2008). The
+fragmentation of space in the Amazon basin. Photogrammetric Engineering & Remote
+Sensing, 74(6), 699-709. (Fishbone road and lot patterns.)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from enum import IntEnum
+from pathlib import Path
+
+import numpy as np
+from scipy import ndimage
+
+from landsim.scenario import LandscapeParams, ScenarioError
+
+
+class Cover(IntEnum):
+    """Land covers. The integer codes are what the ``cover`` layer holds."""
+
+    PRIMARY_FOREST = 0
+    SECONDARY_FOREST = 1
+    MONOCROP = 2
+    COCOA_AGROFORESTRY = 3
+    SILVOPASTURE = 4
+
+
+COVER_NAMES = tuple(c.name.lower() for c in Cover)
+NO_OWNER = -1
+
+#: Layers an ``.npz`` landscape must hold, and those it may hold.
+REQUIRED_LAYERS = ("cover", "owner", "protected", "road")
+OPTIONAL_LAYERS = ("age", "fertility")
+
+
+@dataclass
+class Landscape:
+    """Cell state as raster layers (all arrays of shape ``(height, width)``).
+
+    Attributes
+    ----------
+    cover : int8 array
+        :class:`Cover` code.
+    age : int16 array
+        Years since the current cover was established.
+    fertility : float64 array
+        Soil fertility index in [0, 1] (1 = fresh forest soil).
+    owner : int32 array
+        Farm id, or ``NO_OWNER`` (-1).
+    protected : bool array
+        Reserve cells; they never change unless the scenario allows it.
+    road : bool array
+        Cells that front a road.
+    road_distance_km : float32 array
+        Distance from the cell centre to the nearest road (km).
+    claim : int32 array
+        For unowned, unprotected cells within the claim distance of a lot, the
+        farm that may clear it (the nearest); otherwise -1.
+    biomass_tc_per_ha, soc_tc_per_ha, soc_rate_tc_per_ha : float64 arrays
+        Biomass carbon (above + below ground), soil organic carbon, and the yearly
+        soil carbon change while a transition lasts; set by the model.
+    cell_size_ha : float
+        Area of one cell (ha).
+    """
+
+    cover: np.ndarray
+    age: np.ndarray
+    fertility: np.ndarray
+    owner: np.ndarray
+    protected: np.ndarray
+    road: np.ndarray
+    road_distance_km: np.ndarray
+    claim: np.ndarray
+    cell_size_ha: float
+    biomass_tc_per_ha: np.ndarray | None = None
+    soc_tc_per_ha: np.ndarray | None = None
+    soc_rate_tc_per_ha: np.ndarray | None = None
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.cover.shape
+
+    @property
+    def n_farms(self) -> int:
+        return int(self.owner.max()) + 1 if self.owner.size else 0
+
+    @property
+    def cell_side_km(self) -> float:
+        return float(np.sqrt(self.cell_size_ha)) * 0.1
+
+    def layers(self) -> dict[str, np.ndarray]:
+        """All raster layers by name (the arrays themselves, not copies)."""
+        return {
+            f.name: getattr(self, f.name)
+            for f in fields(self)
+            if isinstance(getattr(self, f.name), np.ndarray)
+        }
+
+
+# --------------------------------------------------------------------------- generator
+
+
+def generate_landscape(params: LandscapeParams, rng: np.random.Generator) -> Landscape:
+    """Generate a fishbone frontier landscape, deterministically from ``rng``.
+
+    Raises
+    ------
+    ScenarioError
+        If ``n_farms`` lots do not fit in the area left outside the reserve.
+    """
+    height, width = params.height, params.width
+    side_km = float(np.sqrt(params.cell_size_ha)) * 0.1
+    depth = max(1, round(params.lot_depth_km / side_km))
+    reserve_rows = round(params.reserve_fraction * height)
+
+    owner, road, lot_area_cells = _lay_out_lots(params, depth, reserve_rows, rng)
+    n_farms = lot_area_cells.size
+
+    protected = np.zeros((height, width), dtype=bool)
+    protected[:reserve_rows, :] = True
+
+    road_distance_km = _distance_to_road(road, side_km)
+    cover, age, fertility = _initial_cover(params, owner, road_distance_km, n_farms, rng)
+    claim = _claims(owner, protected, params.claim_distance_km / side_km)
+    return Landscape(
+        cover=cover,
+        age=age,
+        fertility=fertility,
+        owner=owner,
+        protected=protected,
+        road=road,
+        road_distance_km=road_distance_km,
+        claim=claim,
+        cell_size_ha=params.cell_size_ha,
+    )
+
+
+def _lay_out_lots(params: LandscapeParams, depth: int, reserve_rows: int, rng):
+    """Cut lots along feeder roads; keep the ``n_farms`` nearest the main road."""
+    height, width = params.height, params.width
+    strip_len = height - reserve_rows
+    # Feeder roads run along the western edge of column c, for c = depth, 3 depth, ...
+    feeders = np.arange(depth, width, 2 * depth)
+    if strip_len < 1 or feeders.size == 0:
+        raise ScenarioError(
+            "landscape",
+            [
+                (
+                    "landscape",
+                    f"no room for lots: {width} x {height} cells, lot depth {depth} cells",
+                )
+            ],
+        )
+    strips = []  # (first column, last column + 1)
+    for c in feeders:
+        strips.append((max(0, c - depth), c))  # west side of the feeder
+        strips.append((c, min(width, c + depth)))  # east side
+
+    # Lot frontages (rows along the feeder) from the lot-size distribution.
+    lots = []  # (distance from main road in rows, strip index, first row, n rows)
+    n_draw = strip_len  # a lot is at least one row deep, so this many always suffice
+    for s, (c0, c1) in enumerate(strips):
+        size_cells = params.lot_size_ha.sample(rng, n_draw) / params.cell_size_ha
+        rows = np.maximum(1, np.rint(size_cells / (c1 - c0))).astype(np.int64)
+        ends = np.cumsum(rows)
+        keep = ends <= strip_len
+        starts = ends[keep] - rows[keep]
+        for start, n in zip(starts, rows[keep], strict=True):
+            lots.append((start, s, height - start - n, n))
+    lots.sort()
+    if len(lots) < params.n_farms:
+        raise ScenarioError(
+            "landscape",
+            [
+                (
+                    "landscape.n_farms",
+                    f"{params.n_farms} lots do not fit: this layout holds at most {len(lots)} "
+                    "(raise width/height, lower reserve_fraction or lot_size_ha)",
+                )
+            ],
+        )
+    owner = np.full((height, width), NO_OWNER, dtype=np.int32)
+    area = np.zeros(params.n_farms, dtype=np.int64)
+    for farm, (_, s, row0, n) in enumerate(lots[: params.n_farms]):
+        c0, c1 = strips[s]
+        owner[row0 : row0 + n, c0:c1] = farm
+        area[farm] = n * (c1 - c0)
+
+    road = np.zeros((height, width), dtype=bool)
+    road[height - 1, :] = True  # the main road along the southern edge
+    for c in feeders:
+        road[reserve_rows:, c - 1] = True
+        road[reserve_rows:, c] = True
+    return owner, road, area
+
+
+def _distance_to_road(road: np.ndarray, side_km: float) -> np.ndarray:
+    """Distance (km) from each cell centre to the nearest road (on a cell edge)."""
+    if not road.any():
+        return np.full(road.shape, np.inf, dtype=np.float32)
+    d = ndimage.distance_transform_edt(~road)
+    return ((d + 0.5) * side_km).astype(np.float32)
+
+
+def _initial_cover(params, owner, road_distance_km, n_farms, rng):
+    """Clear a share of each lot nearest its road; some of it lies fallow."""
+    shape = owner.shape
+    cover = np.full(shape, Cover.PRIMARY_FOREST, dtype=np.int8)
+    age = np.zeros(shape, dtype=np.int16)
+    fertility = np.ones(shape, dtype=np.float64)
+
+    cleared_share = np.clip(params.initial_cleared_fraction.sample(rng, n_farms), 0.0, 1.0)
+    cells = np.flatnonzero(owner.ravel() >= 0)
+    farm = owner.ravel()[cells]
+    order = np.lexsort((rng.random(cells.size), road_distance_km.ravel()[cells], farm))
+    cells, farm = cells[order], farm[order]
+    lot_size = np.bincount(farm, minlength=n_farms)
+    cleared = rank_within_groups(farm) < np.rint(cleared_share * lot_size)[farm]
+    cleared_cells = cells[cleared]
+
+    fallow = rng.random(cleared_cells.size) < params.initial_fallow_share
+    flat_cover, flat_age, flat_fert = cover.ravel(), age.ravel(), fertility.ravel()
+    flat_cover[cleared_cells] = np.where(fallow, Cover.SECONDARY_FOREST, Cover.MONOCROP)
+    flat_age[cleared_cells] = np.where(
+        fallow, rng.integers(1, 16, cleared_cells.size), rng.integers(0, 6, cleared_cells.size)
+    )
+    flat_fert[cleared_cells] = np.clip(
+        params.initial_fertility.sample(rng, cleared_cells.size), 0.0, 1.0
+    )
+    return cover, age, fertility
+
+
+def _claims(owner: np.ndarray, protected: np.ndarray, max_cells: float) -> np.ndarray:
+    """Unowned, unprotected cells within ``max_cells`` of a lot: the nearest lot's farm."""
+    claim = np.full(owner.shape, NO_OWNER, dtype=np.int32)
+    owned = owner >= 0
+    if max_cells <= 0 or not owned.any():
+        return claim
+    dist, (iy, ix) = ndimage.distance_transform_edt(~owned, return_indices=True)
+    near = (~owned) & (~protected) & (dist <= max_cells)
+    claim[near] = owner[iy[near], ix[near]]
+    return claim
+
+
+def rank_within_groups(sorted_groups: np.ndarray) -> np.ndarray:
+    """Rank (0, 1, ...) of each element within its run of equal group labels.
+
+    ``sorted_groups`` must be sorted (or at least grouped), e.g. the primary key
+    of a ``np.lexsort``. Used to pick the first k cells of each farm.
+    """
+    n = sorted_groups.size
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    starts = np.flatnonzero(np.r_[True, sorted_groups[1:] != sorted_groups[:-1]])
+    group_start = np.repeat(starts, np.diff(np.r_[starts, n]))
+    return np.arange(n) - group_start
+
+
+# --------------------------------------------------------------------------- npz I/O
+
+
+def load_landscape(path: str | Path, params: LandscapeParams) -> Landscape:
+    """Read a landscape from an ``.npz`` file of named layers.
+
+    Required layers: ``cover`` (codes 0-4, see :class:`Cover`), ``owner`` (farm id
+    or -1), ``protected`` and ``road`` (booleans), all of one 2-D shape. Optional:
+    ``age`` (years, default 0) and ``fertility`` (0-1, default 1). Farm ids are
+    renumbered 0..n-1 in order of their original ids. The cell size comes from the
+    scenario (``landscape.cell_size_ha``).
+
+    Raises
+    ------
+    ScenarioError
+        Naming the file and the layer for a missing, misshapen or out-of-range layer.
+    """
+    src = str(path)
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            data = {k: npz[k] for k in npz.files}
+    except FileNotFoundError:
+        raise ScenarioError(src, [("", "landscape file not found")]) from None
+    except (OSError, ValueError) as exc:
+        raise ScenarioError(src, [("", f"not a readable .npz file: {exc}")]) from None
+
+    problems = [
+        (name, f"required layer is missing (layers found: {', '.join(sorted(data)) or 'none'})")
+        for name in REQUIRED_LAYERS
+        if name not in data
+    ]
+    unknown = sorted(set(data) - set(REQUIRED_LAYERS) - set(OPTIONAL_LAYERS))
+    problems += [
+        (name, f"unknown layer; allowed: {', '.join(REQUIRED_LAYERS + OPTIONAL_LAYERS)}")
+        for name in unknown
+    ]
+    if problems:
+        raise ScenarioError(src, problems)
+    shape = data["cover"].shape
+    for name, arr in data.items():
+        if arr.ndim != 2 or arr.shape != shape:
+            problems.append((name, f"shape {arr.shape} differs from cover's 2-D shape {shape}"))
+    if problems:
+        raise ScenarioError(src, problems)
+
+    cover = data["cover"]
+    if not np.issubdtype(cover.dtype, np.integer) or cover.min() < 0 or cover.max() > 4:
+        problems.append(("cover", f"codes must be integers 0-4 ({', '.join(COVER_NAMES)})"))
+    raw_owner = data["owner"]
+    if not np.issubdtype(raw_owner.dtype, np.integer) or raw_owner.min() < -1:
+        problems.append(("owner", "must be integers: a farm id >= 0, or -1 for no owner"))
+    age = data.get("age", np.zeros(shape, dtype=np.int16))
+    if age.min() < 0 or age.max() > 10_000:
+        problems.append(("age", "must lie in 0-10000 years"))
+    fertility = data.get("fertility", np.ones(shape))
+    if not np.all((fertility >= 0) & (fertility <= 1)):
+        problems.append(("fertility", "must lie in [0, 1]"))
+    if problems:
+        raise ScenarioError(src, problems)
+
+    owner = np.full(shape, NO_OWNER, dtype=np.int32)
+    owned = raw_owner >= 0
+    if owned.any():
+        _, owner[owned] = np.unique(raw_owner[owned], return_inverse=True)
+    protected = data["protected"].astype(bool)
+    road = data["road"].astype(bool)
+    side_km = float(np.sqrt(params.cell_size_ha)) * 0.1
+    return Landscape(
+        cover=cover.astype(np.int8),
+        age=age.astype(np.int16),
+        fertility=fertility.astype(np.float64),
+        owner=owner,
+        protected=protected,
+        road=road,
+        road_distance_km=_distance_to_road(road, side_km),
+        claim=_claims(owner, protected, params.claim_distance_km / side_km),
+        cell_size_ha=params.cell_size_ha,
+    )
+
+
+def save_landscape(landscape: Landscape, path: str | Path) -> None:
+    """Write the layers :func:`load_landscape` reads (a round trip keeps the map)."""
+    np.savez_compressed(
+        path,
+        **{name: getattr(landscape, name) for name in REQUIRED_LAYERS + OPTIONAL_LAYERS},
+    )

@@ -1,0 +1,586 @@
+"""The land-use model: a ``mesa.Model`` whose yearly step is vectorised.
+
+One year (see docs/ODD.md, "Process overview and scheduling"):
+
+1. farmers form price expectations from the recent price history;
+2. social learning: knowledge grows with the share of neighbours who adopted;
+3. each farmer values its options (keep, clear, cocoa agroforestry,
+   silvopasture, abandon) and picks one by multinomial logit;
+4. the chosen land-use changes are applied to explicit cells (forest nearest
+   existing fields and roads is cleared first; the least fertile annual-crop
+   land is converted first; exhausted land is abandoned), paid from savings;
+5. production and income at this year's prices; savings carry over;
+6. soil fertility, cover ages, biomass and soil carbon are updated, and the
+   carbon fluxes accounted;
+7. the year's indicators are recorded (``model.datacollector``).
+
+All randomness flows from one numpy Generator (``model.rng``, from the seed),
+split by ``Generator.spawn`` into independent streams for the landscape, the
+farmers, the markets and the yearly decisions, so that changing one process
+(e.g. an incentive) leaves the others' draws untouched (common random numbers).
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from pathlib import Path
+
+import mesa
+import numpy as np
+from scipy import ndimage
+
+from landsim import carbon
+from landsim.agents import Farmer, FarmerState, draw_farmers
+from landsim.economics import (
+    OPTION_NAMES,
+    Option,
+    cocoa_yield,
+    draw_choices,
+    gini,
+    logit_probabilities,
+    value_options,
+)
+from landsim.landscape import (
+    COVER_NAMES,
+    NO_OWNER,
+    Cover,
+    Landscape,
+    generate_landscape,
+    load_landscape,
+    rank_within_groups,
+)
+from landsim.market import PRODUCTS, UNITS, Market
+from landsim.scenario import Scenario, ScenarioError, load_scenario
+
+FOREST = (Cover.PRIMARY_FOREST, Cover.SECONDARY_FOREST)
+N_COVERS = len(Cover)
+
+
+def resolve_scenario(scenario: Scenario | str | Path | None) -> Scenario:
+    """A :class:`Scenario` from a scenario object, a TOML path, or None (default)."""
+    if isinstance(scenario, Scenario):
+        return scenario
+    return load_scenario(scenario)
+
+
+def describe_seed(rng) -> int | str | None:
+    """What a manifest records of the ``rng`` argument."""
+    if rng is None or isinstance(rng, int | np.integer):
+        return None if rng is None else int(rng)
+    if isinstance(rng, np.random.SeedSequence):
+        return f"SeedSequence(entropy={rng.entropy}, spawn_key={rng.spawn_key})"
+    return f"{type(rng).__name__} (state not recorded)"
+
+
+def _read_record(model: LandUseModel, key: str):
+    """DataCollector model reporter (used through ``functools.partial``, which
+    Mesa calls with the model and which pickles)."""
+    return model.record[key]
+
+
+class LandUseModel(mesa.Model):
+    """Smallholder land-use decisions at a tropical forest frontier.
+
+    Parameters
+    ----------
+    scenario : Scenario, path or None
+        A validated scenario, a TOML file, or None for the embedded default.
+    rng : int, numpy.random.SeedSequence, numpy.random.Generator or None
+        Seed or generator; None uses ``scenario.seed``.
+    landscape : Landscape, optional
+        Use this landscape instead of generating (or loading) one.
+
+    Attributes
+    ----------
+    params : Scenario
+        The landsim scenario (``model.scenario`` is Mesa's own experimental
+        scenario object, left untouched).
+    landscape : Landscape
+        Raster layers (numpy arrays).
+    farmers : FarmerState
+        Struct-of-arrays state of all farmers; ``farmer(i)`` is the agent of farm i.
+    market : Market
+        Price paths.
+    year : int
+        Years simulated so far (0 at the start).
+    record : dict
+        The indicators of the current year.
+    datacollector : mesa.DataCollector
+        Model reporters for every indicator; see also :meth:`yearly_table`.
+    """
+
+    def __init__(self, scenario=None, *, rng=None, landscape: Landscape | None = None):
+        scenario = resolve_scenario(scenario)
+        seed = scenario.seed if rng is None else rng
+        super().__init__(rng=seed)
+        self.params = scenario
+        self.seed = describe_seed(seed)
+        land_rng, farmer_rng, market_rng, self._decision_rng = self.rng.spawn(4)
+
+        self.landscape = landscape if landscape is not None else self._build_landscape(land_rng)
+        ls = self.landscape
+        self.farmers: FarmerState = draw_farmers(
+            scenario.farmers, ls.owner, scenario.decision.neighbours, farmer_rng
+        )
+        self.market = Market(
+            scenario.markets, scenario.years, scenario.decision.price_memory_years, market_rng
+        )
+        Farmer.create_agents(self, self.farmers.n, farm_id=np.arange(self.farmers.n))
+
+        ls.biomass_tc_per_ha = carbon.biomass_density(ls.cover, ls.age, scenario)
+        ls.soc_tc_per_ha = carbon.soc_equilibrium(ls.cover, scenario)
+        ls.soc_rate_tc_per_ha = np.zeros(ls.shape)
+        self._days_per_ha = np.array(
+            [
+                0.0,
+                0.0,
+                scenario.monocrop.labour_days_per_ha,
+                scenario.cocoa_agroforestry.labour_days_per_ha,
+                scenario.silvopasture.labour_days_per_ha,
+            ]
+        )
+        self.year = 0
+        self._cumulative_deforestation_ha = 0.0
+        self._grid = None
+        self.record = self._measure(transitions=None, fluxes=(0.0, 0.0, 0.0, 0.0))
+        self.datacollector = mesa.DataCollector(
+            model_reporters={key: partial(_read_record, key=key) for key in self.record}
+        )
+        self.datacollector.collect(self)
+
+    # ------------------------------------------------------------------ set-up
+
+    def _build_landscape(self, rng) -> Landscape:
+        params = self.params.landscape
+        if params.source == "synthetic":
+            return generate_landscape(params, rng)
+        if not params.source.endswith(".npz"):
+            raise ScenarioError(
+                "scenario",
+                [
+                    (
+                        "landscape.source",
+                        f'must be "synthetic" or an .npz file (got {params.source!r})',
+                    )
+                ],
+            )
+        return load_landscape(params.source, params)
+
+    def farmer(self, farm_id: int) -> Farmer:
+        """The agent of farm ``farm_id``."""
+        return self.agents_by_type[Farmer][farm_id]
+
+    # ------------------------------------------------------------------ the year
+
+    def step(self) -> None:
+        """Simulate one year."""
+        self.year += 1
+        sc, fs = self.params, self.farmers
+        year_rng = self._decision_rng.spawn(1)[0]
+        expected = {p: self.market.expectation(p, self.year) for p in PRODUCTS}
+        stats = self._farm_statistics()
+        shares = self._learn(stats)
+
+        # Stage 1: leave exhausted annual-crop land to regrow, or keep cropping it.
+        values = self._value_options(stats, shares, expected)
+        stage1 = [Option.KEEP, Option.ABANDON]
+        feasible = np.column_stack([np.ones(fs.n, dtype=bool), stats["n_exhausted"] > 0])
+        probabilities = logit_probabilities(values[:, stage1], sc.decision.logit_scale, feasible)
+        abandons = draw_choices(probabilities, year_rng.random(fs.n)) == 1
+        transitions = {"abandoned_ha": self._abandon(abandons)}
+        fs.abandoned[:] = abandons
+
+        # Stage 2: one land-use change (keep, clear, agroforestry, silvopasture).
+        stats = self._farm_statistics()
+        values = self._value_options(stats, shares, expected)
+        sizes = self._option_sizes(stats)
+        feasible = sizes > 0
+        feasible[:, Option.KEEP] = True
+        feasible[:, Option.ABANDON] = False
+        probabilities = logit_probabilities(values, sc.decision.logit_scale, feasible)
+        choice = draw_choices(probabilities, year_rng.random(fs.n))
+        fs.last_option[:] = choice
+        transitions |= self._apply_choices(choice, sizes, stats["clear_candidates"], year_rng)
+
+        self._cumulative_deforestation_ha += transitions["deforestation_ha"]
+        self._produce()
+        fluxes = self._grow()
+        self.record = self._measure(transitions, fluxes)
+        self.running = self.year < sc.years
+        if self._grid is not None:
+            self._sync_grid()
+        self.datacollector.collect(self)
+
+    def _value_options(self, stats, shares, expected) -> np.ndarray:
+        sc, fs = self.params, self.farmers
+        return value_options(
+            discount_rate=fs.discount_rate,
+            risk_aversion=fs.risk_aversion,
+            knowledge=fs.knowledge,
+            horizon=sc.decision.planning_horizon_years,
+            prices=expected,
+            forest_fertility=stats["forest_fertility"],
+            monocrop_fertility=stats["monocrop_min_fertility"],
+            exhausted_fertility=stats["exhausted_fertility"],
+            share_adopting=shares,
+            monocrop=sc.monocrop,
+            cocoa=sc.cocoa_agroforestry,
+            silvopasture=sc.silvopasture,
+            clearing_cost_usd_per_ha=sc.forest.clearing_cost_usd_per_ha,
+            imitation_weight_usd_per_ha=sc.decision.imitation_weight_usd_per_ha,
+            knowledge_cost_premium=sc.decision.knowledge_cost_premium,
+            technology_uncertainty=sc.decision.technology_uncertainty,
+        )
+
+    def _abandon(self, abandons: np.ndarray) -> float:
+        """Exhausted annual-crop land of the farmers who abandon becomes secondary
+        forest. Returns the area abandoned (ha)."""
+        ls = self.landscape
+        cover, owner, fert = ls.cover.ravel(), ls.owner.ravel(), ls.fertility.ravel()
+        mono = np.flatnonzero((cover == Cover.MONOCROP) & (owner >= 0))
+        cells = mono[
+            abandons[owner[mono]] & (fert[mono] < self.params.monocrop.exhaustion_fertility)
+        ]
+        self._change_cover(cells, Cover.SECONDARY_FOREST)
+        return float(cells.size * ls.cell_size_ha)
+
+    def _change_cover(self, cells: np.ndarray, new_cover: Cover) -> None:
+        """Set the cover of ``cells``, reset their age, and start their soil carbon's
+        linear move to the new cover's equilibrium (over ``soil.transition_years``)."""
+        sc, ls = self.params, self.landscape
+        soc, soc_rate = ls.soc_tc_per_ha.ravel(), ls.soc_rate_tc_per_ha.ravel()
+        target = sc.soil.soc_reference_tc_per_ha * carbon.soc_factors(sc)[new_cover]
+        ls.cover.ravel()[cells] = new_cover
+        ls.age.ravel()[cells] = 0
+        soc_rate[cells] = (target - soc[cells]) / sc.soil.transition_years
+
+    def _farm_statistics(self) -> dict[str, np.ndarray]:
+        """Per-farm aggregates the decisions need (one pass over the layers)."""
+        sc, ls, n = self.params, self.landscape, self.farmers.n
+        cover, owner, fert = ls.cover.ravel(), ls.owner.ravel(), ls.fertility.ravel()
+        threshold = sc.monocrop.exhaustion_fertility
+        owned = np.flatnonzero(owner >= 0)
+        o, c, f = owner[owned], cover[owned], fert[owned]
+        area = np.bincount(o * N_COVERS + c, minlength=n * N_COVERS).reshape(n, N_COVERS)
+
+        mono = c == Cover.MONOCROP
+        mono_min = np.ones(n)
+        np.minimum.at(mono_min, o[mono], f[mono])
+        exh = mono & (f < threshold)
+        n_exh = np.bincount(o[exh], minlength=n)
+        exh_fert = np.bincount(o[exh], f[exh], minlength=n) / np.maximum(n_exh, 1)
+
+        # Forest a farm may clear: its own, or unowned forest it can claim;
+        # fallow only once its soil has recovered (``forest.reclear_fertility``).
+        forest = (cover == Cover.PRIMARY_FOREST) | (
+            (cover == Cover.SECONDARY_FOREST) & (fert >= sc.forest.reclear_fertility)
+        )
+        if not sc.landscape.protected_can_change:
+            forest &= ~ls.protected.ravel()
+        farm_of = np.where(owner >= 0, owner, ls.claim.ravel())
+        cand = np.flatnonzero(forest & (farm_of >= 0))
+        cand_farm = farm_of[cand]
+        n_cand = np.bincount(cand_farm, minlength=n)
+        cand_fert = np.bincount(cand_farm, fert[cand], minlength=n) / np.maximum(n_cand, 1)
+        return {
+            "area_cells": area,
+            "n_exhausted": n_exh,
+            "exhausted_fertility": exh_fert,
+            "monocrop_min_fertility": mono_min,
+            "n_candidates": n_cand,
+            "forest_fertility": np.where(n_cand > 0, cand_fert, 1.0),
+            "clear_candidates": (cand, cand_farm),
+        }
+
+    def _learn(self, stats) -> dict[str, np.ndarray]:
+        """Neighbours' adoption shares; knowledge grows with them.
+
+        References
+        ----------
+        Rogers, E. M. (2003). Diffusion of Innovations (5th ed.). Free Press.
+        """
+        fs, rate = self.farmers, self.params.decision.knowledge_learning_rate
+        area = stats["area_cells"]
+        adopted_af = area[:, Cover.COCOA_AGROFORESTRY] > 0
+        adopted_sp = area[:, Cover.SILVOPASTURE] > 0
+        shares = {
+            "cocoa_agroforestry": adopted_af[fs.neighbours].mean(axis=1),
+            "silvopasture": adopted_sp[fs.neighbours].mean(axis=1),
+        }
+        either = (adopted_af | adopted_sp)[fs.neighbours].mean(axis=1)
+        fs.knowledge += rate * either * (1.0 - fs.knowledge)
+        return shares
+
+    def _option_sizes(self, stats) -> np.ndarray:
+        """Cells each farmer could change under each option this year.
+
+        Bounded by the labour to clear or establish (``labour_ha_per_year``), the
+        household labour left for cultivation (``labour_days_per_year``), savings
+        for establishment costs (clearing is done with family labour), and the
+        land available.
+        """
+        sc, fs, cell = self.params, self.farmers, self.landscape.cell_size_ha
+        used_days = stats["area_cells"] @ self._days_per_ha * cell
+        free_days = np.maximum(fs.labour_days_per_year - used_days, 0.0)
+        k_labour = np.rint(fs.labour_ha_per_year / cell)
+        days_mono = self._days_per_ha[Cover.MONOCROP]
+
+        def labour_cap(extra_days_per_ha: float):
+            if extra_days_per_ha <= 0:
+                return np.inf
+            return np.floor(free_days / (extra_days_per_ha * cell))
+
+        def affordable(cost_usd_per_ha: float):
+            if cost_usd_per_ha <= 0:
+                return np.inf
+            return np.floor(fs.savings_usd / (cost_usd_per_ha * cell))
+
+        n_mono = stats["area_cells"][:, Cover.MONOCROP]
+        sizes = np.zeros((fs.n, len(Option)))
+        sizes[:, Option.CLEAR] = np.minimum.reduce(
+            [
+                k_labour,
+                stats["n_candidates"],
+                labour_cap(days_mono),
+            ]
+        )
+        for option, system in (
+            (Option.COCOA_AGROFORESTRY, sc.cocoa_agroforestry),
+            (Option.SILVOPASTURE, sc.silvopasture),
+        ):
+            sizes[:, option] = np.minimum.reduce(
+                [
+                    k_labour,
+                    n_mono,
+                    np.broadcast_to(labour_cap(system.labour_days_per_ha - days_mono), fs.n),
+                    np.broadcast_to(affordable(system.establishment_cost_usd_per_ha), fs.n),
+                ]
+            )
+        sizes[:, Option.ABANDON] = stats["n_exhausted"]
+        return sizes.astype(np.int64)
+
+    def _apply_choices(self, choice, sizes, clear_candidates, rng) -> dict:
+        """Change the cells of each farmer's stage-2 choice; pay establishment
+        from savings."""
+        sc, ls, fs = self.params, self.landscape, self.farmers
+        cover, owner = ls.cover.ravel(), ls.owner.ravel()
+        fert, claim = ls.fertility.ravel(), ls.claim.ravel()
+        k = np.where(choice[:, None] == np.arange(len(Option)), sizes, 0)  # (n, options)
+        cell = ls.cell_size_ha
+        out = {}
+
+        # Clearing: own forest before claimed land, then nearest fields and roads.
+        cand, cand_farm = clear_candidates
+        take = k[cand_farm, Option.CLEAR] > 0
+        cand, cand_farm = cand[take], cand_farm[take]
+        if cand.size:
+            field_distance = self._distance_to_fields()[cand]
+            is_claim = owner[cand] == NO_OWNER
+            order = np.lexsort((rng.random(cand.size), field_distance, is_claim, cand_farm))
+            cand, cand_farm = cand[order], cand_farm[order]
+            keep = rank_within_groups(cand_farm) < k[cand_farm, Option.CLEAR]
+            cleared, cleared_farm = cand[keep], cand_farm[keep]
+        else:
+            cleared = cleared_farm = np.zeros(0, dtype=np.int64)
+        out["deforestation_ha"] = float((cover[cleared] == Cover.PRIMARY_FOREST).sum() * cell)
+        out["secondary_cleared_ha"] = float(cleared.size * cell) - out["deforestation_ha"]
+        out["claimed_ha"] = float((owner[cleared] == NO_OWNER).sum() * cell)
+        owner[cleared] = cleared_farm
+        claim[cleared] = NO_OWNER
+        investment = np.zeros(fs.n)
+        changed = [(cleared, Cover.MONOCROP)]
+
+        # Conversions of annual-crop land: the least fertile cells first.
+        mono = np.flatnonzero((cover == Cover.MONOCROP) & (owner >= 0))
+        mono_farm = owner[mono]
+        for option, new_cover, system in (
+            (Option.COCOA_AGROFORESTRY, Cover.COCOA_AGROFORESTRY, sc.cocoa_agroforestry),
+            (Option.SILVOPASTURE, Cover.SILVOPASTURE, sc.silvopasture),
+        ):
+            take = k[mono_farm, option] > 0
+            cells, farms = mono[take], mono_farm[take]
+            order = np.lexsort((rng.random(cells.size), fert[cells], farms))
+            cells, farms = cells[order], farms[order]
+            keep = rank_within_groups(farms) < k[farms, option]
+            cells, farms = cells[keep], farms[keep]
+            investment += np.bincount(farms, minlength=fs.n) * (
+                system.establishment_cost_usd_per_ha * cell
+            )
+            out[f"converted_{new_cover.name.lower()}_ha"] = float(cells.size * cell)
+            changed.append((cells, new_cover))
+
+        for cells, new_cover in changed:
+            self._change_cover(cells, new_cover)
+        fs.investment_usd[:] = investment
+        fs.savings_usd -= investment
+        out["farms_clearing"] = int((k[:, Option.CLEAR] > 0).sum())
+        return out
+
+    def _distance_to_fields(self) -> np.ndarray:
+        """Chessboard distance (cells) from each forest cell to the nearest
+        non-forest cell or road; 0 elsewhere. Flat array."""
+        ls = self.landscape
+        forest = np.isin(ls.cover, FOREST) & ~ls.road
+        return ndimage.distance_transform_cdt(forest, metric="chessboard").ravel()
+
+    def _produce(self) -> None:
+        """Revenue, operating costs and net income of each farm at this year's prices;
+        savings take the saved share of a profit, or absorb a loss (not below 0)."""
+        sc, ls, fs = self.params, self.landscape, self.farmers
+        owner = ls.owner.ravel()
+        owned = np.flatnonzero(owner >= 0)
+        o = owner[owned]
+        c, a, f = ls.cover.ravel()[owned], ls.age.ravel()[owned], ls.fertility.ravel()[owned]
+        p = {name: self.market.price(name, self.year) for name in PRODUCTS}
+
+        revenue = np.zeros(owned.size)
+        cost = np.zeros(owned.size)
+        m = c == Cover.MONOCROP
+        revenue[m] = sc.monocrop.yield_t_per_ha * f[m] * p["monocrop"]
+        cost[m] = sc.monocrop.operating_cost_usd_per_ha
+        af = c == Cover.COCOA_AGROFORESTRY
+        kg = cocoa_yield(a[af], sc.cocoa_agroforestry)
+        revenue[af] = kg * p["cocoa"]
+        cost[af] = kg * sc.cocoa_agroforestry.production_cost_usd_per_kg
+        sp = c == Cover.SILVOPASTURE
+        producing = a[sp] >= sc.silvopasture.first_income_year
+        revenue[sp] = np.where(producing, sc.silvopasture.beef_yield_kg_per_ha * p["beef"], 0.0)
+        cost[sp] = sc.silvopasture.operating_cost_usd_per_ha
+
+        cell = ls.cell_size_ha
+        fs.revenue_usd[:] = np.bincount(o, revenue, fs.n) * cell
+        fs.operating_cost_usd[:] = np.bincount(o, cost, fs.n) * cell
+        fs.net_income_usd[:] = fs.revenue_usd - fs.operating_cost_usd
+        net = fs.net_income_usd
+        saved = np.where(net > 0, sc.farmers.savings_rate * net, net)
+        fs.savings_usd[:] = np.maximum(fs.savings_usd + saved, 0.0)
+
+    def _grow(self) -> tuple[float, float, float, float]:
+        """Soil fertility, ages, biomass and soil carbon one year on.
+
+        Returns biomass removals and emissions, soil removals and emissions (tCO2e).
+        """
+        sc, ls = self.params, self.landscape
+        cover, fert = ls.cover, ls.fertility
+        mono = cover == Cover.MONOCROP
+        fert[mono] *= 1.0 - sc.monocrop.fertility_depletion_rate
+        for code, rate in (
+            (Cover.SECONDARY_FOREST, sc.forest.fertility_recovery_rate),
+            (Cover.COCOA_AGROFORESTRY, sc.cocoa_agroforestry.fertility_recovery_rate),
+            (Cover.SILVOPASTURE, sc.silvopasture.fertility_recovery_rate),
+        ):
+            m = cover == code
+            fert[m] += rate * (1.0 - fert[m])
+
+        in_transition = ls.age < sc.soil.transition_years
+        ls.age += 1
+        old_soc = ls.soc_tc_per_ha.copy()
+        ls.soc_tc_per_ha += np.where(in_transition, ls.soc_rate_tc_per_ha, 0.0)
+        np.maximum(ls.soc_tc_per_ha, 0.0, out=ls.soc_tc_per_ha)
+        old_bio = ls.biomass_tc_per_ha
+        ls.biomass_tc_per_ha = carbon.biomass_density(cover, ls.age, sc)
+        cell = ls.cell_size_ha
+        bio_gain, bio_loss = carbon.split_change(old_bio, ls.biomass_tc_per_ha, cell)
+        soc_gain, soc_loss = carbon.split_change(old_soc, ls.soc_tc_per_ha, cell)
+        return bio_gain, bio_loss, soc_gain, soc_loss
+
+    # ------------------------------------------------------------------ outputs
+
+    def _measure(self, transitions: dict | None, fluxes) -> dict:
+        """The indicators of the current year (one row of the yearly table)."""
+        ls, fs, cell = self.landscape, self.farmers, self.landscape.cell_size_ha
+        t = transitions or {}
+        rec: dict = {"year": self.year}
+        areas = np.bincount(ls.cover.ravel(), minlength=N_COVERS) * cell
+        for name, a in zip(COVER_NAMES, areas, strict=True):
+            rec[f"area_{name}_ha"] = float(a)
+        rec["forest_area_ha"] = float(areas[list(FOREST)].sum())
+        rec["deforestation_ha"] = t.get("deforestation_ha", 0.0)
+        rec["cumulative_deforestation_ha"] = self._cumulative_deforestation_ha
+        rec["secondary_cleared_ha"] = t.get("secondary_cleared_ha", 0.0)
+        rec["claimed_ha"] = t.get("claimed_ha", 0.0)
+        rec["abandoned_ha"] = t.get("abandoned_ha", 0.0)
+        rec["farms_abandoning"] = int(fs.abandoned.sum())
+        rec["converted_cocoa_agroforestry_ha"] = t.get("converted_cocoa_agroforestry_ha", 0.0)
+        rec["converted_silvopasture_ha"] = t.get("converted_silvopasture_ha", 0.0)
+
+        biomass = float(ls.biomass_tc_per_ha.sum() * cell)
+        soil = float(ls.soc_tc_per_ha.sum() * cell)
+        rec["carbon_stock_tc"] = biomass + soil
+        rec["biomass_carbon_tc"] = biomass
+        rec["soil_carbon_tc"] = soil
+        bio_gain, bio_loss, soc_gain, soc_loss = fluxes
+        rec["removals_tco2e"] = bio_gain + soc_gain
+        rec["emissions_tco2e"] = bio_loss + soc_loss
+        rec["net_emissions_tco2e"] = rec["emissions_tco2e"] - rec["removals_tco2e"]
+        rec["biomass_emissions_tco2e"] = bio_loss
+        rec["soil_emissions_tco2e"] = soc_loss
+
+        income = fs.net_income_usd
+        has_income = transitions is not None and fs.n > 0
+        rec["income_mean_usd"] = float(income.mean()) if has_income else np.nan
+        rec["income_median_usd"] = float(np.median(income)) if has_income else np.nan
+        rec["income_p10_usd"] = float(np.percentile(income, 10)) if has_income else np.nan
+        rec["income_gini"] = gini(income) if has_income else np.nan
+        rec["savings_mean_usd"] = float(fs.savings_usd.mean()) if fs.n else np.nan
+        rec["investment_usd"] = float(fs.investment_usd.sum())
+        owner = ls.owner.ravel()
+        owned = owner >= 0
+        for name, code in (
+            ("cocoa_agroforestry", Cover.COCOA_AGROFORESTRY),
+            ("silvopasture", Cover.SILVOPASTURE),
+        ):
+            has = np.bincount(owner[owned & (ls.cover.ravel() == code)], minlength=fs.n) > 0
+            rec[f"adopters_{name}"] = int(has.sum())
+        rec["farms_clearing"] = t.get("farms_clearing", 0)
+        rec["knowledge_mean"] = float(fs.knowledge.mean()) if fs.n else np.nan
+        for option in (Option.KEEP, Option.CLEAR, Option.COCOA_AGROFORESTRY, Option.SILVOPASTURE):
+            rec[f"chose_{OPTION_NAMES[option]}"] = (
+                int((fs.last_option == option).sum()) if transitions is not None else 0
+            )
+        for product in PRODUCTS:
+            rec[f"{product}_price_{UNITS[product]}"] = self.market.price(product, self.year)
+        return rec
+
+    def yearly_table(self):
+        """The yearly indicators as a tidy pandas DataFrame (one row per year)."""
+        df = self.datacollector.get_model_vars_dataframe()
+        return df.reset_index(drop=True)
+
+    def rasters(self) -> dict[str, np.ndarray]:
+        """Copies of the current raster layers, by name."""
+        return {name: arr.copy() for name, arr in self.landscape.layers().items()}
+
+    # ------------------------------------------------------------------ Mesa grid
+
+    #: Layers mirrored onto the Mesa grid, with their dtypes.
+    GRID_LAYERS = {
+        "cover": np.int8,
+        "fertility": np.float64,
+        "owner": np.int32,
+        "biomass_tc_per_ha": np.float64,
+        "soc_tc_per_ha": np.float64,
+    }
+
+    @property
+    def grid(self):
+        """A Mesa ``OrthogonalMooreGrid`` mirroring the layers, built on first access.
+
+        It holds one Python object per cell (about 1.4 GB at 1000 x 1000): use it
+        for the browser view and small landscapes only. Its property layers are
+        indexed ``[x, y]`` (the transpose of the landscape arrays) and are kept in
+        step with the model after each year.
+        """
+        if self._grid is None:
+            from mesa.discrete_space import OrthogonalMooreGrid
+
+            height, width = self.landscape.shape
+            self._grid = OrthogonalMooreGrid((width, height), torus=False, random=self.random)
+            for name, dtype in self.GRID_LAYERS.items():
+                self._grid.create_property_layer(name, default_value=0, dtype=dtype)
+            self._sync_grid()
+        return self._grid
+
+    def _sync_grid(self) -> None:
+        for name in self.GRID_LAYERS:
+            getattr(self._grid, name).data[:] = getattr(self.landscape, name).T

@@ -1,0 +1,415 @@
+"""Scenarios: TOML files validated into typed objects.
+
+Every scenario is merged on top of the embedded default scenario
+(``landsim/data/default.toml``), the single place where defaults live. A file may
+say ``extends = "other.toml"`` (a path relative to the file, or ``"default"``) and
+override a few keys. Validation happens here and only here: unknown keys, wrong
+types and out-of-range values raise :class:`ScenarioError`, whose message names
+the file, the key path and what is allowed.
+"""
+
+from __future__ import annotations
+
+import copy
+import tomllib
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import numpy as np
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    model_validator,
+)
+
+DEFAULT_NAME = "default"
+
+
+class ScenarioError(ValueError):
+    """A scenario (or landscape) file a user gave is not valid.
+
+    Parameters
+    ----------
+    source : str
+        The file (or ``"<dict>"``) the problem is in.
+    problems : list of (str, str)
+        ``(key path, message)`` pairs.
+    """
+
+    def __init__(self, source: str, problems: list[tuple[str, str]]):
+        self.source = source
+        self.problems = problems
+        lines = [f"{source}: {key}: {msg}" if key else f"{source}: {msg}" for key, msg in problems]
+        super().__init__("\n".join(lines))
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# --------------------------------------------------------------------------- distributions
+
+
+class Constant(_Section):
+    """A fixed value (a plain number in TOML)."""
+
+    dist: Literal["constant"] = "constant"
+    value: float
+
+    def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        return np.full(n, self.value)
+
+    @property
+    def mean(self) -> float:
+        return self.value
+
+
+class Uniform(_Section):
+    """Uniform on [low, high]."""
+
+    dist: Literal["uniform"]
+    low: float
+    high: float
+
+    @model_validator(mode="after")
+    def _check_bounds(self):
+        if self.high < self.low:
+            raise ValueError(f"high ({self.high}) must be >= low ({self.low})")
+        return self
+
+    def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        return rng.uniform(self.low, self.high, n)
+
+    @property
+    def mean(self) -> float:
+        return 0.5 * (self.low + self.high)
+
+
+class Normal(_Section):
+    """Normal with mean and sd, clipped to [low, high] when given."""
+
+    dist: Literal["normal"]
+    mean: float
+    sd: float = Field(ge=0)
+    low: float | None = None
+    high: float | None = None
+
+    def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        x = rng.normal(self.mean, self.sd, n)
+        if self.low is not None or self.high is not None:
+            x = np.clip(x, self.low, self.high)
+        return x
+
+
+class LogNormal(_Section):
+    """Log-normal parameterised by its arithmetic mean (> 0) and coefficient of variation."""
+
+    dist: Literal["lognormal"]
+    mean: float = Field(gt=0)
+    cv: float = Field(ge=0)
+
+    def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        s2 = np.log1p(self.cv**2)
+        return rng.lognormal(np.log(self.mean) - 0.5 * s2, np.sqrt(s2), n)
+
+
+def _number_to_constant(v: Any) -> Any:
+    if isinstance(v, bool):
+        return v
+    if isinstance(v, int | float):
+        return {"dist": "constant", "value": v}
+    return v
+
+
+Distribution = Annotated[
+    Constant | Uniform | Normal | LogNormal,
+    Field(discriminator="dist"),
+    BeforeValidator(_number_to_constant),
+]
+
+# --------------------------------------------------------------------------- sections
+
+Share = Annotated[float, Field(ge=0, le=1)]
+Positive = Annotated[float, Field(gt=0)]
+NonNegative = Annotated[float, Field(ge=0)]
+
+
+class LandscapeParams(_Section):
+    source: str
+    width: int = Field(ge=10, le=20000)
+    height: int = Field(ge=10, le=20000)
+    cell_size_ha: Positive
+    n_farms: int = Field(ge=1)
+    lot_size_ha: Distribution
+    lot_depth_km: Positive
+    reserve_fraction: Annotated[float, Field(ge=0, lt=1)]
+    claim_distance_km: NonNegative
+    initial_cleared_fraction: Distribution
+    initial_fallow_share: Share
+    initial_fertility: Distribution
+    protected_can_change: bool
+
+
+class FarmerParams(_Section):
+    discount_rate: Distribution
+    risk_aversion: Distribution
+    labour_ha_per_year: Distribution
+    labour_days_per_year: Distribution
+    savings_usd: Distribution
+    knowledge: Distribution
+    savings_rate: Share
+
+
+class DecisionParams(_Section):
+    planning_horizon_years: int = Field(ge=1, le=100)
+    logit_scale: NonNegative
+    imitation_weight_usd_per_ha: NonNegative
+    neighbours: int = Field(ge=1, le=50)
+    knowledge_learning_rate: Share
+    knowledge_cost_premium: NonNegative
+    technology_uncertainty: NonNegative
+    price_memory_years: int = Field(ge=1, le=50)
+
+
+class PriceProcess(_Section):
+    """A price: a mean-reverting log price (``"ou"``) or an explicit yearly path."""
+
+    process: Literal["ou", "path"]
+    initial: Positive
+    mean: Positive
+    sigma: NonNegative
+    reversion: NonNegative
+    values: list[Positive]
+
+    @model_validator(mode="after")
+    def _check_path(self):
+        if self.process == "path" and not self.values:
+            raise ValueError('process = "path" needs a non-empty list of yearly values')
+        return self
+
+
+class MarketParams(_Section):
+    cocoa: PriceProcess
+    monocrop: PriceProcess
+    beef: PriceProcess
+    carbon: PriceProcess
+
+
+class ForestParams(_Section):
+    primary_agb_tc_per_ha: Positive
+    root_shoot_ratio: NonNegative
+    secondary_agb_max_tc_per_ha: Positive
+    secondary_growth_rate: Positive
+    secondary_shape: Positive
+    clearing_cost_usd_per_ha: NonNegative
+    fertility_recovery_rate: Share
+    reclear_fertility: Share
+
+
+class MonocropParams(_Section):
+    yield_t_per_ha: NonNegative
+    operating_cost_usd_per_ha: NonNegative
+    labour_days_per_ha: NonNegative
+    agb_tc_per_ha: NonNegative
+    fertility_depletion_rate: Share
+    exhaustion_fertility: Share
+
+
+class CocoaParams(_Section):
+    mature_yield_kg_per_ha: NonNegative
+    first_harvest_year: int = Field(ge=0, le=30)
+    full_yield_year: int = Field(ge=0, le=30)
+    production_cost_usd_per_kg: NonNegative
+    establishment_cost_usd_per_ha: NonNegative
+    labour_days_per_ha: NonNegative
+    agb_max_tc_per_ha: NonNegative
+    agb_growth_rate: Positive
+    agb_shape: Positive
+    fertility_recovery_rate: Share
+
+    @model_validator(mode="after")
+    def _check_years(self):
+        if self.full_yield_year < self.first_harvest_year:
+            raise ValueError(
+                f"full_yield_year ({self.full_yield_year}) must be >= "
+                f"first_harvest_year ({self.first_harvest_year})"
+            )
+        return self
+
+
+class SilvopastureParams(_Section):
+    beef_yield_kg_per_ha: NonNegative
+    operating_cost_usd_per_ha: NonNegative
+    establishment_cost_usd_per_ha: NonNegative
+    first_income_year: int = Field(ge=0, le=30)
+    labour_days_per_ha: NonNegative
+    agb_max_tc_per_ha: NonNegative
+    agb_growth_rate: Positive
+    agb_shape: Positive
+    fertility_recovery_rate: Share
+
+
+class SoilParams(_Section):
+    soc_reference_tc_per_ha: NonNegative
+    factor_secondary_forest: Positive
+    factor_monocrop: Positive
+    factor_cocoa_agroforestry: Positive
+    factor_silvopasture: Positive
+    transition_years: int = Field(ge=1, le=100)
+
+
+class Scenario(_Section):
+    """A fully resolved, validated scenario.
+
+    Build one with :func:`load_scenario` (from a file or the embedded default) or
+    :meth:`Scenario.from_dict`; derive variants with :meth:`with_overrides`.
+    """
+
+    name: str
+    description: str
+    seed: int = Field(ge=0)
+    years: int = Field(ge=1, le=1000)
+    landscape: LandscapeParams
+    farmers: FarmerParams
+    decision: DecisionParams
+    markets: MarketParams
+    forest: ForestParams
+    monocrop: MonocropParams
+    cocoa_agroforestry: CocoaParams
+    silvopasture: SilvopastureParams
+    soil: SoilParams
+
+    @classmethod
+    def from_dict(cls, data: dict, source: str = "<dict>") -> Scenario:
+        """Validate ``data`` merged on top of the embedded default."""
+        merged = _deep_merge(_read_default(), data)
+        return _validate(merged, source)
+
+    def with_overrides(self, overrides: dict[str, Any], source: str = "<overrides>") -> Scenario:
+        """Return a copy with values replaced by dotted key path, e.g.
+        ``{"farmers.discount_rate.low": 0.1, "years": 20}``."""
+        data = self.to_dict()
+        for path, value in overrides.items():
+            _set_path(data, path, value, source)
+        return _validate(data, source)
+
+    def to_dict(self) -> dict:
+        """The resolved scenario as plain data (what manifests record)."""
+        return self.model_dump(mode="json")
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def _read_default() -> dict:
+    text = resources.files("landsim.data").joinpath("default.toml").read_text("utf-8")
+    return tomllib.loads(text)
+
+
+def _deep_merge(base: dict, top: dict) -> dict:
+    out = copy.deepcopy(base)
+    for key, value in top.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict) and "dist" not in value:
+            out[key] = _deep_merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def _set_path(data: dict, path: str, value: Any, source: str) -> None:
+    keys = path.split(".")
+    node = data
+    for i, key in enumerate(keys[:-1]):
+        if not isinstance(node, dict) or key not in node:
+            raise ScenarioError(source, [(".".join(keys[: i + 1]), "unknown key")])
+        node = node[key]
+    if not isinstance(node, dict) or keys[-1] not in node:
+        raise ScenarioError(source, [(path, "unknown key")])
+    node[keys[-1]] = value
+
+
+def _read_toml(path: Path) -> dict:
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError:
+        raise ScenarioError(str(path), [("", "file not found")]) from None
+    except IsADirectoryError:
+        raise ScenarioError(str(path), [("", "is a directory, expected a .toml file")]) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError(str(path), [("", f"not valid TOML: {exc}")]) from None
+
+
+def _read_with_extends(path: Path, seen: tuple[Path, ...] = ()) -> dict:
+    path = path.resolve()
+    if path in seen:
+        chain = " -> ".join(str(p) for p in (*seen, path))
+        raise ScenarioError(str(path), [("extends", f"circular extends: {chain}")])
+    data = _read_toml(path)
+    parent = data.pop("extends", None)
+    if parent is None:
+        return data
+    if not isinstance(parent, str):
+        raise ScenarioError(str(path), [("extends", "must be a file name (string)")])
+    if parent == DEFAULT_NAME:
+        return data
+    base = _read_with_extends(path.parent / parent, (*seen, path))
+    return _deep_merge(base, data)
+
+
+def load_scenario(path: str | Path | None = None) -> Scenario:
+    """Load and validate a scenario file (``None``: the embedded default).
+
+    Raises
+    ------
+    ScenarioError
+        With the file, the key path and what is allowed, for any invalid input.
+    """
+    if path is None:
+        return _validate(_read_default(), "<embedded default>")
+    path = Path(path)
+    data = _read_with_extends(path)
+    merged = _deep_merge(_read_default(), data)
+    scenario = _validate(merged, str(path))
+    return scenario
+
+
+_TAGS = {"constant", "uniform", "normal", "lognormal"}
+
+
+def _validate(data: dict, source: str) -> Scenario:
+    try:
+        return Scenario.model_validate(data)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            loc = [
+                str(p) for p in err["loc"] if not (isinstance(p, str) and (p in _TAGS or "[" in p))
+            ]
+            msg = err["msg"].removeprefix("Value error, ")
+            if err["type"] == "extra_forbidden":
+                msg = "unknown key" + _allowed_keys(loc)
+            elif err["type"] == "missing":
+                msg = "required key is missing"
+            elif "input" in err and not isinstance(err["input"], dict):
+                msg += f" (got {err['input']!r})"
+            problems.append((".".join(loc), msg))
+        raise ScenarioError(source, problems) from None
+
+
+def _allowed_keys(loc: list[str]) -> str:
+    """List the keys allowed where an unknown key ``loc`` was found."""
+    model: Any = Scenario
+    for key in loc[:-1]:
+        field = getattr(model, "model_fields", {}).get(key)
+        if field is None:
+            return ""
+        model = field.annotation
+    fields = getattr(model, "model_fields", None)
+    if not fields:
+        return ""
+    return "; allowed keys: " + ", ".join(fields)
