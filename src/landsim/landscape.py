@@ -114,7 +114,9 @@ class Landscape:
 # --------------------------------------------------------------------------- generator
 
 
-def generate_landscape(params: LandscapeParams, rng: np.random.Generator) -> Landscape:
+def generate_landscape(
+    params: LandscapeParams, rng: np.random.Generator, source: str = "scenario"
+) -> Landscape:
     """Generate a fishbone frontier landscape, deterministically from ``rng``.
 
     Raises
@@ -127,7 +129,7 @@ def generate_landscape(params: LandscapeParams, rng: np.random.Generator) -> Lan
     depth = max(1, round(params.lot_depth_km / side_km))
     reserve_rows = round(params.reserve_fraction * height)
 
-    owner, road, lot_area_cells = _lay_out_lots(params, depth, reserve_rows, rng)
+    owner, road, lot_area_cells = _lay_out_lots(params, depth, reserve_rows, rng, source)
     n_farms = lot_area_cells.size
 
     protected = np.zeros((height, width), dtype=bool)
@@ -149,7 +151,7 @@ def generate_landscape(params: LandscapeParams, rng: np.random.Generator) -> Lan
     )
 
 
-def _lay_out_lots(params: LandscapeParams, depth: int, reserve_rows: int, rng):
+def _lay_out_lots(params: LandscapeParams, depth: int, reserve_rows: int, rng, source: str):
     """Cut lots along feeder roads; keep the ``n_farms`` nearest the main road."""
     height, width = params.height, params.width
     strip_len = height - reserve_rows
@@ -184,7 +186,7 @@ def _lay_out_lots(params: LandscapeParams, depth: int, reserve_rows: int, rng):
     lots.sort()
     if len(lots) < params.n_farms:
         raise ScenarioError(
-            "landscape",
+            source,
             [
                 (
                     "landscape.n_farms",
@@ -292,7 +294,9 @@ def load_landscape(path: str | Path, params: LandscapeParams) -> Landscape:
         with np.load(path, allow_pickle=False) as npz:
             data = {k: npz[k] for k in npz.files}
     except FileNotFoundError:
-        raise ScenarioError(src, [("", "landscape file not found")]) from None
+        raise ScenarioError(
+            src, [("", "landscape file not found (named by the scenario's landscape.source)")]
+        ) from None
     except (OSError, ValueError) as exc:
         raise ScenarioError(src, [("", f"not a readable .npz file: {exc}")]) from None
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from functools import partial
 from pathlib import Path
+from typing import ClassVar
 
 import mesa
 import numpy as np
@@ -153,10 +154,10 @@ class LandUseModel(mesa.Model):
     def _build_landscape(self, rng) -> Landscape:
         params = self.params.landscape
         if params.source == "synthetic":
-            return generate_landscape(params, rng)
+            return generate_landscape(params, rng, source=self.params.source)
         if not params.source.endswith(".npz"):
             raise ScenarioError(
-                "scenario",
+                self.params.source,
                 [
                     (
                         "landscape.source",
@@ -554,7 +555,7 @@ class LandUseModel(mesa.Model):
     # ------------------------------------------------------------------ Mesa grid
 
     #: Layers mirrored onto the Mesa grid, with their dtypes.
-    GRID_LAYERS = {
+    GRID_LAYERS: ClassVar[dict[str, type]] = {
         "cover": np.int8,
         "fertility": np.float64,
         "owner": np.int32,

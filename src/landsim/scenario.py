@@ -22,6 +22,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    PrivateAttr,
     ValidationError,
     model_validator,
 )
@@ -282,6 +283,12 @@ class Scenario(_Section):
     cocoa_agroforestry: CocoaParams
     silvopasture: SilvopastureParams
     soil: SoilParams
+    _source: str = PrivateAttr("<embedded default>")
+
+    @property
+    def source(self) -> str:
+        """The file this scenario was loaded from (or a description of its origin)."""
+        return self._source
 
     @classmethod
     def from_dict(cls, data: dict, source: str = "<dict>") -> Scenario:
@@ -289,9 +296,14 @@ class Scenario(_Section):
         merged = _deep_merge(_read_default(), data)
         return _validate(merged, source)
 
-    def with_overrides(self, overrides: dict[str, Any], source: str = "<overrides>") -> Scenario:
+    def with_overrides(self, overrides: dict[str, Any], source: str | None = None) -> Scenario:
         """Return a copy with values replaced by dotted key path, e.g.
-        ``{"farmers.discount_rate.low": 0.1, "years": 20}``."""
+        ``{"farmers.discount_rate.low": 0.1, "years": 20}``.
+
+        ``source`` names the origin of the overrides in error messages (default:
+        this scenario's source, "with overrides").
+        """
+        source = source or f"{self.source} (with overrides)"
         data = self.to_dict()
         for path, value in overrides.items():
             _set_path(data, path, value, source)
@@ -350,6 +362,7 @@ def _read_with_extends(path: Path, seen: tuple[Path, ...] = ()) -> dict:
         chain = " -> ".join(str(p) for p in (*seen, path))
         raise ScenarioError(str(path), [("extends", f"circular extends: {chain}")])
     data = _read_toml(path)
+    _resolve_relative_paths(data, path.parent)
     parent = data.pop("extends", None)
     if parent is None:
         return data
@@ -359,6 +372,15 @@ def _read_with_extends(path: Path, seen: tuple[Path, ...] = ()) -> dict:
         return data
     base = _read_with_extends(path.parent / parent, (*seen, path))
     return _deep_merge(base, data)
+
+
+def _resolve_relative_paths(data: dict, base: Path) -> None:
+    """Make a landscape file named in a scenario relative to that scenario file."""
+    landscape = data.get("landscape")
+    if isinstance(landscape, dict):
+        source = landscape.get("source")
+        if isinstance(source, str) and source != "synthetic" and not Path(source).is_absolute():
+            landscape["source"] = str(base / source)
 
 
 def load_scenario(path: str | Path | None = None) -> Scenario:
@@ -383,7 +405,9 @@ _TAGS = {"constant", "uniform", "normal", "lognormal"}
 
 def _validate(data: dict, source: str) -> Scenario:
     try:
-        return Scenario.model_validate(data)
+        scenario = Scenario.model_validate(data)
+        scenario._source = source
+        return scenario
     except ValidationError as exc:
         problems = []
         for err in exc.errors():
