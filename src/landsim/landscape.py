@@ -68,8 +68,9 @@ class Landscape:
     road_distance_km : float32 array
         Distance from the cell centre to the nearest road (km).
     claim : int32 array
-        For unowned, unprotected cells within the claim distance of a lot, the
-        farm that may clear it (the nearest); otherwise -1.
+        For unowned cells within the claim distance of a lot (unprotected ones,
+        unless the scenario lets protected cells change), the farm that may clear
+        it (the nearest); otherwise -1.
     biomass_tc_per_ha, soc_tc_per_ha, soc_rate_tc_per_ha : float64 arrays
         Biomass carbon (above + below ground), soil organic carbon, and the yearly
         soil carbon change while a transition lasts; set by the model.
@@ -137,7 +138,9 @@ def generate_landscape(
 
     road_distance_km = _distance_to_road(road, side_km)
     cover, age, fertility = _initial_cover(params, owner, road_distance_km, n_farms, rng)
-    claim = _claims(owner, protected, params.claim_distance_km / side_km)
+    claim = _claims(
+        owner, protected, params.claim_distance_km / side_km, params.protected_can_change
+    )
     return Landscape(
         cover=cover,
         age=age,
@@ -246,14 +249,19 @@ def _initial_cover(params, owner, road_distance_km, n_farms, rng):
     return cover, age, fertility
 
 
-def _claims(owner: np.ndarray, protected: np.ndarray, max_cells: float) -> np.ndarray:
-    """Unowned, unprotected cells within ``max_cells`` of a lot: the nearest lot's farm."""
+def _claims(
+    owner: np.ndarray, protected: np.ndarray, max_cells: float, include_protected: bool
+) -> np.ndarray:
+    """Unowned cells within ``max_cells`` of a lot (protected ones only when
+    ``include_protected``): the nearest lot's farm, which may clear them."""
     claim = np.full(owner.shape, NO_OWNER, dtype=np.int32)
     owned = owner >= 0
     if max_cells <= 0 or not owned.any():
         return claim
     dist, (iy, ix) = ndimage.distance_transform_edt(~owned, return_indices=True)
-    near = (~owned) & (~protected) & (dist <= max_cells)
+    near = (~owned) & (dist <= max_cells)
+    if not include_protected:
+        near &= ~protected
     claim[near] = owner[iy[near], ix[near]]
     return claim
 
@@ -349,7 +357,9 @@ def load_landscape(path: str | Path, params: LandscapeParams) -> Landscape:
         protected=protected,
         road=road,
         road_distance_km=_distance_to_road(road, side_km),
-        claim=_claims(owner, protected, params.claim_distance_km / side_km),
+        claim=_claims(
+            owner, protected, params.claim_distance_km / side_km, params.protected_can_change
+        ),
         cell_size_ha=params.cell_size_ha,
     )
 
