@@ -1,0 +1,139 @@
+"""The command line: runs, outputs, and clear errors (exit code 2, no traceback)."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from landsim.cli import main
+from landsim.simulation import OUTPUT_FILES
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def short_scenario(tmp_path):
+    path = tmp_path / "short.toml"
+    path.write_text(
+        'extends = "default"\nname = "short"\nyears = 3\n'
+        "[landscape]\nwidth = 60\nheight = 60\nn_farms = 20\nlot_depth_km = 0.5\n",
+        encoding="utf-8",
+    )
+    return path
+
+
+def test_run_writes_outputs_that_record_scenario_seed_and_version(
+    short_scenario, tmp_path, capsys
+):
+    out = tmp_path / "out"
+    assert main(["run", str(short_scenario), "--out", str(out), "--seed", "7"]) == 0
+    printed = capsys.readouterr().out
+    assert "scenario 'short'" in printed and "seed 7" in printed
+    for name in OUTPUT_FILES:
+        assert (out / name).is_file()
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["seed"] == 7
+    assert manifest["scenario"]["years"] == 3
+    assert manifest["scenario_name"] == "short"
+    assert manifest["landsim_version"] and manifest["dependencies"]["mesa"].startswith("3.")
+    csv = pd.read_csv(out / "yearly.csv")
+    parquet = pd.read_parquet(out / "yearly.parquet")
+    assert len(csv) == len(parquet) == 4  # years 0..3
+    assert set(csv["scenario"]) == {"short"} and set(csv["seed"].astype(str)) == {"7"}
+    pd.testing.assert_series_equal(csv["carbon_stock_tc"], parquet["carbon_stock_tc"])
+    with np.load(out / "rasters.npz") as npz:
+        assert npz["cover"].shape == (60, 60)
+        assert json.loads(str(npz["manifest"]))["seed"] == 7
+
+
+def test_same_seed_same_files_different_seed_different(short_scenario, tmp_path):
+    tables = []
+    for i, seed in enumerate(["3", "3", "4"]):
+        out = tmp_path / f"o{i}"
+        assert (
+            main(["run", str(short_scenario), "--out", str(out), "--seed", seed, "--quiet"]) == 0
+        )
+        tables.append(pd.read_parquet(out / "yearly.parquet").drop(columns=["seed"]))
+    pd.testing.assert_frame_equal(tables[0], tables[1], check_exact=True)
+    assert not tables[0].equals(tables[2])
+
+
+def test_refuses_to_overwrite_results(short_scenario, tmp_path, capsys):
+    out = tmp_path / "out"
+    assert main(["run", str(short_scenario), "--out", str(out), "--quiet"]) == 0
+    before = (out / "yearly.csv").read_bytes()
+    assert main(["run", str(short_scenario), "--out", str(out), "--seed", "9"]) == 2
+    assert "--force" in capsys.readouterr().err
+    assert (out / "yearly.csv").read_bytes() == before
+    assert main(["run", str(short_scenario), "--out", str(out), "--seed", "9", "--force"]) == 0
+    assert (out / "yearly.csv").read_bytes() != before
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (
+            "[farmers]\ndiscount_rat = 0.1\n",
+            ["farmers.discount_rat", "unknown key", "discount_rate"],
+        ),
+        ('[markets.cocoa]\nprocess = "walk"\n', ["markets.cocoa.process", "'ou'", "'path'"]),
+        ("years = -4\n", ["years", "greater than or equal to 1"]),
+        ("years = \n", ["not valid TOML"]),
+        ("[landscape]\nn_farms = 100000\n", ["landscape.n_farms", "at most"]),
+        ('[landscape]\nsource = "nowhere.npz"\n', ["nowhere.npz", "not found"]),
+    ],
+)
+def test_bad_scenario_exits_2_naming_file_and_key(tmp_path, capsys, content, expected):
+    path = tmp_path / "bad.toml"
+    path.write_text(content, encoding="utf-8")
+    assert main(["run", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    for text in expected:
+        assert text in err
+    assert "bad.toml" in err or "nowhere.npz" in err
+
+
+def test_missing_scenario_file(capsys, tmp_path):
+    assert main(["run", str(tmp_path / "absent.toml")]) == 2
+    assert "absent.toml: file not found" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("args", [["run", "--seed", "-1"], ["run", "--years", "0"]])
+def test_bad_options_exit_2(args, capsys):
+    assert main(args) == 2
+    assert "landsim: error:" in capsys.readouterr().err
+
+
+def test_console_script_runs_default_without_traceback(tmp_path):
+    """The installed entry point, as a user runs it (short horizon for speed)."""
+    exe = Path(sys.executable).with_name("landsim")
+    proc = subprocess.run(
+        [str(exe), "run", "--years", "2"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "scenario 'default'" in proc.stdout
+    bad = subprocess.run(
+        [str(exe), "run", "--years", "2", "--seed", "x"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr
+
+
+def test_shipped_scenarios_load_and_run():
+    from landsim import load_scenario, simulate
+
+    for path in sorted((ROOT / "scenarios").glob("*.toml")):
+        scenario = load_scenario(path)
+        result = simulate(scenario.with_overrides({"years": 2}), rng=1)
+        assert len(result.yearly) == 3, path
