@@ -50,7 +50,7 @@ class FarmerState:
     risk_aversion : weight on the coefficient of variation of revenue
     labour_ha_per_year : ha the household can clear or establish in a year
     labour_days_per_year : household labour (person-days/yr) for cultivation
-    savings_usd : USD; establishment and clearing are paid from it
+    savings_usd : USD; establishment of agroforestry and silvopasture is paid from it
     knowledge : 0-1, knowledge of agroforestry and silvopasture
     neighbours : int array (n_farms, k), ids of the k nearest farms
     revenue_usd, operating_cost_usd, investment_usd, net_income_usd : last year's

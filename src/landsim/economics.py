@@ -96,8 +96,9 @@ def value_options(
     ``technology_uncertainty x (1 - knowledge)`` for the new systems), plus a
     social-learning term ``imitation_weight x share of neighbours adopting``.
 
-    - clear: a new annual-crop field on fresh land (cultivated while its margin is
-      positive), less the clearing cost;
+    - clear: a new annual-crop field (cultivated while its margin is positive) at
+      the mean soil fertility of the forest the farmer may clear, less the
+      clearing cost (family labour valued in USD/ha);
     - cocoa agroforestry / silvopasture: establishment cost (perceived higher by
       ``knowledge_cost_premium x (1 - knowledge)``) and income from the yield curve,
       less the annual crop given up on the converted (least fertile) land;

@@ -12,9 +12,9 @@ Roads run along cell edges, so they take no area.
 
 References
 ----------
-Arima, E. Y., Walker, R. T., Sales, M., Souza Jr, C., & Perz, S. G. (2008). The
-fragmentation of space in the Amazon basin. Photogrammetric Engineering & Remote
-Sensing, 74(6), 699-709. (Fishbone road and lot patterns.)
+Oliveira Filho, F. J. B., & Metzger, J. P. (2006). Thresholds in landscape
+structure for three common deforestation patterns in the Brazilian Amazon.
+Landscape Ecology, 21, 1061-1073. (The fishbone pattern of settlement lots.)
 """
 
 from __future__ import annotations

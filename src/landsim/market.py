@@ -68,9 +68,12 @@ class Market:
 
     def __init__(self, params: MarketParams, n_years: int, memory: int, rng):
         self.memory = memory
+        # One independent stream per product: changing one price's process
+        # leaves the other prices' draws unchanged (common random numbers).
+        streams = rng.spawn(len(PRODUCTS))
         self.paths = {
-            name: simulate_price_path(getattr(params, name), n_years, memory, rng)
-            for name in PRODUCTS
+            name: simulate_price_path(getattr(params, name), n_years, memory, stream)
+            for name, stream in zip(PRODUCTS, streams, strict=True)
         }
 
     def price(self, product: str, year: int) -> float:

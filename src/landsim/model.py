@@ -4,11 +4,13 @@ One year (see docs/ODD.md, "Process overview and scheduling"):
 
 1. farmers form price expectations from the recent price history;
 2. social learning: knowledge grows with the share of neighbours who adopted;
-3. each farmer values its options (keep, clear, cocoa agroforestry,
-   silvopasture, abandon) and picks one by multinomial logit;
+3. each farmer values its options by net present value per ha; stage 1: a
+   binary logit on abandoning its exhausted annual-crop land (which becomes
+   secondary forest); stage 2: a multinomial logit over keep, clear, cocoa
+   agroforestry and silvopasture;
 4. the chosen land-use changes are applied to explicit cells (forest nearest
    existing fields and roads is cleared first; the least fertile annual-crop
-   land is converted first; exhausted land is abandoned), paid from savings;
+   land is converted first), establishment paid from savings;
 5. production and income at this year's prices; savings carry over;
 6. soil fertility, cover ages, biomass and soil carbon are updated, and the
    carbon fluxes accounted;
@@ -414,7 +416,6 @@ class LandUseModel(mesa.Model):
             self._change_cover(cells, new_cover)
         fs.investment_usd[:] = investment
         fs.savings_usd -= investment
-        out["farms_clearing"] = int((k[:, Option.CLEAR] > 0).sum())
         return out
 
     def _distance_to_fields(self) -> np.ndarray:
@@ -533,7 +534,6 @@ class LandUseModel(mesa.Model):
         ):
             has = np.bincount(owner[owned & (ls.cover.ravel() == code)], minlength=fs.n) > 0
             rec[f"adopters_{name}"] = int(has.sum())
-        rec["farms_clearing"] = t.get("farms_clearing", 0)
         rec["knowledge_mean"] = float(fs.knowledge.mean()) if fs.n else np.nan
         for option in (Option.KEEP, Option.CLEAR, Option.COCOA_AGROFORESTRY, Option.SILVOPASTURE):
             rec[f"chose_{OPTION_NAMES[option]}"] = (
