@@ -203,4 +203,4 @@ def gini(x: np.ndarray) -> float:
     if n == 0 or total <= 0:
         return 0.0
     i = np.arange(1, n + 1)
-    return float(2.0 * (i * x).sum() / (n * total) - (n + 1.0) / n)
+    return max(0.0, float(2.0 * (i * x).sum() / (n * total) - (n + 1.0) / n))

@@ -115,6 +115,12 @@ class LandUseModel(mesa.Model):
     def __init__(self, scenario=None, *, rng=None, landscape: Landscape | None = None):
         scenario = resolve_scenario(scenario)
         seed = scenario.seed if rng is None else rng
+        if isinstance(seed, np.random.SeedSequence):
+            # Spawning mutates a SeedSequence: work on a copy, so that the caller's
+            # object (and what the manifest records of it) reproduces this run.
+            seed = np.random.SeedSequence(
+                seed.entropy, spawn_key=seed.spawn_key, pool_size=seed.pool_size
+            )
         super().__init__(rng=seed)
         self.params = scenario
         self.seed = describe_seed(seed)
@@ -240,12 +246,20 @@ class LandUseModel(mesa.Model):
         forest. Returns the area abandoned (ha)."""
         ls = self.landscape
         cover, owner, fert = ls.cover.ravel(), ls.owner.ravel(), ls.fertility.ravel()
-        mono = np.flatnonzero((cover == Cover.MONOCROP) & (owner >= 0))
+        mono = np.flatnonzero((cover == Cover.MONOCROP) & (owner >= 0) & self._changeable())
         cells = mono[
             abandons[owner[mono]] & (fert[mono] < self.params.monocrop.exhaustion_fertility)
         ]
         self._change_cover(cells, Cover.SECONDARY_FOREST)
         return float(cells.size * ls.cell_size_ha)
+
+    def _changeable(self) -> np.ndarray:
+        """Flat mask of the cells whose cover may change: all but protected ones,
+        unless the scenario lets protected cells change."""
+        protected = self.landscape.protected.ravel()
+        if self.params.landscape.protected_can_change:
+            return np.ones(protected.shape, dtype=bool)
+        return ~protected
 
     def _change_cover(self, cells: np.ndarray, new_cover: Cover) -> None:
         """Set the cover of ``cells``, reset their age, and start their soil carbon's
@@ -266,7 +280,7 @@ class LandUseModel(mesa.Model):
         o, c, f = owner[owned], cover[owned], fert[owned]
         area = np.bincount(o * N_COVERS + c, minlength=n * N_COVERS).reshape(n, N_COVERS)
 
-        mono = c == Cover.MONOCROP
+        mono = (c == Cover.MONOCROP) & self._changeable()[owned]
         mono_min = np.ones(n)
         np.minimum.at(mono_min, o[mono], f[mono])
         exh = mono & (f < threshold)
@@ -278,8 +292,7 @@ class LandUseModel(mesa.Model):
         forest = (cover == Cover.PRIMARY_FOREST) | (
             (cover == Cover.SECONDARY_FOREST) & (fert >= sc.forest.reclear_fertility)
         )
-        if not sc.landscape.protected_can_change:
-            forest &= ~ls.protected.ravel()
+        forest &= self._changeable()
         farm_of = np.where(owner >= 0, owner, ls.claim.ravel())
         cand = np.flatnonzero(forest & (farm_of >= 0))
         cand_farm = farm_of[cand]
@@ -290,6 +303,7 @@ class LandUseModel(mesa.Model):
             "n_exhausted": n_exh,
             "exhausted_fertility": exh_fert,
             "monocrop_min_fertility": mono_min,
+            "n_monocrop": np.bincount(o[mono], minlength=n),
             "n_candidates": n_cand,
             "forest_fertility": np.where(n_cand > 0, cand_fert, 1.0),
             "clear_candidates": (cand, cand_farm),
@@ -338,7 +352,7 @@ class LandUseModel(mesa.Model):
                 return np.inf
             return np.floor(fs.savings_usd / (cost_usd_per_ha * cell))
 
-        n_mono = stats["area_cells"][:, Cover.MONOCROP]
+        n_mono = stats["n_monocrop"]
         sizes = np.zeros((fs.n, len(Option)))
         sizes[:, Option.CLEAR] = np.minimum.reduce(
             [
@@ -394,7 +408,7 @@ class LandUseModel(mesa.Model):
         changed = [(cleared, Cover.MONOCROP)]
 
         # Conversions of annual-crop land: the least fertile cells first.
-        mono = np.flatnonzero((cover == Cover.MONOCROP) & (owner >= 0))
+        mono = np.flatnonzero((cover == Cover.MONOCROP) & (owner >= 0) & self._changeable())
         mono_farm = owner[mono]
         for option, new_cover, system in (
             (Option.COCOA_AGROFORESTRY, Cover.COCOA_AGROFORESTRY, sc.cocoa_agroforestry),

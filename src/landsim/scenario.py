@@ -400,7 +400,13 @@ def load_scenario(path: str | Path | None = None) -> Scenario:
     return scenario
 
 
-_TAGS = {"constant", "uniform", "normal", "lognormal"}
+_DISTRIBUTIONS = {
+    "constant": Constant,
+    "uniform": Uniform,
+    "normal": Normal,
+    "lognormal": LogNormal,
+}
+_TAGS = set(_DISTRIBUTIONS)
 
 
 def _validate(data: dict, source: str) -> Scenario:
@@ -411,12 +417,11 @@ def _validate(data: dict, source: str) -> Scenario:
     except ValidationError as exc:
         problems = []
         for err in exc.errors():
-            loc = [
-                str(p) for p in err["loc"] if not (isinstance(p, str) and (p in _TAGS or "[" in p))
-            ]
+            raw = [p for p in err["loc"] if not (isinstance(p, str) and "[" in p)]
+            loc = [str(p) for p in raw if p not in _TAGS]
             msg = err["msg"].removeprefix("Value error, ")
             if err["type"] == "extra_forbidden":
-                msg = "unknown key" + _allowed_keys(loc)
+                msg = "unknown key" + _allowed_keys(raw)
             elif err["type"] == "missing":
                 msg = "required key is missing"
             elif "input" in err and not isinstance(err["input"], dict):
@@ -425,10 +430,14 @@ def _validate(data: dict, source: str) -> Scenario:
         raise ScenarioError(source, problems) from None
 
 
-def _allowed_keys(loc: list[str]) -> str:
-    """List the keys allowed where an unknown key ``loc`` was found."""
+def _allowed_keys(loc: list) -> str:
+    """List the keys allowed where an unknown key ``loc`` was found (``loc`` as
+    pydantic gives it, with distribution tags such as ``"uniform"``)."""
     model: Any = Scenario
     for key in loc[:-1]:
+        if key in _TAGS:
+            model = _DISTRIBUTIONS[key]
+            continue
         field = getattr(model, "model_fields", {}).get(key)
         if field is None:
             return ""

@@ -1,0 +1,34 @@
+"""Shared fixtures: a small landscape that runs in a few tens of milliseconds."""
+
+from __future__ import annotations
+
+import pytest
+
+from landsim.scenario import Scenario, load_scenario
+
+#: Overrides (dotted key paths) that shrink the default scenario to a 60 x 60
+#: landscape of 20 farms run for 10 years. The fishbone layout holds about 50 lots
+#: of the default size at this depth, so 20 farms always fit.
+SMALL_OVERRIDES = {
+    "landscape.width": 60,
+    "landscape.height": 60,
+    "landscape.n_farms": 20,
+    "landscape.lot_depth_km": 0.5,
+    "landscape.reserve_fraction": 0.2,
+    "years": 10,
+}
+
+
+@pytest.fixture(scope="session")
+def default_scenario() -> Scenario:
+    """The embedded default scenario."""
+    return load_scenario()
+
+
+@pytest.fixture(scope="session")
+def small_scenario(default_scenario: Scenario) -> Scenario:
+    """The default scenario on a 60 x 60 landscape with 20 farms and 10 years.
+
+    Session-scoped (scenarios are immutable), so hypothesis tests may use it.
+    """
+    return default_scenario.with_overrides(SMALL_OVERRIDES)

@@ -1,0 +1,55 @@
+"""Every default carries a unit and a source, and the ODD parameter table is current."""
+
+import importlib.util
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT = ROOT / "src" / "landsim" / "data" / "default.toml"
+SCRIPT = ROOT / "docs" / "make_parameter_table.py"
+
+
+def load_table_module():
+    spec = importlib.util.spec_from_file_location("make_parameter_table", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+ROWS = load_table_module().parameter_rows(DEFAULT)
+
+
+def test_every_scenario_key_is_documented():
+    import tomllib
+
+    def leaves(d, prefix=""):
+        for key, value in d.items():
+            path = f"{prefix}{key}"
+            if isinstance(value, dict) and "dist" not in value:
+                yield from leaves(value, path + ".")
+            else:
+                yield path
+
+    keys = set(leaves(tomllib.loads(DEFAULT.read_text(encoding="utf-8"))))
+    assert keys == {row["parameter"] for row in ROWS}
+
+
+@pytest.mark.parametrize("row", ROWS, ids=[row["parameter"] for row in ROWS])
+def test_default_has_unit_and_source_or_is_marked_assumption(row):
+    assert row["unit"], f"{row['parameter']}: no unit"
+    source = row["source"].strip()
+    assert source and source != "-", f"{row['parameter']}: no source"
+    if "assumption" in source.lower():
+        # An assumption must say how widely sensitivity analysis should vary it,
+        # unless it is a structural setting.
+        assert row["range"] not in ("", "-") or "setting" in source.lower(), row["parameter"]
+
+
+def test_odd_parameter_table_is_up_to_date():
+    proc = subprocess.run(
+        [sys.executable, str(SCRIPT), "--check"], capture_output=True, text=True, check=False
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
