@@ -53,3 +53,18 @@ def test_odd_parameter_table_is_up_to_date():
         [sys.executable, str(SCRIPT), "--check"], capture_output=True, text=True, check=False
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_readme_python_example_runs(monkeypatch):
+    """The README's Python example works as written (from the repository root)."""
+    import re
+
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```python\n(.*?)```", text, flags=re.DOTALL)
+    assert blocks, "README has no Python example"
+    monkeypatch.chdir(ROOT)
+    namespace: dict = {}
+    for block in blocks:
+        exec(compile(block, "README.md", "exec"), namespace)
+    assert len(namespace["result"].yearly) == namespace["result"].scenario.years + 1
+    assert namespace["model"].year == 30
