@@ -295,3 +295,18 @@ def test_write_outputs(small_scenario, tmp_path):
     manifest = json.loads(paths[3].read_text(encoding="utf-8"))
     assert manifest["scenario"] == small_scenario.to_dict()
     assert manifest["years"] == small_scenario.years
+
+
+def test_farm_table_accounts_add_up(small_scenario):
+    result = simulate(small_scenario, rng=5)
+    farms, yearly = result.farms, result.yearly
+    assert len(farms) == small_scenario.landscape.n_farms
+    assert farms["deforested_ha"].sum() == pytest.approx(
+        yearly["cumulative_deforestation_ha"].iloc[-1]
+    )
+    assert farms["claimed_ha"].sum() == pytest.approx(yearly["claimed_ha"].sum())
+    owned = result.rasters["owner"] >= 0
+    assert farms["area_ha"].sum() == pytest.approx(
+        owned.sum() * small_scenario.landscape.cell_size_ha
+    )
+    assert (farms["savings_usd"] >= 0).all()

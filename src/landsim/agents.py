@@ -57,6 +57,9 @@ class FarmerState:
         flows (USD/yr); net income = revenue - operating cost
     last_option : last year's land-use change (:class:`landsim.economics.Option`)
     abandoned : whether the farmer abandoned exhausted land last year
+    deforested_ha : primary forest the farm cleared since the start (ha)
+    claimed_ha : unowned land the farm cleared and took since the start (ha)
+    cumulative_income_usd : net income summed since the start (USD)
     """
 
     discount_rate: np.ndarray
@@ -72,6 +75,9 @@ class FarmerState:
     net_income_usd: np.ndarray
     last_option: np.ndarray
     abandoned: np.ndarray
+    deforested_ha: np.ndarray
+    claimed_ha: np.ndarray
+    cumulative_income_usd: np.ndarray
 
     @property
     def n(self) -> int:
@@ -97,6 +103,9 @@ def draw_farmers(
         net_income_usd=zeros.copy(),
         last_option=np.zeros(n, dtype=np.int8),
         abandoned=np.zeros(n, dtype=bool),
+        deforested_ha=zeros.copy(),
+        claimed_ha=zeros.copy(),
+        cumulative_income_usd=zeros.copy(),
     )
 
 

@@ -406,6 +406,11 @@ class LandUseModel(mesa.Model):
         out["deforestation_ha"] = float((cover[cleared] == Cover.PRIMARY_FOREST).sum() * cell)
         out["secondary_cleared_ha"] = float(cleared.size * cell) - out["deforestation_ha"]
         out["claimed_ha"] = float((owner[cleared] == NO_OWNER).sum() * cell)
+        primary = cover[cleared] == Cover.PRIMARY_FOREST
+        fs.deforested_ha += np.bincount(cleared_farm[primary], minlength=fs.n) * cell
+        fs.claimed_ha += (
+            np.bincount(cleared_farm[owner[cleared] == NO_OWNER], minlength=fs.n) * cell
+        )
         owner[cleared] = cleared_farm
         claim[cleared] = NO_OWNER
         investment = np.zeros(fs.n)
@@ -471,6 +476,7 @@ class LandUseModel(mesa.Model):
         fs.revenue_usd[:] = np.bincount(o, revenue, fs.n) * cell
         fs.operating_cost_usd[:] = np.bincount(o, cost, fs.n) * cell
         fs.net_income_usd[:] = fs.revenue_usd - fs.operating_cost_usd
+        fs.cumulative_income_usd += fs.net_income_usd
         net = fs.net_income_usd
         saved = np.where(net > 0, sc.farmers.savings_rate * net, net)
         fs.savings_usd[:] = np.maximum(fs.savings_usd + saved, 0.0)
@@ -565,6 +571,25 @@ class LandUseModel(mesa.Model):
         """The yearly indicators as a tidy pandas DataFrame (one row per year)."""
         df = self.datacollector.get_model_vars_dataframe()
         return df.reset_index(drop=True)
+
+    def farm_table(self):
+        """One row per farm: its area, the primary forest it cleared over the run
+        (ha, own lot and claimed land), the unowned land it claimed (ha), its
+        cumulative net income and final savings (USD)."""
+        import pandas as pd
+
+        fs, ls = self.farmers, self.landscape
+        area = np.bincount(ls.owner[ls.owner >= 0], minlength=fs.n) * ls.cell_size_ha
+        return pd.DataFrame(
+            {
+                "farm_id": np.arange(fs.n),
+                "area_ha": area,
+                "deforested_ha": fs.deforested_ha,
+                "claimed_ha": fs.claimed_ha,
+                "cumulative_income_usd": fs.cumulative_income_usd,
+                "savings_usd": fs.savings_usd,
+            }
+        )
 
     def rasters(self) -> dict[str, np.ndarray]:
         """Copies of the current raster layers, by name."""

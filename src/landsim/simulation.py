@@ -38,6 +38,8 @@ class SimulationResult:
         landsim version as columns.
     rasters : dict of str to ndarray
         The final raster layers.
+    farms : pandas.DataFrame
+        One row per farm (see :meth:`LandUseModel.farm_table`).
     scenario : Scenario
         The fully resolved scenario.
     seed : int or str
@@ -48,6 +50,7 @@ class SimulationResult:
 
     yearly: pd.DataFrame
     rasters: dict[str, np.ndarray]
+    farms: pd.DataFrame
     scenario: Scenario
     seed: int | str | None
     version: str = field(default_factory=landsim_version)
@@ -79,7 +82,9 @@ def simulate(scenario=None, *, rng=None, years: int | None = None) -> Simulation
     yearly.insert(0, "scenario", scenario.name)
     yearly.insert(1, "seed", str(model.seed))
     yearly.insert(2, "landsim_version", version)
-    return SimulationResult(yearly, model.rasters(), scenario, model.seed, version)
+    return SimulationResult(
+        yearly, model.rasters(), model.farm_table(), scenario, model.seed, version
+    )
 
 
 SUMMARY_COLUMNS = {
