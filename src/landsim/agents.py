@@ -54,12 +54,16 @@ class FarmerState:
     knowledge : 0-1, knowledge of agroforestry and silvopasture
     neighbours : int array (n_farms, k), ids of the k nearest farms
     revenue_usd, operating_cost_usd, investment_usd, net_income_usd : last year's
-        flows (USD/yr); net income = revenue - operating cost
+        flows (USD/yr); net income = revenue - operating cost + programme payments
     last_option : last year's land-use change (:class:`landsim.economics.Option`)
     abandoned : whether the farmer abandoned exhausted land last year
     deforested_ha : primary forest the farm cleared since the start (ha)
     claimed_ha : unowned land the farm cleared and took since the start (ha)
     cumulative_income_usd : net income summed since the start (USD)
+    payments_usd : last year's programme payments, part of net income (USD)
+    cocoa_kg : last year's cocoa production (kg)
+    removals_tco2e, emissions_tco2e : last year's biomass carbon gains and losses
+        on the farm (tCO2e)
     """
 
     discount_rate: np.ndarray
@@ -78,6 +82,10 @@ class FarmerState:
     deforested_ha: np.ndarray
     claimed_ha: np.ndarray
     cumulative_income_usd: np.ndarray
+    payments_usd: np.ndarray
+    cocoa_kg: np.ndarray
+    removals_tco2e: np.ndarray
+    emissions_tco2e: np.ndarray
 
     @property
     def n(self) -> int:
@@ -106,6 +114,10 @@ def draw_farmers(
         deforested_ha=zeros.copy(),
         claimed_ha=zeros.copy(),
         cumulative_income_usd=zeros.copy(),
+        payments_usd=zeros.copy(),
+        cocoa_kg=zeros.copy(),
+        removals_tco2e=zeros.copy(),
+        emissions_tco2e=zeros.copy(),
     )
 
 

@@ -54,6 +54,7 @@ from landsim.landscape import (
 )
 from landsim.market import PRODUCTS, UNITS, Market
 from landsim.scenario import Scenario, ScenarioError, load_scenario
+from landsim.schemes import Programmes
 
 FOREST = (Cover.PRIMARY_FOREST, Cover.SECONDARY_FOREST)
 N_COVERS = len(Cover)
@@ -124,7 +125,9 @@ class LandUseModel(mesa.Model):
         super().__init__(rng=seed)
         self.params = scenario
         self.seed = describe_seed(seed)
-        land_rng, farmer_rng, market_rng, self._decision_rng = self.rng.spawn(4)
+        # Streams 0-3 are the same whether or not a scenario has programmes (the
+        # fifth is theirs), so a programme that changes nothing changes nothing.
+        land_rng, farmer_rng, market_rng, self._decision_rng, programme_rng = self.rng.spawn(5)
 
         self.landscape = landscape if landscape is not None else self._build_landscape(land_rng)
         ls = self.landscape
@@ -135,6 +138,7 @@ class LandUseModel(mesa.Model):
             scenario.markets, scenario.years, scenario.decision.price_memory_years, market_rng
         )
         Farmer.create_agents(self, self.farmers.n, farm_id=np.arange(self.farmers.n))
+        self.programmes = Programmes(scenario.programmes, self, programme_rng)
 
         ls.biomass_tc_per_ha = carbon.biomass_density(ls.cover, ls.age, scenario)
         ls.soc_tc_per_ha = carbon.soc_equilibrium(ls.cover, scenario)
@@ -190,8 +194,14 @@ class LandUseModel(mesa.Model):
         stats = self._farm_statistics()
         shares = self._learn(stats)
 
-        # Stage 1: leave exhausted annual-crop land to regrow, or keep cropping it.
+        # Programmes: contracts end, volunteers enrol; enrolment changes values.
         values = self._value_options(stats, shares, expected)
+        sizes = self._option_sizes(stats)
+        self.programmes.begin_year(self.year, values[:, Option.CLEAR], sizes[:, Option.CLEAR])
+        incentives = self.programmes.value_adjustments(self.year, sizes[:, Option.CLEAR])
+
+        # Stage 1: leave exhausted annual-crop land to regrow, or keep cropping it.
+        values += incentives
         stage1 = [Option.KEEP, Option.ABANDON]
         feasible = np.column_stack([np.ones(fs.n, dtype=bool), stats["n_exhausted"] > 0])
         probabilities = logit_probabilities(values[:, stage1], sc.decision.logit_scale, feasible)
@@ -201,8 +211,8 @@ class LandUseModel(mesa.Model):
 
         # Stage 2: one land-use change (keep, clear, agroforestry, silvopasture).
         stats = self._farm_statistics()
-        values = self._value_options(stats, shares, expected)
-        sizes = self._option_sizes(stats)
+        values = self._value_options(stats, shares, expected) + incentives
+        sizes = self._option_sizes(stats, self.programmes.upfront_shares(self.year))
         feasible = sizes > 0
         feasible[:, Option.KEEP] = True
         feasible[:, Option.ABANDON] = False
@@ -214,6 +224,13 @@ class LandUseModel(mesa.Model):
         self._cumulative_deforestation_ha += transitions["deforestation_ha"]
         self._produce()
         fluxes = self._grow()
+        fs.payments_usd[:] = self.programmes.settle(
+            self.year,
+            transitions["cleared_forest_ha"],
+            {"removals_tco2e": fs.removals_tco2e, "emissions_tco2e": fs.emissions_tco2e},
+        )
+        fs.net_income_usd += fs.payments_usd
+        self._save()
         self.record = self._measure(transitions, fluxes)
         self.running = self.year < sc.years
         if self._grid is not None:
@@ -328,13 +345,14 @@ class LandUseModel(mesa.Model):
         fs.knowledge += rate * either * (1.0 - fs.knowledge)
         return shares
 
-    def _option_sizes(self, stats) -> np.ndarray:
+    def _option_sizes(self, stats, upfront_shares: dict | None = None) -> np.ndarray:
         """Cells each farmer could change under each option this year.
 
         Bounded by the labour to clear or establish (``labour_ha_per_year``), the
         household labour left for cultivation (``labour_days_per_year``), savings
         for establishment costs (clearing is done with family labour), and the
-        land available.
+        land available. ``upfront_shares`` gives, per option, the share of the
+        establishment cost each farmer pays up front (less than 1 with support).
         """
         sc, fs, cell = self.params, self.farmers, self.landscape.cell_size_ha
         used_days = stats["area_cells"] @ self._days_per_ha * cell
@@ -347,10 +365,12 @@ class LandUseModel(mesa.Model):
                 return np.inf
             return np.floor(free_days / (extra_days_per_ha * cell))
 
-        def affordable(cost_usd_per_ha: float):
-            if cost_usd_per_ha <= 0:
-                return np.inf
-            return np.floor(fs.savings_usd / (cost_usd_per_ha * cell))
+        def affordable(cost_usd_per_ha):
+            cost = np.broadcast_to(np.asarray(cost_usd_per_ha, dtype=float) * cell, fs.n)
+            with np.errstate(divide="ignore"):
+                return np.where(cost > 0, np.floor(fs.savings_usd / cost), np.inf)
+
+        upfront = upfront_shares or {}
 
         n_mono = stats["n_monocrop"]
         sizes = np.zeros((fs.n, len(Option)))
@@ -370,7 +390,7 @@ class LandUseModel(mesa.Model):
                     k_labour,
                     n_mono,
                     np.broadcast_to(labour_cap(system.labour_days_per_ha - days_mono), fs.n),
-                    np.broadcast_to(affordable(system.establishment_cost_usd_per_ha), fs.n),
+                    affordable(system.establishment_cost_usd_per_ha * upfront.get(option, 1.0)),
                 ]
             )
         sizes[:, Option.ABANDON] = stats["n_exhausted"]
@@ -407,6 +427,14 @@ class LandUseModel(mesa.Model):
         out["secondary_cleared_ha"] = float(cleared.size * cell) - out["deforestation_ha"]
         out["claimed_ha"] = float((owner[cleared] == NO_OWNER).sum() * cell)
         primary = cover[cleared] == Cover.PRIMARY_FOREST
+        was_unowned = owner[cleared] == NO_OWNER
+        enrolled = self.programmes.enrolled_any()[cleared_farm]
+        out["deforestation_enrolled_ha"] = float((primary & ~was_unowned & enrolled).sum() * cell)
+        out["deforestation_not_enrolled_ha"] = float(
+            (primary & ~was_unowned & ~enrolled).sum() * cell
+        )
+        out["deforestation_unowned_ha"] = float((primary & was_unowned).sum() * cell)
+        out["cleared_forest_ha"] = np.bincount(cleared_farm, minlength=fs.n) * cell
         fs.deforested_ha += np.bincount(cleared_farm[primary], minlength=fs.n) * cell
         fs.claimed_ha += (
             np.bincount(cleared_farm[owner[cleared] == NO_OWNER], minlength=fs.n) * cell
@@ -415,6 +443,7 @@ class LandUseModel(mesa.Model):
         claim[cleared] = NO_OWNER
         investment = np.zeros(fs.n)
         changed = [(cleared, Cover.MONOCROP)]
+        established = {}
 
         # Conversions of annual-crop land: the least fertile cells first.
         mono = np.flatnonzero((cover == Cover.MONOCROP) & (owner >= 0) & self._changeable())
@@ -434,12 +463,26 @@ class LandUseModel(mesa.Model):
             )
             out[f"converted_{new_cover.name.lower()}_ha"] = float(cells.size * cell)
             changed.append((cells, new_cover))
+            established[option] = farms
+        self.programmes.record_establishment(self.year, established)
 
         for cells, new_cover in changed:
             self._change_cover(cells, new_cover)
         fs.investment_usd[:] = investment
         fs.savings_usd -= investment
         return out
+
+    def forest_edge_distance(self) -> np.ndarray:
+        """Mean distance (cells) of each farm's forest to the nearest field or road
+        (inf for a farm with no forest): how exposed its forest is."""
+        owner = self.landscape.owner.ravel()
+        dist = self._distance_to_fields()
+        forest = (dist > 0) & (owner >= 0)
+        n = self.farmers.n
+        count = np.bincount(owner[forest], minlength=n)
+        total = np.bincount(owner[forest], dist[forest], minlength=n)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(count > 0, total / count, np.inf)
 
     def _distance_to_fields(self) -> np.ndarray:
         """Chessboard distance (cells) from each forest cell to the nearest
@@ -449,8 +492,8 @@ class LandUseModel(mesa.Model):
         return ndimage.distance_transform_cdt(forest, metric="chessboard").ravel()
 
     def _produce(self) -> None:
-        """Revenue, operating costs and net income of each farm at this year's prices;
-        savings take the saved share of a profit, or absorb a loss (not below 0)."""
+        """Revenue, operating costs, net income and cocoa production of each farm at
+        this year's prices."""
         sc, ls, fs = self.params, self.landscape, self.farmers
         owner = ls.owner.ravel()
         owned = np.flatnonzero(owner >= 0)
@@ -476,9 +519,15 @@ class LandUseModel(mesa.Model):
         fs.revenue_usd[:] = np.bincount(o, revenue, fs.n) * cell
         fs.operating_cost_usd[:] = np.bincount(o, cost, fs.n) * cell
         fs.net_income_usd[:] = fs.revenue_usd - fs.operating_cost_usd
+        fs.cocoa_kg[:] = np.bincount(o[af], kg, fs.n) * cell
+
+    def _save(self) -> None:
+        """Savings take the saved share of a profit (``farmers.savings_rate``), or
+        absorb a loss; debt is not modelled (savings stop at 0)."""
+        fs = self.farmers
         fs.cumulative_income_usd += fs.net_income_usd
         net = fs.net_income_usd
-        saved = np.where(net > 0, sc.farmers.savings_rate * net, net)
+        saved = np.where(net > 0, self.params.farmers.savings_rate * net, net)
         fs.savings_usd[:] = np.maximum(fs.savings_usd + saved, 0.0)
 
     def _grow(self) -> tuple[float, float, float, float]:
@@ -507,6 +556,13 @@ class LandUseModel(mesa.Model):
         ls.biomass_tc_per_ha = carbon.biomass_density(cover, ls.age, sc)
         cell = ls.cell_size_ha
         bio_gain, bio_loss = carbon.split_change(old_bio, ls.biomass_tc_per_ha, cell)
+        # Each farm's biomass removals and emissions (tCO2e), for carbon payments.
+        owner = ls.owner.ravel()
+        owned = owner >= 0
+        d = (ls.biomass_tc_per_ha - old_bio).ravel()[owned] * cell * carbon.CO2_PER_C
+        fs = self.farmers
+        fs.removals_tco2e[:] = np.bincount(owner[owned], np.maximum(d, 0.0), fs.n)
+        fs.emissions_tco2e[:] = np.bincount(owner[owned], np.maximum(-d, 0.0), fs.n)
         soc_gain, soc_loss = carbon.split_change(old_soc, ls.soc_tc_per_ha, cell)
         return bio_gain, bio_loss, soc_gain, soc_loss
 
@@ -529,6 +585,8 @@ class LandUseModel(mesa.Model):
         rec["farms_abandoning"] = int(fs.abandoned.sum())
         rec["converted_cocoa_agroforestry_ha"] = t.get("converted_cocoa_agroforestry_ha", 0.0)
         rec["converted_silvopasture_ha"] = t.get("converted_silvopasture_ha", 0.0)
+        for group in ("enrolled", "not_enrolled", "unowned"):
+            rec[f"deforestation_{group}_ha"] = t.get(f"deforestation_{group}_ha", 0.0)
 
         biomass = float(ls.biomass_tc_per_ha.sum() * cell)
         soil = float(ls.soc_tc_per_ha.sum() * cell)
@@ -548,6 +606,9 @@ class LandUseModel(mesa.Model):
         rec["income_median_usd"] = float(np.median(income)) if has_income else np.nan
         rec["income_p10_usd"] = float(np.percentile(income, 10)) if has_income else np.nan
         rec["income_gini"] = gini(income) if has_income else np.nan
+        poorest = np.sort(income)[: max(1, int(np.ceil(0.2 * fs.n)))] if fs.n else income
+        rec["income_poorest20_usd"] = float(poorest.mean()) if has_income else np.nan
+        rec["payments_mean_usd"] = float(fs.payments_usd.mean()) if fs.n else np.nan
         rec["savings_mean_usd"] = float(fs.savings_usd.mean()) if fs.n else np.nan
         rec["investment_usd"] = float(fs.investment_usd.sum())
         owner = ls.owner.ravel()
@@ -565,6 +626,24 @@ class LandUseModel(mesa.Model):
             )
         for product in PRODUCTS:
             rec[f"{product}_price_{UNITS[product]}"] = self.market.price(product, self.year)
+        programme = self.programmes.measure(self.year)
+        rec |= programme
+        # Restoration indicators in the manner of FERM / Target 2 monitoring: land
+        # once cleared counts as degraded; under restoration when regrowing, under
+        # agroforestry or silvopasture, or replanted by programme funds.
+        degraded = float(areas[1:].sum())
+        rec["restoration_regrowth_ha"] = float(areas[Cover.SECONDARY_FOREST])
+        rec["restoration_agroforestry_ha"] = float(areas[Cover.COCOA_AGROFORESTRY])
+        rec["restoration_silvopasture_ha"] = float(areas[Cover.SILVOPASTURE])
+        rec["restoration_reforestation_ha"] = min(programme["reforestation_ha"], degraded)
+        rec["degraded_land_ha"] = degraded
+        restored = sum(
+            rec[f"restoration_{k}_ha"]
+            for k in ("regrowth", "agroforestry", "silvopasture", "reforestation")
+        )
+        rec["degraded_share_under_restoration"] = (
+            min(1.0, restored / degraded) if degraded else 0.0
+        )
         return rec
 
     def yearly_table(self):
@@ -588,6 +667,8 @@ class LandUseModel(mesa.Model):
                 "claimed_ha": fs.claimed_ha,
                 "cumulative_income_usd": fs.cumulative_income_usd,
                 "savings_usd": fs.savings_usd,
+                "ever_enrolled": self.programmes.ever_enrolled_any(),
+                "expelled": self.programmes.expelled_any(),
             }
         )
 

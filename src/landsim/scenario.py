@@ -14,7 +14,7 @@ import copy
 import tomllib
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 import numpy as np
 from pydantic import (
@@ -263,6 +263,88 @@ class SoilParams(_Section):
     transition_years: int = Field(ge=1, le=100)
 
 
+# --------------------------------------------------------------------------- programmes
+
+
+class Obligations(_Section):
+    """What an enrolled farm must do (Tambopata: on 40 ha keep >= 20 ha of forest
+    and >= 3 ha under sustainable practice)."""
+
+    no_clearing: bool
+    min_forest_share: Share
+    min_sustainable_ha_per_40ha: NonNegative
+    grace_years: int = Field(ge=0, le=100)
+
+
+class ForestPayment(_Section):
+    """Payment per ha of standing forest (primary or secondary) on the farm."""
+
+    usd_per_ha_per_year: NonNegative
+
+
+class CarbonPayment(_Section):
+    """Results-based payment per tCO2e, shared between farmers and the
+    programme's collective forest activities (Piura: 10 % / 90 %)."""
+
+    usd_per_tco2e: Positive | None = None  # absent: the market carbon price path
+    pay_removals: bool
+    pay_avoided_emissions: bool
+    baseline_clearing_ha_per_farm_per_year: NonNegative
+    farmer_share: Share
+    reforestation_cost_usd_per_ha: Positive
+
+
+class EstablishmentSupport(_Section):
+    """A share of the establishment cost of agroforestry and silvopasture, paid as
+    a grant or lent (interest-free, repaid in equal yearly instalments)."""
+
+    share: Share
+    mode: Literal["grant", "loan"]
+    loan_years: int = Field(ge=1, le=50)
+
+
+class Training(_Section):
+    """Training and technical assistance on enrolment."""
+
+    knowledge_gain: Share
+
+
+class Premium(_Section):
+    """Deforestation-free cocoa: a price premium for certified (compliant) farms."""
+
+    cocoa_usd_per_kg: NonNegative
+
+
+class Programme(_Section):
+    """An incentive programme: any combination of components, one budget."""
+
+    name: str
+    start_year: int = Field(ge=1)
+    end_year: int = Field(ge=1)
+    budget_usd: NonNegative
+    budget_usd_per_year: NonNegative
+    enrolment_cap: int = Field(ge=0)
+    targeting: Literal["first_come", "random", "highest_risk", "nearest_edge"]
+    finance: Literal["public", "carbon_credits", "works_for_taxes"]
+    detection_probability: Share
+    expel_on_violation: bool
+    repay_on_violation: bool
+    obligations: Obligations | None = None
+    forest_payment: ForestPayment | None = None
+    carbon_payment: CarbonPayment | None = None
+    establishment_support: EstablishmentSupport | None = None
+    training: Training | None = None
+    premium: Premium | None = None
+
+    @model_validator(mode="after")
+    def _check_years(self):
+        if self.end_year < self.start_year:
+            raise ValueError(
+                f"end_year ({self.end_year}) must be >= start_year ({self.start_year})"
+            )
+        return self
+
+
 class Scenario(_Section):
     """A fully resolved, validated scenario.
 
@@ -283,6 +365,7 @@ class Scenario(_Section):
     cocoa_agroforestry: CocoaParams
     silvopasture: SilvopastureParams
     soil: SoilParams
+    programmes: list[Programme]
     _source: str = PrivateAttr("<embedded default>")
 
     @property
@@ -438,10 +521,15 @@ def _allowed_keys(loc: list) -> str:
         if key in _TAGS:
             model = _DISTRIBUTIONS[key]
             continue
+        if isinstance(key, int):  # an item of a list such as programmes
+            continue
         field = getattr(model, "model_fields", {}).get(key)
         if field is None:
             return ""
         model = field.annotation
+        # Unwrap list[X] and X | None to X.
+        while get_args(model) and not hasattr(model, "model_fields"):
+            model = next(a for a in get_args(model) if a is not type(None))
     fields = getattr(model, "model_fields", None)
     if not fields:
         return ""
