@@ -1,0 +1,302 @@
+"""Incentive programmes: budgets, common random numbers, sanctions, incentives,
+and clear errors for bad programme definitions."""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from landsim.model import LandUseModel
+from landsim.scenario import ScenarioError
+from landsim.simulation import simulate
+
+PROGRAMME = {
+    "name": "test programme",
+    "start_year": 1,
+    "end_year": 6,
+    "budget_usd": 20_000.0,
+    "budget_usd_per_year": 5_000.0,
+    "enrolment_cap": 20,
+    "targeting": "first_come",
+    "finance": "public",
+    "detection_probability": 0.8,
+    "expel_on_violation": True,
+    "repay_on_violation": False,
+    "obligations": {
+        "no_clearing": True,
+        "min_forest_share": 0.0,
+        "min_sustainable_ha_per_40ha": 0.0,
+        "grace_years": 0,
+    },
+    "forest_payment": {"usd_per_ha_per_year": 10.0},
+}
+
+CARBON = {
+    "pay_removals": True,
+    "pay_avoided_emissions": True,
+    "baseline_clearing_ha_per_farm_per_year": 1.0,
+    "farmer_share": 0.1,
+    "reforestation_cost_usd_per_ha": 1000.0,
+}
+
+
+def with_programmes(scenario, *programmes):
+    return scenario.with_overrides({"programmes": [copy.deepcopy(p) for p in programmes]})
+
+
+def programme(**changes):
+    p = copy.deepcopy(PROGRAMME)
+    for key, value in changes.items():
+        if value is None:
+            p.pop(key, None)
+        else:
+            p[key] = value
+    return p
+
+
+BUDGET_CASES = st.fixed_dictionaries(
+    {
+        "budget_usd": st.sampled_from([0.0, 3_000.0, 12_000.0, 1e7]),
+        "budget_usd_per_year": st.sampled_from([0.0, 1_000.0, 4_000.0, 1e7]),
+        "usd_per_ha_per_year": st.sampled_from([0.0, 5.0, 50.0]),
+        "seed": st.integers(0, 10_000),
+        "support": st.booleans(),
+        "carbon": st.booleans(),
+    }
+)
+
+
+@settings(
+    max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(case=BUDGET_CASES)
+def test_money_paid_never_exceeds_the_budget(small_scenario, case):
+    p = programme(
+        budget_usd=case["budget_usd"],
+        budget_usd_per_year=case["budget_usd_per_year"],
+        forest_payment={"usd_per_ha_per_year": case["usd_per_ha_per_year"]},
+    )
+    if case["support"]:
+        p["establishment_support"] = {"share": 0.8, "mode": "grant", "loan_years": 3}
+    if case["carbon"]:
+        p["carbon_payment"] = dict(CARBON, usd_per_tco2e=50.0)
+    y = simulate(with_programmes(small_scenario, p), rng=case["seed"]).yearly
+    spent = y["programme_cost_usd"]
+    assert (spent <= case["budget_usd_per_year"] + 1e-6).all()
+    assert spent.sum() <= case["budget_usd"] + 1e-6
+    assert y["programme_spent_usd"].iloc[-1] == pytest.approx(spent.sum())
+    parts = y[["payments_to_farmers_usd", "collective_spending_usd", "establishment_support_usd"]]
+    assert np.allclose(parts.sum(axis=1), spent)
+    assert (y["budget_remaining_usd"] >= -1e-6).all()
+    # Nothing is paid outside the contract years.
+    outside = (y["year"] < p["start_year"]) | (y["year"] > p["end_year"])
+    assert (spent[outside] == 0).all()
+
+
+def test_two_programmes_each_keep_to_their_budget(small_scenario):
+    a = programme(name="a", budget_usd=2_000.0, budget_usd_per_year=1_000.0)
+    b = programme(name="b", budget_usd=5_000.0, budget_usd_per_year=2_000.0, start_year=3)
+    model = LandUseModel(with_programmes(small_scenario, a, b), rng=3)
+    model.run_for(10)
+    for spec, acc in zip(model.programmes.specs, model.programmes.accounts, strict=True):
+        assert acc.spent_usd <= spec.budget_usd + 1e-6
+    assert model.yearly_table()["programme_cost_usd"].sum() <= 7_000.0 + 1e-6
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_a_programme_that_pays_nothing_reproduces_the_baseline(small_scenario, seed):
+    """Common random numbers: programmes draw from their own stream, so one that
+    changes no incentive changes nothing else."""
+    idle = programme(forest_payment={"usd_per_ha_per_year": 0.0}, obligations=None)
+    idle["carbon_payment"] = dict(CARBON, usd_per_tco2e=1.0, farmer_share=0.0)
+    idle["carbon_payment"]["pay_removals"] = False
+    idle["carbon_payment"]["pay_avoided_emissions"] = False
+    base = simulate(small_scenario, rng=seed)
+    run = simulate(with_programmes(small_scenario, idle), rng=seed)
+    # Everything but the programme's own book-keeping (its unspent budget and
+    # whether it is running) is identical.
+    own = ["scenario", "budget_remaining_usd", "programme_active"]
+    pd.testing.assert_frame_equal(
+        base.yearly.drop(columns=own), run.yearly.drop(columns=own), check_exact=True
+    )
+    assert run.yearly["programme_cost_usd"].sum() == 0
+    assert run.yearly["budget_remaining_usd"].iloc[-1] == idle["budget_usd"]
+    for name, layer in base.rasters.items():
+        assert np.array_equal(layer, run.rasters[name]), name
+
+
+def test_farmers_caught_clearing_stop_being_paid(small_scenario):
+    # Random choices (logit scale 0) make enrolled farmers clear now and then;
+    # detection is certain, so every clearing farmer is caught.
+    sc = with_programmes(
+        small_scenario.with_overrides({"decision.logit_scale": 0.0, "years": 8}),
+        programme(detection_probability=1.0, budget_usd=1e7, budget_usd_per_year=1e7),
+    )
+    model = LandUseModel(sc, rng=11)
+    acc = model.programmes.accounts[0]
+    caught_any = False
+    for _ in range(8):
+        enrolled_before = acc.enrolled.copy()
+        deforested_before = model.farmers.deforested_ha.copy()
+        claimed_before = model.farmers.claimed_ha.copy()
+        model.step()
+        payments = model.farmers.payments_usd
+        expelled = acc.expelled
+        # Expelled farms are never paid again, and are not enrolled.
+        assert np.all(payments[expelled] == 0)
+        assert not np.any(acc.enrolled & expelled)
+        cleared = (model.farmers.deforested_ha > deforested_before) | (
+            model.farmers.claimed_ha > claimed_before
+        )
+        caught = enrolled_before & cleared
+        caught_any |= caught.any()
+        assert np.all(expelled[caught]), (
+            "an enrolled farm cleared primary forest and was not caught"
+        )
+    assert caught_any, "the test never exercised a violation"
+    assert acc.expelled.any()
+
+
+@pytest.mark.slow
+def test_higher_payment_per_ha_does_not_increase_clearing_by_enrolled_farms(small_scenario):
+    rates = []
+    for usd in (2.0, 30.0):
+        total_cleared, farm_years = 0.0, 0.0
+        for seed in range(8):
+            p = programme(
+                forest_payment={"usd_per_ha_per_year": usd},
+                budget_usd=1e8,
+                budget_usd_per_year=1e8,
+                detection_probability=0.3,
+            )
+            y = simulate(with_programmes(small_scenario, p), rng=seed).yearly
+            total_cleared += y["deforestation_enrolled_ha"].sum()
+            farm_years += y["enrolled_farms"].iloc[1:].sum()
+        rates.append(total_cleared / max(farm_years, 1))
+    assert rates[1] <= rates[0]
+
+
+def test_enrolment_respects_the_cap_and_training_raises_knowledge(small_scenario):
+    p = programme(enrolment_cap=5, training={"knowledge_gain": 0.5}, budget_usd=1e7)
+    model = LandUseModel(with_programmes(small_scenario, p), rng=4)
+    knowledge0 = model.farmers.knowledge.copy()
+    model.step()
+    acc = model.programmes.accounts[0]
+    assert 0 < acc.enrolled.sum() <= 5
+    assert model.yearly_table()["enrolled_farms"].max() <= 5
+    gained = model.farmers.knowledge[acc.enrolled] - knowledge0[acc.enrolled]
+    assert np.all(gained >= 0.5 * (1 - knowledge0[acc.enrolled]) - 1e-12)
+
+
+def test_contracts_end_after_end_year(small_scenario):
+    y = simulate(with_programmes(small_scenario, programme(end_year=4)), rng=2).yearly
+    assert y.loc[y.year <= 4, "enrolled_farms"].max() > 0
+    assert (y.loc[y.year > 4, "enrolled_farms"] == 0).all()
+    assert not y.loc[y.year > 4, "programme_active"].any()
+
+
+def test_deforestation_split_adds_up(small_scenario):
+    y = simulate(with_programmes(small_scenario, programme()), rng=6).yearly
+    parts = y[
+        ["deforestation_enrolled_ha", "deforestation_not_enrolled_ha", "deforestation_unowned_ha"]
+    ]
+    assert np.allclose(parts.sum(axis=1), y["deforestation_ha"])
+
+
+@pytest.mark.parametrize("targeting", ["first_come", "random", "highest_risk", "nearest_edge"])
+def test_every_targeting_rule_enrols_up_to_the_cap(small_scenario, targeting):
+    p = programme(targeting=targeting, enrolment_cap=3)
+    y = simulate(with_programmes(small_scenario, p), rng=9).yearly
+    assert 0 < y["enrolled_farms"].max() <= 3
+
+
+def test_establishment_support_lifts_the_liquidity_barrier(small_scenario):
+    poor = small_scenario.with_overrides(
+        {
+            "farmers.savings_usd": 500.0,
+            "years": 2,  # too soon for income to save up 2,000 USD
+            "markets.cocoa.process": "path",
+            "markets.cocoa.values": [6.0],
+        }
+    )
+    support = programme(budget_usd=1e7, budget_usd_per_year=1e7)
+    support["establishment_support"] = {"share": 0.9, "mode": "grant", "loan_years": 3}
+    totals = []
+    for sc in (
+        with_programmes(poor, programme(budget_usd=1e7, budget_usd_per_year=1e7)),
+        with_programmes(poor, support),
+    ):
+        totals.append(
+            sum(
+                simulate(sc, rng=s).yearly["area_cocoa_agroforestry_ha"].iloc[-1] for s in range(3)
+            )
+        )
+    assert totals[0] == 0  # 500 USD of savings cannot pay for 1 ha at 2,000 USD
+    assert totals[1] > 0
+
+
+def test_restoration_indicators(small_scenario):
+    p = programme(budget_usd=1e6, budget_usd_per_year=1e6)
+    p["carbon_payment"] = dict(CARBON, usd_per_tco2e=20.0)
+    y = simulate(with_programmes(small_scenario, p), rng=1).yearly
+    non_primary = y[[c for c in y.columns if c.startswith("area_") and "primary" not in c]].sum(
+        axis=1
+    )
+    assert np.allclose(y["degraded_land_ha"], non_primary)
+    assert (
+        (y["degraded_share_under_restoration"] >= 0) & (y["degraded_share_under_restoration"] <= 1)
+    ).all()
+    assert y["restoration_reforestation_ha"].iloc[-1] == pytest.approx(
+        min(y["collective_spending_usd"].sum() / 1000.0, y["degraded_land_ha"].iloc[-1])
+    )
+
+
+@pytest.mark.parametrize(
+    ("change", "key", "text"),
+    [
+        (
+            {"start_year": 5, "end_year": 2},
+            "programmes.0",
+            "end_year (2) must be >= start_year (5)",
+        ),
+        ({"budget_usd": -1.0}, "programmes.0.budget_usd", "greater than or equal to 0"),
+        ({"targeting": "closest"}, "programmes.0.targeting", "'nearest_edge'"),
+        ({"finance": "loans"}, "programmes.0.finance", "'works_for_taxes'"),
+        (
+            {"detection_probability": 1.5},
+            "programmes.0.detection_probability",
+            "less than or equal to 1",
+        ),
+        (
+            {"forest_payment": {"usd_per_ha": 3}},
+            "programmes.0.forest_payment.usd_per_ha",
+            "allowed keys: usd_per_ha_per_year",
+        ),
+    ],
+)
+def test_bad_programme_definitions_name_the_key(small_scenario, change, key, text):
+    with pytest.raises(ScenarioError) as err:
+        with_programmes(small_scenario, programme(**change))
+    message = str(err.value)
+    assert f"{key}:" in message and text in message
+
+
+def test_bad_programme_in_a_file_exits_2(tmp_path, capsys):
+    from landsim.cli import main
+
+    path = tmp_path / "bad.toml"
+    path.write_text(
+        '[[programmes]]\nname = "x"\nstart_year = 4\nend_year = 2\nbudget_usd = 1\n'
+        'budget_usd_per_year = 1\nenrolment_cap = 1\ntargeting = "first_come"\n'
+        'finance = "public"\ndetection_probability = 0.5\nexpel_on_violation = true\n'
+        "repay_on_violation = false\n",
+        encoding="utf-8",
+    )
+    assert main(["run", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "bad.toml: programmes.0: end_year (2) must be >= start_year (4)" in err
