@@ -300,3 +300,26 @@ def test_bad_programme_in_a_file_exits_2(tmp_path, capsys):
     assert main(["run", str(path)]) == 2
     err = capsys.readouterr().err
     assert "bad.toml: programmes.0: end_year (2) must be >= start_year (4)" in err
+
+
+def test_loan_book_keeping_never_creates_money(small_scenario):
+    """Grants leave no loan; loans are repaid, never paid out, whatever savings are."""
+    poor = small_scenario.with_overrides({"farmers.savings_usd": 300.0})
+    for mode in ("grant", "loan"):
+        p = programme(budget_usd=1e7, budget_usd_per_year=1e7)
+        p["establishment_support"] = {"share": 0.9, "mode": mode, "loan_years": 3}
+        model = LandUseModel(with_programmes(poor, p), rng=2)
+        model.run_for(10)
+        y = model.yearly_table()
+        acc = model.programmes.accounts[0]
+        assert (y["loan_repayments_usd"] >= 0).all()
+        assert (acc.loan_balance_usd >= -1e-9).all()
+        if mode == "grant":
+            assert (acc.loan_balance_usd == 0).all()
+            assert y["loan_repayments_usd"].sum() == 0
+        else:
+            lent = y["establishment_support_usd"].sum()
+            assert y["loan_repayments_usd"].sum() <= lent + 1e-6
+            assert acc.loan_balance_usd.sum() == pytest.approx(
+                lent - y["loan_repayments_usd"].sum()
+            )

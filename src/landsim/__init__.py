@@ -26,6 +26,8 @@ _EXPORTS = {
     "simulate": "landsim.simulation",
     "SimulationResult": "landsim.simulation",
     "write_outputs": "landsim.simulation",
+    "compare": "landsim.evaluation",
+    "Comparison": "landsim.evaluation",
     "load_scenario": "landsim.scenario",
     "Scenario": "landsim.scenario",
     "ScenarioError": "landsim.scenario",

@@ -4,6 +4,11 @@
 default when none is given), prints a summary table and, with ``--out``, writes
 the yearly table (CSV, Parquet), the final rasters (.npz) and a manifest.
 
+``landsim compare SCENARIO --against COUNTERFACTUAL [--replicates N] [--seed N]
+[--years N] [--out DIR]`` runs both over replicates with common random numbers,
+prints the effects (mean and 95 % confidence interval) and, with ``--out``, writes
+the summary, replicate and trajectory tables, figures and a manifest.
+
 Exit codes: 0 success; 2 a user mistake (bad scenario, bad option, output
 directory already holding results); 130 interrupted.
 """
@@ -39,6 +44,36 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--force", action="store_true", help="overwrite results already in --out DIR")
     run.add_argument("--quiet", action="store_true", help="print nothing on success")
     run.set_defaults(handler=run_command)
+
+    compare = commands.add_parser(
+        "compare",
+        help="evaluate a scenario against a counterfactual over replicates",
+        description=(
+            "Run SCENARIO and COUNTERFACTUAL over replicates with common random numbers "
+            "(replicate i runs both with the same seed) and print the effects: avoided "
+            "deforestation, additional carbon, leakage, permanence, cost per tCO2e, "
+            "income effects, enrolment and compliance (see docs/evaluation.md). "
+            "'default' names the embedded default scenario."
+        ),
+    )
+    compare.add_argument("scenario", help="scenario TOML file (or 'default')")
+    compare.add_argument(
+        "--against",
+        required=True,
+        metavar="COUNTERFACTUAL",
+        help="counterfactual scenario TOML file (or 'default')",
+    )
+    compare.add_argument(
+        "--replicates", type=int, default=30, metavar="N", help="replicate pairs (default: 30)"
+    )
+    compare.add_argument("--seed", type=int, default=0, metavar="N", help="root seed (default: 0)")
+    compare.add_argument("--years", type=int, metavar="N", help="years to simulate (both runs)")
+    compare.add_argument("--out", metavar="DIR", help="write the tables, figures and manifest")
+    compare.add_argument(
+        "--force", action="store_true", help="overwrite results already in --out DIR"
+    )
+    compare.add_argument("--quiet", action="store_true", help="print nothing on success")
+    compare.set_defaults(handler=compare_command)
     return parser
 
 
@@ -76,6 +111,59 @@ def run_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def _scenario_argument(text: str) -> str | None:
+    """A scenario path from the command line; 'default' (unless such a file exists)
+    is the embedded default."""
+    if text == "default" and not Path(text).exists():
+        return None
+    return text
+
+
+def compare_command(args: argparse.Namespace) -> int:
+    from landsim.evaluation import COMPARISON_FILES, compare, format_comparison
+    from landsim.scenario import load_scenario
+
+    if args.replicates < 1:
+        raise UsageError(f"--replicates must be at least 1 (got {args.replicates})")
+    if args.seed < 0:
+        raise UsageError(f"--seed must be a non-negative integer (got {args.seed})")
+    if args.years is not None and args.years < 1:
+        raise UsageError(f"--years must be at least 1 (got {args.years})")
+    if args.out:
+        out = Path(args.out)
+        if out.exists() and not out.is_dir():
+            raise UsageError(f"--out {out}: exists and is not a directory")
+        existing = [name for name in COMPARISON_FILES if (out / name).exists()]
+        if existing and not args.force:
+            raise UsageError(
+                f"--out {out}: already holds results ({', '.join(existing)}); "
+                "choose another directory or pass --force to overwrite them"
+            )
+
+    scenario = load_scenario(_scenario_argument(args.scenario))
+    counterfactual = load_scenario(_scenario_argument(args.against))
+
+    def progress(done: int, total: int) -> None:
+        print(f"\rreplicate {done}/{total}", end="" if done < total else "\n", file=sys.stderr)
+
+    show_progress = not args.quiet and sys.stderr.isatty()
+    comparison = compare(
+        scenario,
+        counterfactual,
+        replicates=args.replicates,
+        seed=args.seed,
+        years=args.years,
+        progress=progress if show_progress else None,
+    )
+    if not args.quiet:
+        print(format_comparison(comparison))
+    if args.out:
+        paths = comparison.write(args.out, force=args.force)
+        if not args.quiet:
+            print(f"\nwrote {', '.join(str(p) for p in paths)}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     from landsim.scenario import ScenarioError
 
@@ -89,6 +177,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("landsim: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # output piped into e.g. `head`, which closed early
+        sys.stderr.close()
+        return 0
 
 
 if __name__ == "__main__":

@@ -398,7 +398,9 @@ class Programmes:
         ):
             # Loans are repaid whatever the contract's state.
             repay = np.minimum(acc.loan_instalment_usd, acc.loan_balance_usd)
-            repay = np.minimum(repay, fs.savings_usd)
+            # Savings can be below zero here (establishment was paid this year and
+            # its support is settled below): repay only from what is there.
+            repay = np.minimum(repay, np.maximum(fs.savings_usd, 0.0))
             acc.loan_balance_usd -= repay
             fs.savings_usd -= repay
             acc.year["loan_repayments_usd"] = float(repay.sum())
