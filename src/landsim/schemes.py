@@ -290,11 +290,12 @@ class Programmes:
                 spec.obligations.no_clearing or spec.obligations.min_forest_share > 0
             ):
                 breaks = self._restricted_clearing(spec, clear_size, forest_ha, lot_ha)[e] > 0
-                at_stake = self._expected_benefit(spec, year, forest_ha)[e] * annuity[e]
+                # Expulsion forfeits the payments of the contract years left;
+                # otherwise only this year's. Clawback adds what was received.
+                yearly = self._expected_benefit(spec, year, forest_ha)[e]
+                at_stake = yearly * annuity[e] if spec.expel_on_violation else yearly
                 if spec.repay_on_violation:
                     at_stake = at_stake + acc.received_usd[e]
-                if not spec.expel_on_violation:
-                    at_stake = self._expected_benefit(spec, year, forest_ha)[e]
                 penalty = spec.detection_probability * at_stake / np.maximum(clear_size[e], 1)
                 a[:, Option.CLEAR] -= np.where(breaks, penalty, 0.0)
             if spec.obligations is not None and spec.obligations.min_sustainable_ha_per_40ha > 0:
