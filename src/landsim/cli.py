@@ -81,6 +81,22 @@ class UsageError(Exception):
     """A user mistake, reported without a traceback (exit code 2)."""
 
 
+def check_output_dir(out: str | None, files, force: bool) -> None:
+    """Refuse an --out that is not a directory, or that already holds results
+    (unless --force): results are never lost."""
+    if not out:
+        return
+    path = Path(out)
+    if path.exists() and not path.is_dir():
+        raise UsageError(f"--out {path}: exists and is not a directory")
+    existing = [name for name in files if (path / name).exists()]
+    if existing and not force:
+        raise UsageError(
+            f"--out {path}: already holds results ({', '.join(existing)}); "
+            "choose another directory or pass --force to overwrite them"
+        )
+
+
 def run_command(args: argparse.Namespace) -> int:
     from landsim.scenario import load_scenario
     from landsim.simulation import OUTPUT_FILES, format_summary, simulate, write_outputs
@@ -89,16 +105,7 @@ def run_command(args: argparse.Namespace) -> int:
         raise UsageError(f"--seed must be a non-negative integer (got {args.seed})")
     if args.years is not None and args.years < 1:
         raise UsageError(f"--years must be at least 1 (got {args.years})")
-    if args.out:
-        out = Path(args.out)
-        if out.exists() and not out.is_dir():
-            raise UsageError(f"--out {out}: exists and is not a directory")
-        existing = [name for name in OUTPUT_FILES if (out / name).exists()]
-        if existing and not args.force:
-            raise UsageError(
-                f"--out {out}: already holds results ({', '.join(existing)}); "
-                "choose another directory or pass --force to overwrite them"
-            )
+    check_output_dir(args.out, OUTPUT_FILES, args.force)
 
     scenario = load_scenario(args.scenario)
     result = simulate(scenario, rng=args.seed, years=args.years)
@@ -129,16 +136,7 @@ def compare_command(args: argparse.Namespace) -> int:
         raise UsageError(f"--seed must be a non-negative integer (got {args.seed})")
     if args.years is not None and args.years < 1:
         raise UsageError(f"--years must be at least 1 (got {args.years})")
-    if args.out:
-        out = Path(args.out)
-        if out.exists() and not out.is_dir():
-            raise UsageError(f"--out {out}: exists and is not a directory")
-        existing = [name for name in COMPARISON_FILES if (out / name).exists()]
-        if existing and not args.force:
-            raise UsageError(
-                f"--out {out}: already holds results ({', '.join(existing)}); "
-                "choose another directory or pass --force to overwrite them"
-            )
+    check_output_dir(args.out, COMPARISON_FILES, args.force)
 
     scenario = load_scenario(_scenario_argument(args.scenario))
     counterfactual = load_scenario(_scenario_argument(args.against))
