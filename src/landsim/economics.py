@@ -146,19 +146,29 @@ def value_options(
         new_field - risk_aversion * cv_m * new_field_rev - clearing_cost_usd_per_ha
     )
     forgone = kept_field - risk_aversion * cv_m * kept_field_rev
-    values[:, Option.COCOA_AGROFORESTRY] = (
-        cocoa_net
-        - risk_aversion * (cv_c + novice) * cocoa_rev
-        - cocoa.establishment_cost_usd_per_ha * cost_factor
-        - forgone
-        + imitation_weight_usd_per_ha * share_adopting["cocoa_agroforestry"]
+
+    def new_system(net, revenue, cv, establishment_usd_per_ha, share):
+        return (
+            net
+            - risk_aversion * (cv + novice) * revenue
+            - establishment_usd_per_ha * cost_factor
+            - forgone
+            + imitation_weight_usd_per_ha * share
+        )
+
+    values[:, Option.COCOA_AGROFORESTRY] = new_system(
+        cocoa_net,
+        cocoa_rev,
+        cv_c,
+        cocoa.establishment_cost_usd_per_ha,
+        share_adopting["cocoa_agroforestry"],
     )
-    values[:, Option.SILVOPASTURE] = (
-        sp_net
-        - risk_aversion * (cv_b + novice) * sp_rev
-        - silvopasture.establishment_cost_usd_per_ha * cost_factor
-        - forgone
-        + imitation_weight_usd_per_ha * share_adopting["silvopasture"]
+    values[:, Option.SILVOPASTURE] = new_system(
+        sp_net,
+        sp_rev,
+        cv_b,
+        silvopasture.establishment_cost_usd_per_ha,
+        share_adopting["silvopasture"],
     )
     values[:, Option.ABANDON] = -exhausted
     return values

@@ -433,7 +433,6 @@ class Programmes:
 
             # What is due this year.
             to_farmer = np.zeros(fs.n)
-            collective = 0.0
             if spec.forest_payment is not None:
                 to_farmer += spec.forest_payment.usd_per_ha_per_year * forest_ha
             if spec.carbon_payment is not None:
