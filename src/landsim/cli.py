@@ -74,6 +74,22 @@ def build_parser() -> argparse.ArgumentParser:
     )
     compare.add_argument("--quiet", action="store_true", help="print nothing on success")
     compare.set_defaults(handler=compare_command)
+
+    viz = commands.add_parser(
+        "viz",
+        help="explore a scenario in the browser (Mesa SolaraViz)",
+        description=(
+            "Launch the Mesa SolaraViz app on localhost: a land-cover map, trajectories, "
+            "sliders, a scenario picker and a seed field. Needs the 'viz' extra: "
+            "pip install -e '.[viz]'."
+        ),
+    )
+    viz.add_argument("scenario", nargs="?", help="scenario TOML file (default: embedded)")
+    viz.add_argument("--port", type=int, default=8765, metavar="N", help="port (default: 8765)")
+    viz.add_argument(
+        "--host", default="127.0.0.1", metavar="HOST", help="interface (default: 127.0.0.1)"
+    )
+    viz.set_defaults(handler=viz_command)
     return parser
 
 
@@ -160,6 +176,23 @@ def compare_command(args: argparse.Namespace) -> int:
         if not args.quiet:
             print(f"\nwrote {', '.join(str(p) for p in paths)}")
     return 0
+
+
+def viz_command(args: argparse.Namespace) -> int:
+    from landsim.scenario import load_scenario
+
+    if not 0 < args.port < 65536:
+        raise UsageError(f"--port must be between 1 and 65535 (got {args.port})")
+    scenario_file = _scenario_argument(args.scenario) if args.scenario else None
+    load_scenario(scenario_file)  # a bad scenario fails here, not in the browser
+    try:
+        from landsim.app import launch
+    except ImportError as exc:
+        raise UsageError(
+            f"the browser view needs the 'viz' extra ({exc.name} is missing): "
+            "pip install -e '.[viz]'"
+        ) from None
+    return launch(scenario_file, host=args.host, port=args.port)
 
 
 def main(argv: list[str] | None = None) -> int:
