@@ -4,13 +4,18 @@
 default when none is given), prints a summary table and, with ``--out``, writes
 the yearly table (CSV, Parquet), the final rasters (.npz) and a manifest.
 
+``landsim batch EXPERIMENT --out DIR [--workers N | --scheduler ADDRESS |
+--dask-local N] [--resume]`` runs an experiment through the batch engine
+(:mod:`landsim.batch`); ``landsim summarize DIR`` summarises its results.
+
 ``landsim compare SCENARIO --against COUNTERFACTUAL [--replicates N] [--seed N]
 [--years N] [--out DIR]`` runs both over replicates with common random numbers,
 prints the effects (mean and 95 % confidence interval) and, with ``--out``, writes
 the summary, replicate and trajectory tables, figures and a manifest.
 
-Exit codes: 0 success; 2 a user mistake (bad scenario, bad option, output
-directory already holding results); 130 interrupted.
+Exit codes: 0 success; 1 some runs of a batch failed; 2 a user mistake (bad
+scenario or experiment, bad option, output directory already holding results);
+130 interrupted.
 """
 
 from __future__ import annotations
@@ -74,6 +79,59 @@ def build_parser() -> argparse.ArgumentParser:
     )
     compare.add_argument("--quiet", action="store_true", help="print nothing on success")
     compare.set_defaults(handler=compare_command)
+
+    batch = commands.add_parser(
+        "batch",
+        help="run an experiment: many runs, in parallel, streamed to disk",
+        description=(
+            "Run the runs of EXPERIMENT (scenarios x design points x replicates) on the "
+            "cores of this machine (default), a Dask LocalCluster (--dask-local N) or a "
+            "Dask cluster (--scheduler ADDRESS), writing each chunk of results to "
+            "--out DIR as it finishes. An interrupted batch continues with --resume. "
+            "Exit codes: 0 all runs succeeded, 1 some failed (recorded in DIR/runs), "
+            "2 a bad experiment or option, 130 interrupted."
+        ),
+    )
+    batch.add_argument("experiment", help="experiment TOML file (see experiments/)")
+    batch.add_argument("--out", required=True, metavar="DIR", help="the results directory")
+    where = batch.add_mutually_exclusive_group()
+    where.add_argument(
+        "--workers", type=int, metavar="N", help="local worker processes (default: all cores)"
+    )
+    where.add_argument(
+        "--scheduler", metavar="ADDRESS", help="Dask scheduler address, e.g. tcp://host:8786"
+    )
+    where.add_argument(
+        "--dask-local", type=int, metavar="N", help="start a Dask LocalCluster of N workers"
+    )
+    batch.add_argument(
+        "--chunk-size", type=int, metavar="N", help="runs per task (default: automatic)"
+    )
+    batch.add_argument(
+        "--resume", action="store_true", help="run only what is missing or failed in --out DIR"
+    )
+    batch.add_argument("--force", action="store_true", help="replace a batch already in DIR")
+    batch.add_argument(
+        "--quiet", action="store_true", help="no progress bar (for logs); only the final report"
+    )
+    batch.set_defaults(handler=batch_command)
+
+    summarize = commands.add_parser(
+        "summarize",
+        help="summarise a batch directory: tables and trajectory plots",
+        description=(
+            "Read the batch in DIR and print the end-of-run outputs (mean and 95 %% "
+            "interval over replicates, per scenario and design point). Writes "
+            "DIR/summary/: yearly and end-of-run summary tables (CSV, Parquet) and "
+            "trajectory plots with bands."
+        ),
+    )
+    summarize.add_argument("directory", metavar="DIR", help="a directory made by landsim batch")
+    summarize.add_argument(
+        "--level", type=float, default=0.95, metavar="P", help="interval level (default 0.95)"
+    )
+    summarize.add_argument("--quiet", action="store_true", help="write the files, print nothing")
+    summarize.set_defaults(handler=summarize_command)
 
     viz = commands.add_parser(
         "viz",
@@ -175,6 +233,62 @@ def compare_command(args: argparse.Namespace) -> int:
         paths = comparison.write(args.out, force=args.force)
         if not args.quiet:
             print(f"\nwrote {', '.join(str(p) for p in paths)}")
+    return 0
+
+
+def batch_command(args: argparse.Namespace) -> int:
+    from landsim.batch import BatchError, format_report, run_batch
+    from landsim.experiment import load_experiment
+
+    for option in ("workers", "dask_local", "chunk_size"):
+        value = getattr(args, option)
+        if value is not None and value < 1:
+            flag = "--" + option.replace("_", "-")
+            raise UsageError(f"{flag} must be at least 1 (got {value})")
+    experiment = load_experiment(args.experiment)
+    report: list = []
+    try:
+        runs = run_batch(
+            experiment,
+            out=args.out,
+            workers=args.workers,
+            scheduler=args.scheduler,
+            dask_local=args.dask_local,
+            chunk_size=args.chunk_size,
+            resume=args.resume,
+            force=args.force,
+            progress=not args.quiet,
+            report=report,
+        )
+    except BatchError as exc:
+        raise UsageError(str(exc)) from None
+    except KeyboardInterrupt:
+        if report:
+            done = report[0].already_done + report[0].ok
+            print(
+                f"landsim: interrupted; {done} of {report[0].total} runs are saved in "
+                f"{args.out}: continue with --resume",
+                file=sys.stderr,
+            )
+        raise
+    print(format_report(report[0], runs, args.out))
+    return 1 if (runs["status"] != "ok").any() else 0
+
+
+def summarize_command(args: argparse.Namespace) -> int:
+    from landsim.batch import BatchError
+    from landsim.report import summarize_batch
+
+    if not 0 < args.level < 1:
+        raise UsageError(f"--level must be between 0 and 1 (got {args.level})")
+    try:
+        summary = summarize_batch(args.directory, level=args.level)
+    except BatchError as exc:
+        raise UsageError(str(exc)) from None
+    paths = summary.write()
+    if not args.quiet:
+        print(summary.format())
+        print(f"\nwrote {', '.join(str(p) for p in paths)}")
     return 0
 
 

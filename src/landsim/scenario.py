@@ -386,7 +386,9 @@ class Scenario(_Section):
         ``source`` names the origin of the overrides in error messages (default:
         this scenario's source, "with overrides").
         """
-        source = source or f"{self.source} (with overrides)"
+        if source is None:
+            suffix = " (with overrides)"
+            source = self.source if self.source.endswith(suffix) else self.source + suffix
         data = self.to_dict()
         for path, value in overrides.items():
             _set_path(data, path, value, source)

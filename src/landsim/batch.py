@@ -1,0 +1,980 @@
+"""The batch engine: many runs, on local cores or a Dask cluster, streamed to disk.
+
+:func:`run_batch` executes the runs of an :class:`~landsim.experiment.Experiment`
+(see :mod:`landsim.experiment` for experiment files). Every multi-run feature of
+landsim (``landsim compare``, sensitivity analysis) goes through it.
+
+How it works
+------------
+- The runs (scenario x design point x replicate, in a fixed order) are cut into
+  chunks of :func:`~landsim.experiment.chunk_size_for` runs; one chunk is one task,
+  so per-task overhead (pickling, scheduling, a Parquet write) stays small.
+- A task runs on one of three backends: in this process (``workers=1``), a pool of
+  local processes (``workers=N``), or a Dask distributed cluster (``scheduler=
+  "tcp://host:port"`` or ``dask_local=N`` for a LocalCluster). A run's result
+  depends only on its scenario, its overrides and its seed
+  (``SeedSequence(seed).spawn(replicates)[replicate]``), never on the backend, the
+  number of workers or the order in which tasks finish.
+- A run that raises is recorded (status ``"error"``, the error and its traceback)
+  and the batch goes on.
+- With ``out=DIR`` the results of each task are written as soon as it finishes, as
+  Parquet parts of a dataset (``DIR/runs``, ``DIR/yearly``, ``DIR/farms``) and
+  ``.npz`` rasters (``DIR/rasters``). A part is written to a temporary name and
+  renamed, and the ``runs`` part is written last: it is the commit record of its
+  chunk. An interrupted batch loses nothing already committed, and ``resume=True``
+  removes uncommitted leftovers and failed records, then runs only what is missing.
+
+The output directory
+--------------------
+``manifest.json``
+    landsim and dependency versions, the experiment fingerprint, seed, number of
+    runs, and one entry per attempt (backend, workers, start, end, counts).
+``experiment.json``
+    The experiment as resolved: its spec, the base scenarios in full, the points.
+``runs/part-*.parquet``
+    One row per run: ``run_id``, ``scenario`` (the id in the experiment),
+    ``scenario_name``, ``point``, ``replicate``, ``seed`` (the root seed),
+    ``rng`` (the replicate's SeedSequence), one column per override key (the dotted
+    key), ``status``, ``error``, ``traceback``, ``elapsed_s``, ``landsim_version``
+    and the end-of-run scalars.
+``yearly/part-*.parquet``
+    The yearly table of every run, with the run's keys and parameters as columns.
+``farms/part-*.parquet``, ``rasters/part-*.npz``
+    Per-farm tables and rasters (arrays named ``run{run_id}_{layer}_y{year}``), when
+    the experiment keeps them.
+
+Read a directory back with :func:`load_batch`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import inspect
+import json
+import math
+import os
+import platform
+import sys
+import time
+import traceback
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from landsim.experiment import (
+    Experiment,
+    Run,
+    chunk_size_for,
+    load_experiment,
+    parse_scalar,
+    replicate_seed,
+)
+
+#: The key columns of every table, in order.
+KEY_COLUMNS = ("run_id", "scenario", "point", "replicate", "seed")
+
+#: Files and folders a batch directory holds.
+BATCH_ENTRIES = (
+    "manifest.json",
+    "experiment.json",
+    "runs",
+    "yearly",
+    "farms",
+    "rasters",
+    "summary",
+)
+
+
+class BatchError(Exception):
+    """A batch cannot start or continue (a user mistake: exit code 2 on the CLI)."""
+
+
+# --------------------------------------------------------------------------- one run
+
+
+@dataclass
+class RunResult:
+    """What one run returns to the engine."""
+
+    row: dict[str, Any]
+    yearly: pd.DataFrame | None = None
+    farms: pd.DataFrame | None = None
+    rasters: dict[str, np.ndarray] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.row["status"] == "ok"
+
+
+def describe_rng(seed: int, replicate: int) -> str:
+    """How a run's stream is written in result tables."""
+    return f"SeedSequence({seed}, spawn_key=({replicate},))"
+
+
+def key_row(run: Run, seed: int) -> dict[str, Any]:
+    """The identifying columns of a run: keys, parameters."""
+    row = {
+        "run_id": run.run_id,
+        "scenario": run.scenario_id,
+        "point": run.point,
+        "replicate": run.replicate,
+        "seed": seed,
+    }
+    for key, value in run.overrides.items():
+        row[key] = json.dumps(value) if isinstance(value, dict | list) else value
+    return row
+
+
+def compute_scalars(yearly: pd.DataFrame, scalars: Iterable[str]) -> dict[str, float]:
+    """End-of-run values of the yearly table, as named by ``column[@stat]``."""
+    out = {}
+    indexed = yearly.set_index("year")
+    for text in scalars:
+        column, stat = parse_scalar(text)
+        if column not in indexed.columns:
+            raise KeyError(
+                f"output {text!r}: no column {column!r} in the yearly table; "
+                f"available: {', '.join(indexed.columns)}"
+            )
+        series = indexed[column]
+        if isinstance(stat, int):
+            out[text] = float(series.loc[stat]) if stat in series.index else math.nan
+        elif stat == "final":
+            out[text] = float(series.iloc[-1])
+        else:
+            out[text] = float(getattr(series.loc[1:], stat)())
+    return out
+
+
+class ModelRunner:
+    """Runs the land-use model for the runs of an experiment (picklable, so it
+    travels to worker processes and Dask workers)."""
+
+    def __init__(self, experiment: Experiment):
+        self.scenarios = experiment.scenarios
+        self.seed = experiment.seed
+        self.outputs = experiment.outputs
+
+    @staticmethod
+    def check_outputs(experiment: Experiment) -> None:
+        """Check the experiment's outputs against what each base scenario's model
+        reports (a model is built, not run), so that a misspelt output fails before
+        the batch starts.
+
+        Raises
+        ------
+        ScenarioError
+            Naming the experiment file, the output key and the allowed values.
+        """
+        from landsim.model import LandUseModel
+        from landsim.scenario import ScenarioError
+
+        outputs = experiment.outputs
+        for scenario_id, scenario in experiment.scenarios.items():
+            model = LandUseModel(scenario, rng=0)
+            columns = list(model.yearly_table().columns)
+            layers = list(model.rasters())
+            problems = []
+            for i, text in enumerate(outputs.scalars):
+                column, stat = parse_scalar(text, experiment.source, f"outputs.scalars.{i}")
+                if column not in columns:
+                    problems.append(
+                        (
+                            f"outputs.scalars.{i}",
+                            f"{text!r}: unknown column {column!r}; allowed: {', '.join(columns)}",
+                        )
+                    )
+                elif isinstance(stat, int) and stat > scenario.years:
+                    problems.append(
+                        (
+                            f"outputs.scalars.{i}",
+                            f"{text!r}: year {stat} is after the last year ({scenario.years})",
+                        )
+                    )
+            if isinstance(outputs.yearly, list):
+                for i, column in enumerate(outputs.yearly):
+                    if column not in columns:
+                        problems.append(
+                            (
+                                f"outputs.yearly.{i}",
+                                f"unknown column {column!r}; allowed: {', '.join(columns)}",
+                            )
+                        )
+            for i, layer in enumerate(outputs.raster_layers):
+                if layer not in layers:
+                    problems.append(
+                        (
+                            f"outputs.raster_layers.{i}",
+                            f"unknown layer {layer!r}; allowed: {', '.join(layers)}",
+                        )
+                    )
+            for i, year in enumerate(outputs.raster_years):
+                if not 0 <= year <= scenario.years:
+                    problems.append(
+                        (f"outputs.raster_years.{i}", f"year {year} is outside 0-{scenario.years}")
+                    )
+            if problems:
+                problems = [(k, f"{m} (scenario {scenario_id!r})") for k, m in problems]
+                raise ScenarioError(experiment.source, problems)
+
+    def __call__(self, run: Run) -> RunResult:
+        from landsim.model import LandUseModel
+        from landsim.simulation import landsim_version
+
+        row = key_row(run, self.seed)
+        started = time.perf_counter()
+        try:
+            base = self.scenarios[run.scenario_id]
+            scenario = base.with_overrides(run.overrides) if run.overrides else base
+            model = LandUseModel(scenario, rng=replicate_seed(self.seed, run.replicate))
+            rasters = self._simulate(model, scenario.years)
+            yearly = model.yearly_table()
+            scalars = compute_scalars(yearly, self.outputs.scalars)
+            farms = model.farm_table() if self.outputs.farms else None
+        except Exception as exc:  # recorded, and the batch goes on
+            row.update(
+                scenario_name=None,
+                rng=describe_rng(self.seed, run.replicate),
+                status="error",
+                error=f"{type(exc).__name__}: {exc}",
+                traceback=traceback.format_exc(limit=-8),
+                elapsed_s=time.perf_counter() - started,
+                landsim_version=landsim_version(),
+            )
+            return RunResult(row)
+        row.update(
+            scenario_name=scenario.name,
+            rng=describe_rng(self.seed, run.replicate),
+            status="ok",
+            error=None,
+            traceback=None,
+            elapsed_s=time.perf_counter() - started,
+            landsim_version=landsim_version(),
+            **scalars,
+        )
+        return RunResult(row, self._keep_yearly(yearly), farms, rasters)
+
+    def _simulate(self, model, years: int) -> dict[str, np.ndarray]:
+        """Step the model through its years, copying the rasters kept at chosen years."""
+        wanted = set(self.outputs.raster_years)
+        rasters = {}
+
+        def snapshot(year: int) -> None:
+            layers = model.rasters()
+            for layer in self.outputs.raster_layers:
+                rasters[f"{layer}_y{year}"] = np.array(layers[layer])
+
+        if 0 in wanted:
+            snapshot(0)
+        for year in range(1, years + 1):
+            model.step()
+            if year in wanted:
+                snapshot(year)
+        return rasters
+
+    def _keep_yearly(self, yearly: pd.DataFrame) -> pd.DataFrame | None:
+        keep = self.outputs.yearly
+        if keep is False:
+            return None
+        if keep is True:
+            return yearly
+        return yearly[["year", *[c for c in keep if c != "year"]]]
+
+
+class FunctionRunner:
+    """Runs a Python callable in place of the model: ``func(params)`` or
+    ``func(params, rng)`` returns a number or a dict of named numbers.
+
+    ``params`` is the run's override table (dotted keys); ``rng`` a Generator on the
+    run's replicate stream. Used by sensitivity analysis to check the pipeline on
+    functions whose indices are known.
+    """
+
+    def __init__(self, func: Callable, seed: int):
+        self.func = func
+        self.seed = seed
+        self.wants_rng = "rng" in inspect.signature(func).parameters
+
+    def __call__(self, run: Run) -> RunResult:
+        row = key_row(run, self.seed)
+        started = time.perf_counter()
+        try:
+            if self.wants_rng:
+                rng = np.random.default_rng(replicate_seed(self.seed, run.replicate))
+                value = self.func(dict(run.overrides), rng=rng)
+            else:
+                value = self.func(dict(run.overrides))
+            scalars = value if isinstance(value, dict) else {"y": value}
+            scalars = {k: float(v) for k, v in scalars.items()}
+        except Exception as exc:
+            row.update(
+                status="error",
+                error=f"{type(exc).__name__}: {exc}",
+                traceback=traceback.format_exc(limit=-8),
+                elapsed_s=time.perf_counter() - started,
+            )
+            return RunResult(row)
+        row.update(
+            status="ok",
+            error=None,
+            traceback=None,
+            elapsed_s=time.perf_counter() - started,
+            **scalars,
+        )
+        return RunResult(row)
+
+
+def run_chunk(runner: Callable[[Run], RunResult], runs: list[Run]) -> list[RunResult]:
+    """Execute one task: a chunk of runs, one after the other."""
+    return [runner(run) for run in runs]
+
+
+# --------------------------------------------------------------------------- backends
+
+
+@dataclass(frozen=True)
+class Backend:
+    """Where tasks run: ``kind`` is "serial", "processes" or "dask"."""
+
+    kind: str
+    workers: int = 1
+    scheduler: str | None = None
+
+    @classmethod
+    def choose(
+        cls,
+        workers: int | None = None,
+        scheduler: str | None = None,
+        dask_local: int | None = None,
+    ) -> Backend:
+        given = [
+            n
+            for n, v in (
+                ("workers", workers),
+                ("scheduler", scheduler),
+                ("dask_local", dask_local),
+            )
+            if v is not None
+        ]
+        if len(given) > 1:
+            raise BatchError(f"give at most one of {', '.join(given)}")
+        if scheduler is not None:
+            return cls("dask", 0, scheduler)
+        if dask_local is not None:
+            if dask_local < 1:
+                raise BatchError(f"dask_local must be at least 1 (got {dask_local})")
+            return cls("dask", dask_local, None)
+        if workers is None:
+            workers = available_cores()
+        if workers < 1:
+            raise BatchError(f"workers must be at least 1 (got {workers})")
+        return cls("serial", 1) if workers == 1 else cls("processes", workers)
+
+    def describe(self) -> str:
+        if self.kind == "dask":
+            return (
+                f"dask scheduler {self.scheduler}"
+                if self.scheduler
+                else (f"dask LocalCluster, {self.workers} workers")
+            )
+        return "serial" if self.kind == "serial" else f"{self.workers} local processes"
+
+
+def available_cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def execute(runner, chunks: list[list[Run]], backend: Backend) -> Iterator[list[RunResult]]:
+    """Yield the results of each chunk as it finishes (in any order)."""
+    if not chunks:
+        return
+    if backend.kind == "serial":
+        for chunk in chunks:
+            yield run_chunk(runner, chunk)
+    elif backend.kind == "processes":
+        yield from _execute_processes(runner, chunks, backend.workers)
+    else:
+        yield from _execute_dask(runner, chunks, backend)
+
+
+def _execute_processes(runner, chunks, workers) -> Iterator[list[RunResult]]:
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+    from concurrent.futures.process import BrokenProcessPool
+
+    # forkserver: no fork of a threaded parent (tqdm, Dask); workers import landsim once.
+    methods = multiprocessing.get_all_start_methods()
+    context = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+    if context.get_start_method() == "forkserver":
+        context.set_forkserver_preload(["landsim.batch", "landsim.model"])
+    pool = ProcessPoolExecutor(max_workers=min(workers, len(chunks)), mp_context=context)
+    try:
+        futures = {pool.submit(run_chunk, runner, chunk): chunk for chunk in chunks}
+        for future in as_completed(futures):
+            try:
+                results = future.result()
+            except BrokenProcessPool as exc:
+                results = _failed(futures[future], runner, f"worker process died: {exc}")
+            yield results
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _execute_dask(runner, chunks, backend: Backend) -> Iterator[list[RunResult]]:
+    try:
+        from distributed import Client, LocalCluster, as_completed
+    except ImportError:
+        raise BatchError(
+            "Dask backends need the 'dask' extra: pip install 'landsim[dask]'"
+        ) from None
+    with contextlib.ExitStack() as stack:
+        if backend.scheduler:
+            try:
+                client = stack.enter_context(Client(backend.scheduler, timeout="20s"))
+            except OSError as exc:
+                raise BatchError(
+                    f"cannot reach the Dask scheduler at {backend.scheduler}: {exc}"
+                ) from None
+        else:
+            cluster = stack.enter_context(
+                LocalCluster(
+                    n_workers=backend.workers,
+                    threads_per_worker=1,
+                    processes=True,
+                    dashboard_address=None,
+                    silence_logs=40,
+                )
+            )
+            client = stack.enter_context(Client(cluster))
+        [shared] = client.scatter([runner], broadcast=True)
+        futures = [client.submit(run_chunk, shared, chunk, pure=False) for chunk in chunks]
+        chunk_of = {f.key: c for f, c in zip(futures, chunks, strict=True)}
+        try:
+            for future in as_completed(futures):
+                try:
+                    yield future.result()
+                except Exception as exc:  # a worker lost or a task that could not run
+                    yield _failed(chunk_of[future.key], runner, f"dask task failed: {exc!r}")
+        finally:
+            client.cancel(futures)
+
+
+def _failed(chunk: list[Run], runner, message: str) -> list[RunResult]:
+    seed = getattr(runner, "seed", 0)
+    results = []
+    for run in chunk:
+        row = key_row(run, seed)
+        row.update(status="error", error=message, traceback=None, elapsed_s=math.nan)
+        results.append(RunResult(row))
+    return results
+
+
+# --------------------------------------------------------------------------- storage
+
+
+def _dependency_versions() -> dict[str, str | None]:
+    from importlib import metadata
+
+    from landsim.simulation import DEPENDENCIES
+
+    versions = {}
+    for name in (*DEPENDENCIES, "distributed"):
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = None
+    return versions
+
+
+def _write_parquet(frame: pd.DataFrame, path: Path, meta: dict) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    table = table.replace_schema_metadata(
+        {**(table.schema.metadata or {}), b"landsim": json.dumps(meta).encode()}
+    )
+    tmp = path.with_name(path.name + ".tmp")
+    pq.write_table(table, tmp)
+    os.replace(tmp, path)
+
+
+class BatchStore:
+    """A batch directory: what is already committed, and committing new chunks."""
+
+    def __init__(self, out: str | Path, experiment: Experiment):
+        self.root = Path(out)
+        self.experiment = experiment
+        self.attempt = 0
+        self.meta = {
+            "experiment": experiment.name,
+            "fingerprint": experiment.fingerprint(),
+            "seed": experiment.seed,
+        }
+
+    # -- opening
+
+    def open(self, *, resume: bool, force: bool, backend: Backend) -> set[int]:
+        """Prepare the directory; return the ids of runs already done (resume)."""
+        root = self.root
+        if root.exists() and not root.is_dir():
+            raise BatchError(f"{root}: exists and is not a directory")
+        manifest_path = root / "manifest.json"
+        holds = [name for name in BATCH_ENTRIES if (root / name).exists()]
+        if resume:
+            if not manifest_path.exists():
+                raise BatchError(f"{root}: nothing to resume (no manifest.json)")
+            manifest = json.loads(manifest_path.read_text("utf-8"))
+            if manifest.get("fingerprint") != self.meta["fingerprint"]:
+                raise BatchError(
+                    f"{root}: holds a different experiment ({manifest.get('experiment')!r}, "
+                    f"fingerprint {manifest.get('fingerprint')}; this one is "
+                    f"{self.meta['fingerprint']}): resume only the experiment that made it"
+                )
+            self.attempt = len(manifest.get("attempts", []))
+            done = self._clean_for_resume()
+        else:
+            if holds and not force:
+                raise BatchError(
+                    f"{root}: already holds a batch ({', '.join(holds)}); resume it with "
+                    "--resume, choose another directory, or pass --force to replace it"
+                )
+            if holds:
+                self._remove_batch()
+            manifest = self._new_manifest()
+            done = set()
+        for folder in ("runs", "yearly", "farms", "rasters"):
+            (root / folder).mkdir(parents=True, exist_ok=True)
+        manifest["attempts"].append(
+            {
+                "started": _now(),
+                "backend": backend.describe(),
+                "command": sys.argv,
+                "already_done": len(done),
+            }
+        )
+        self.manifest = manifest
+        self._write_manifest()
+        (root / "experiment.json").write_text(
+            json.dumps(
+                {**self.experiment.to_dict(), "points": self.experiment.points},
+                indent=1,
+                default=str,
+            )
+            + "\n",
+            encoding="utf-8",
+        )
+        return done
+
+    def _new_manifest(self) -> dict:
+        from landsim.simulation import landsim_version
+
+        return {
+            "landsim_version": landsim_version(),
+            **self.meta,
+            "experiment_file": self.experiment.source,
+            "runs": len(self.experiment),
+            "replicates": self.experiment.replicates,
+            "seed_rule": "run stream = numpy.random.SeedSequence(seed).spawn(replicates)"
+            "[replicate]",
+            "created": _now(),
+            "python": sys.version.split()[0],
+            "platform": platform.platform(),
+            "dependencies": _dependency_versions(),
+            "attempts": [],
+        }
+
+    def _remove_batch(self) -> None:
+        import shutil
+
+        for name in BATCH_ENTRIES:
+            path = self.root / name
+            if path.is_dir():
+                shutil.rmtree(path)
+            elif path.exists():
+                path.unlink()
+
+    def _clean_for_resume(self) -> set[int]:
+        """Drop temporary files, parts of uncommitted chunks and failed records;
+        return the ids of the runs that finished."""
+        root = self.root
+        for tmp in root.glob("*/*.tmp"):
+            tmp.unlink()
+        committed = {p.stem for p in (root / "runs").glob("part-*.parquet")}
+        for folder, suffix in (("yearly", ".parquet"), ("farms", ".parquet"), ("rasters", ".npz")):
+            for part in (root / folder).glob(f"part-*{suffix}"):
+                if part.name.removesuffix(suffix) not in committed:
+                    part.unlink()
+        done: set[int] = set()
+        for part in sorted((root / "runs").glob("part-*.parquet")):
+            runs = pd.read_parquet(part)
+            ok = runs["status"] == "ok"
+            if not ok.all():  # failed runs are run again: keep only what succeeded
+                if ok.any():
+                    _write_parquet(runs[ok], part, self.meta)
+                else:
+                    part.unlink()
+            done.update(int(i) for i in runs.loc[ok, "run_id"])
+        return done
+
+    # -- committing
+
+    def commit(self, sequence: int, results: list[RunResult]) -> None:
+        """Write one chunk's results; the ``runs`` part last (the commit record)."""
+        name = f"part-{self.attempt:03d}-{sequence:05d}"
+        yearly = [
+            _with_keys(r.yearly, r.row, self.experiment.parameters)
+            for r in results
+            if r.yearly is not None
+        ]
+        if yearly:
+            _write_parquet(
+                pd.concat(yearly, ignore_index=True),
+                self.root / "yearly" / f"{name}.parquet",
+                self.meta,
+            )
+        farms = [
+            _with_keys(r.farms, r.row, self.experiment.parameters)
+            for r in results
+            if r.farms is not None
+        ]
+        if farms:
+            _write_parquet(
+                pd.concat(farms, ignore_index=True),
+                self.root / "farms" / f"{name}.parquet",
+                self.meta,
+            )
+        arrays = {f"run{r.row['run_id']}_{k}": v for r in results for k, v in r.rasters.items()}
+        if arrays:
+            tmp = self.root / "rasters" / f"{name}.tmp"
+            with tmp.open("wb") as fh:
+                np.savez_compressed(fh, **arrays)
+            os.replace(tmp, self.root / "rasters" / f"{name}.npz")
+        runs = runs_frame([r.row for r in results], self.experiment.parameters)
+        _write_parquet(runs, self.root / "runs" / f"{name}.parquet", self.meta)
+
+    def close(self, n_ok: int, n_failed: int, interrupted: bool) -> None:
+        self.manifest["attempts"][-1].update(
+            finished=_now(), ok=n_ok, failed=n_failed, interrupted=interrupted
+        )
+        self._write_manifest()
+
+    def _write_manifest(self) -> None:
+        path = self.root / "manifest.json"
+        tmp = path.with_name("manifest.json.tmp")
+        tmp.write_text(json.dumps(self.manifest, indent=2, default=str) + "\n", "utf-8")
+        os.replace(tmp, path)
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _with_keys(frame: pd.DataFrame, row: dict, parameters: list[str]) -> pd.DataFrame:
+    """Prefix a run's table with its keys and parameter values."""
+    keys = {k: row[k] for k in KEY_COLUMNS}
+    keys.update({p: row.get(p) for p in parameters})
+    frame = frame.copy()
+    for i, (key, value) in enumerate(keys.items()):
+        if key in frame.columns:
+            frame = frame.drop(columns=key)
+        frame.insert(i, key, value)
+    return frame
+
+
+#: Run-table columns after the keys and parameters, before the scalars.
+STATUS_COLUMNS = (
+    "scenario_name",
+    "rng",
+    "status",
+    "error",
+    "traceback",
+    "elapsed_s",
+    "landsim_version",
+)
+
+
+def runs_frame(rows: list[dict], parameters: list[str]) -> pd.DataFrame:
+    """The run table of some results, with a fixed column order."""
+    frame = pd.DataFrame(rows)
+    first = [*KEY_COLUMNS, *parameters, *STATUS_COLUMNS]
+    for column in first:
+        if column not in frame.columns:
+            frame[column] = None
+    for column in ("error", "traceback", "scenario_name", "rng", "landsim_version"):
+        frame[column] = frame[column].astype(object)
+    rest = [c for c in frame.columns if c not in first]
+    return frame[first + rest]
+
+
+# --------------------------------------------------------------------------- the engine
+
+
+@dataclass
+class BatchReport:
+    """Counts of a finished (or interrupted) :func:`run_batch` call."""
+
+    total: int
+    already_done: int
+    ok: int
+    failed: int
+    interrupted: bool = False
+    elapsed_s: float = 0.0
+
+
+def run_batch(
+    experiment,
+    *,
+    out: str | Path | None = None,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    dask_local: int | None = None,
+    chunk_size: int | None = None,
+    resume: bool = False,
+    force: bool = False,
+    progress: bool = False,
+    table: str = "runs",
+    function: Callable | None = None,
+    report: list | None = None,
+) -> pd.DataFrame:
+    """Run an experiment and return its results.
+
+    Parameters
+    ----------
+    experiment : Experiment, path or dict
+        An experiment file, a validated :class:`~landsim.experiment.Experiment`, or
+        its contents as a dict.
+    out : path, optional
+        Stream the results to this directory as runs finish (see the module
+        docstring). Without it, results stay in memory.
+    workers : int, optional
+        Local processes (default: every core of this machine; 1 runs in this process).
+    scheduler : str, optional
+        Address of a Dask scheduler (``"tcp://host:8786"``).
+    dask_local : int, optional
+        Start a Dask LocalCluster with this many single-threaded worker processes.
+    chunk_size : int, optional
+        Runs per task (default: :func:`~landsim.experiment.chunk_size_for`).
+    resume : bool
+        Continue the batch in ``out``: run only what is missing or failed.
+    force : bool
+        Replace a batch already in ``out``.
+    progress : bool
+        Show a progress bar (tqdm, on stderr).
+    table : {"runs", "yearly", "farms"}
+        Which table to return: one row per run (keys, parameters, status, scalars),
+        the yearly table of every run, or the final farm tables.
+    function : callable, optional
+        Evaluate ``function(params)`` (or ``function(params, rng=...)``) in place of
+        the land-use model; it returns a number (column ``y``) or a dict of numbers.
+    report : list, optional
+        If given, a :class:`BatchReport` is appended to it.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The requested table, sorted by ``run_id`` (then year or farm), including
+        runs done by earlier attempts when resuming. Failed runs appear in the run
+        table with ``status == "error"``; they do not raise.
+
+    Raises
+    ------
+    ScenarioError
+        For an invalid experiment (before anything runs).
+    BatchError
+        For an output directory or backend that cannot be used.
+    """
+    if table not in ("runs", "yearly", "farms"):
+        raise ValueError(f"table must be 'runs', 'yearly' or 'farms' (got {table!r})")
+    experiment = as_experiment(experiment)
+    backend = Backend.choose(workers, scheduler, dask_local)
+    if resume and out is None:
+        raise BatchError("resume needs an output directory (out=)")
+    if chunk_size is not None and chunk_size < 1:
+        raise BatchError(f"chunk_size must be at least 1 (got {chunk_size})")
+    if function is None:
+        ModelRunner.check_outputs(experiment)
+        runner = ModelRunner(experiment)
+    else:
+        runner = FunctionRunner(function, experiment.seed)
+    if backend.kind == "processes":
+        _check_picklable(runner)
+
+    store = BatchStore(out, experiment) if out is not None else None
+    done = store.open(resume=resume, force=force, backend=backend) if store else set()
+    todo = [run for run in experiment.runs() if run.run_id not in done]
+    size = chunk_size or chunk_size_for(len(todo), max(backend.workers, 2))
+    chunks = [todo[i : i + size] for i in range(0, len(todo), size)]
+
+    kept: list[RunResult] = []
+    counts = BatchReport(len(experiment), len(done), 0, 0)
+    started = time.perf_counter()
+    bar = _progress_bar(len(experiment), len(done), enabled=progress)
+    try:
+        for sequence, results in enumerate(execute(runner, chunks, backend)):
+            if store is not None:
+                store.commit(sequence, results)
+            else:
+                kept.extend(results)
+            failed = sum(not r.ok for r in results)
+            counts.ok += len(results) - failed
+            counts.failed += failed
+            if bar is not None:
+                bar.update(len(results))
+                bar.set_postfix(failed=counts.failed, refresh=False)
+    except KeyboardInterrupt:
+        counts.interrupted = True
+        raise
+    finally:
+        counts.elapsed_s = time.perf_counter() - started
+        if bar is not None:
+            bar.close()
+        if store is not None:
+            store.close(counts.ok, counts.failed, counts.interrupted)
+        if report is not None:
+            report.append(counts)
+    if store is not None:
+        return getattr(load_batch(out), table)
+    return results_table(kept, experiment.parameters, table)
+
+
+def _check_picklable(runner) -> None:
+    import pickle
+
+    try:
+        pickle.dumps(runner)
+    except Exception as exc:
+        raise BatchError(
+            f"cannot send the runs to worker processes ({type(exc).__name__}: {exc}); "
+            "define the function at module level, or use workers=1 or a Dask backend"
+        ) from None
+
+
+def _progress_bar(total: int, initial: int, enabled: bool):
+    if not enabled:
+        return None
+    from tqdm.auto import tqdm
+
+    return tqdm(
+        total=total,
+        initial=initial,
+        unit="run",
+        desc="runs",
+        file=sys.stderr,
+        dynamic_ncols=True,
+        smoothing=0.1,
+    )
+
+
+def as_experiment(experiment) -> Experiment:
+    if isinstance(experiment, Experiment):
+        return experiment
+    if isinstance(experiment, dict):
+        return Experiment.from_dict(experiment)
+    return load_experiment(experiment)
+
+
+def results_table(results: list[RunResult], parameters: list[str], table: str) -> pd.DataFrame:
+    """Assemble in-memory results into the requested table, ordered by run."""
+    results = sorted(results, key=lambda r: r.row["run_id"])
+    if table == "runs":
+        return runs_frame([r.row for r in results], parameters)
+    frames = [
+        _with_keys(getattr(r, table), r.row, parameters)
+        for r in results
+        if getattr(r, table) is not None
+    ]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+# --------------------------------------------------------------------------- reading
+
+
+@dataclass
+class BatchResults:
+    """A batch directory read back (see :func:`load_batch`)."""
+
+    root: Path
+    manifest: dict
+    runs: pd.DataFrame
+    yearly: pd.DataFrame
+    farms: pd.DataFrame
+
+    @property
+    def parameters(self) -> list[str]:
+        experiment = json.loads((self.root / "experiment.json").read_text("utf-8"))
+        keys: dict[str, None] = {}
+        for point in experiment.get("points", []):
+            keys.update(dict.fromkeys(point))
+        return list(keys)
+
+    @property
+    def failures(self) -> pd.DataFrame:
+        return self.runs[self.runs["status"] != "ok"]
+
+    def rasters(self, run_id: int) -> dict[str, np.ndarray]:
+        """The rasters kept for one run, by ``{layer}_y{year}``."""
+        prefix = f"run{run_id}_"
+        out = {}
+        for part in sorted((self.root / "rasters").glob("part-*.npz")):
+            with np.load(part) as data:
+                for name in data.files:
+                    if name.startswith(prefix):
+                        out[name.removeprefix(prefix)] = data[name]
+        return out
+
+
+def _read_parts(folder: Path, sort: list[str]) -> pd.DataFrame:
+    parts = sorted(folder.glob("part-*.parquet")) if folder.is_dir() else []
+    frames = [pd.read_parquet(p) for p in parts]
+    frames = [f for f in frames if len(f)]
+    if not frames:
+        return pd.DataFrame()
+    frame = pd.concat(frames, ignore_index=True)
+    keys = [c for c in sort if c in frame.columns]
+    return frame.sort_values(keys, kind="stable").reset_index(drop=True)
+
+
+def load_batch(out: str | Path) -> BatchResults:
+    """Read a batch directory: manifest, run table, yearly and farm tables."""
+    root = Path(out)
+    manifest_path = root / "manifest.json"
+    if not manifest_path.is_file():
+        raise BatchError(f"{root}: not a batch directory (no manifest.json)")
+    manifest = json.loads(manifest_path.read_text("utf-8"))
+    return BatchResults(
+        root,
+        manifest,
+        _read_parts(root / "runs", ["run_id"]),
+        _read_parts(root / "yearly", ["run_id", "year"]),
+        _read_parts(root / "farms", ["run_id", "farm_id"]),
+    )
+
+
+def format_report(report: BatchReport, runs: pd.DataFrame, out) -> str:
+    """The closing lines of ``landsim batch``: counts, time, and the failures."""
+    failed = runs[runs["status"] != "ok"] if len(runs) else runs
+    lines = [
+        f"{report.total} runs: {report.already_done} done before, {report.ok} ran now, "
+        f"{report.failed} failed now, in {report.elapsed_s:.1f} s; results in {out}"
+    ]
+    if len(failed):
+        lines.append(f"{len(failed)} run(s) failed (status 'error' in {out}/runs):")
+        params = [c for c in failed.columns if "." in c]
+        for _, row in failed.head(10).iterrows():
+            values = ", ".join(f"{p}={row[p]}" for p in params if pd.notna(row[p]))
+            where = f"run {row['run_id']} (scenario {row['scenario']}, point {row['point']}, "
+            where += f"replicate {row['replicate']}{', ' + values if values else ''})"
+            lines.append(f"  {where}: {row['error']}")
+        if len(failed) > 10:
+            lines.append(f"  ... and {len(failed) - 10} more")
+        lines.append("fix the cause, then run again with --resume to rerun only these")
+    return "\n".join(lines)
