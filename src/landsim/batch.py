@@ -449,7 +449,7 @@ def _execute_dask(runner, chunks, backend: Backend) -> Iterator[list[RunResult]]
                     n_workers=backend.workers,
                     threads_per_worker=1,
                     processes=True,
-                    dashboard_address=None,
+                    dashboard_address=":0",
                     silence_logs=40,
                 )
             )
@@ -494,11 +494,41 @@ def _dependency_versions() -> dict[str, str | None]:
     return versions
 
 
-def _write_parquet(frame: pd.DataFrame, path: Path, meta: dict) -> None:
+#: Text columns of the tables, stored as Arrow strings whether or not they hold values.
+TEXT_COLUMNS = (
+    "scenario",
+    "scenario_name",
+    "rng",
+    "status",
+    "error",
+    "traceback",
+    "landsim_version",
+)
+
+
+def to_arrow(frame: pd.DataFrame):
+    """A table as Arrow, with fixed types for the text columns (so that parts with and
+    without failures read back alike)."""
     import pyarrow as pa
-    import pyarrow.parquet as pq
 
     table = pa.Table.from_pandas(frame, preserve_index=False)
+    for name in TEXT_COLUMNS:
+        i = table.schema.get_field_index(name)
+        if i >= 0 and table.schema.field(i).type != pa.string():
+            table = table.set_column(i, name, table.column(i).cast(pa.string()))
+    return table
+
+
+def normalise(frame: pd.DataFrame) -> pd.DataFrame:
+    """What a table looks like after a round trip through Parquet: in-memory results
+    and results read from a batch directory have the same dtypes."""
+    return to_arrow(frame).to_pandas()
+
+
+def _write_parquet(frame: pd.DataFrame, path: Path, meta: dict) -> None:
+    import pyarrow.parquet as pq
+
+    table = to_arrow(frame)
     table = table.replace_schema_metadata(
         {**(table.schema.metadata or {}), b"landsim": json.dumps(meta).encode()}
     )
@@ -886,13 +916,13 @@ def results_table(results: list[RunResult], parameters: list[str], table: str) -
     """Assemble in-memory results into the requested table, ordered by run."""
     results = sorted(results, key=lambda r: r.row["run_id"])
     if table == "runs":
-        return runs_frame([r.row for r in results], parameters)
+        return normalise(runs_frame([r.row for r in results], parameters))
     frames = [
         _with_keys(getattr(r, table), r.row, parameters)
         for r in results
         if getattr(r, table) is not None
     ]
-    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    return normalise(pd.concat(frames, ignore_index=True)) if frames else pd.DataFrame()
 
 
 # --------------------------------------------------------------------------- reading
