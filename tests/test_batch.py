@@ -101,7 +101,8 @@ def test_points_and_samples_designs(tmp_path):
         tmp_path,
         'name = "s"\nseed = 3\n[scenarios]\nsmall = "small.toml"\n'
         '[samples]\nn = 16\nmethod = "latin"\n'
-        '[samples.factors]\n"markets.cocoa.mean" = [1.2, 4.0]\n"decision.logit_scale" = [0.002, 0.05]\n',
+        '[samples.factors]\n"markets.cocoa.mean" = [1.2, 4.0]\n'
+        '"decision.logit_scale" = [0.002, 0.05]\n',
         "samples.toml",
     )
     a, b = load_experiment(samples), load_experiment(samples)
