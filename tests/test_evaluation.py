@@ -215,10 +215,17 @@ class TestCommonRandomNumbers:
         with pytest.raises(ValueError, match=message):
             compare(tiny, tiny, **kwargs)
 
-    def test_progress_callback(self, tiny):
-        calls = []
-        compare(tiny, tiny, replicates=2, years=1, progress=lambda d, t: calls.append((d, t)))
-        assert calls == [(1, 2), (2, 2)]
+    def test_results_do_not_depend_on_the_backend(self, tiny, capsys):
+        serial = compare(tiny, tiny, replicates=3, years=2, seed=4)
+        pooled = compare(tiny, tiny, replicates=3, years=2, seed=4, workers=2, progress=True)
+        pd.testing.assert_frame_equal(serial.replicates, pooled.replicates)
+        pd.testing.assert_frame_equal(serial.trajectories, pooled.trajectories)
+        assert "6/6" in capsys.readouterr().err  # the progress bar counts runs
+
+    def test_a_scenario_that_cannot_run_is_reported_against_its_file(self, tiny):
+        crowded = tiny.with_overrides({"landscape.n_farms": 5000}, source="crowded.toml")
+        with pytest.raises(ScenarioError, match=r"crowded.toml.*n_farms: 5000 lots do not fit"):
+            compare(crowded, tiny, replicates=2, years=1)
 
 
 # --------------------------------------------------------------------------- metric functions

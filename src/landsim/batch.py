@@ -825,9 +825,44 @@ def run_batch(
     if table not in ("runs", "yearly", "farms"):
         raise ValueError(f"table must be 'runs', 'yearly' or 'farms' (got {table!r})")
     experiment = as_experiment(experiment)
-    backend = Backend.choose(workers, scheduler, dask_local)
     if resume and out is None:
         raise BatchError("resume needs an output directory (out=)")
+    results = execute_experiment(
+        experiment,
+        out=out,
+        workers=workers,
+        scheduler=scheduler,
+        dask_local=dask_local,
+        chunk_size=chunk_size,
+        resume=resume,
+        force=force,
+        progress=progress,
+        function=function,
+        report=report,
+    )
+    if out is not None:
+        return getattr(load_batch(out), table)
+    return results_table(results, experiment.parameters, table)
+
+
+def execute_experiment(
+    experiment: Experiment,
+    *,
+    out: str | Path | None = None,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    dask_local: int | None = None,
+    chunk_size: int | None = None,
+    resume: bool = False,
+    force: bool = False,
+    progress: bool = False,
+    function: Callable | None = None,
+    report: list | None = None,
+) -> list[RunResult]:
+    """Run an experiment; return the :class:`RunResult` of every run made now, in
+    ``run_id`` order (none with ``out``: those are on disk). The engine behind
+    :func:`run_batch`, for callers that need whole results (``compare``)."""
+    backend = Backend.choose(workers, scheduler, dask_local)
     if chunk_size is not None and chunk_size < 1:
         raise BatchError(f"chunk_size must be at least 1 (got {chunk_size})")
     if function is None:
@@ -871,9 +906,7 @@ def run_batch(
             store.close(counts.ok, counts.failed, counts.interrupted)
         if report is not None:
             report.append(counts)
-    if store is not None:
-        return getattr(load_batch(out), table)
-    return results_table(kept, experiment.parameters, table)
+    return sorted(kept, key=lambda r: r.row["run_id"])
 
 
 def _check_picklable(runner) -> None:

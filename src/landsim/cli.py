@@ -74,6 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("--seed", type=int, default=0, metavar="N", help="root seed (default: 0)")
     compare.add_argument("--years", type=int, metavar="N", help="years to simulate (both runs)")
     compare.add_argument("--out", metavar="DIR", help="write the tables, figures and manifest")
+    add_backend_options(compare)
     compare.add_argument(
         "--force", action="store_true", help="overwrite results already in --out DIR"
     )
@@ -94,16 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     batch.add_argument("experiment", help="experiment TOML file (see experiments/)")
     batch.add_argument("--out", required=True, metavar="DIR", help="the results directory")
-    where = batch.add_mutually_exclusive_group()
-    where.add_argument(
-        "--workers", type=int, metavar="N", help="local worker processes (default: all cores)"
-    )
-    where.add_argument(
-        "--scheduler", metavar="ADDRESS", help="Dask scheduler address, e.g. tcp://host:8786"
-    )
-    where.add_argument(
-        "--dask-local", type=int, metavar="N", help="start a Dask LocalCluster of N workers"
-    )
+    add_backend_options(batch)
     batch.add_argument(
         "--chunk-size", type=int, metavar="N", help="runs per task (default: automatic)"
     )
@@ -149,6 +141,28 @@ def build_parser() -> argparse.ArgumentParser:
     )
     viz.set_defaults(handler=viz_command)
     return parser
+
+
+def add_backend_options(parser: argparse.ArgumentParser) -> None:
+    """Where the runs of a multi-run command go (the batch engine's backends)."""
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument(
+        "--workers", type=int, metavar="N", help="local worker processes (default: all cores)"
+    )
+    where.add_argument(
+        "--scheduler", metavar="ADDRESS", help="Dask scheduler address, e.g. tcp://host:8786"
+    )
+    where.add_argument(
+        "--dask-local", type=int, metavar="N", help="start a Dask LocalCluster of N workers"
+    )
+
+
+def check_backend_options(args: argparse.Namespace) -> None:
+    for option in ("workers", "dask_local", "chunk_size"):
+        value = getattr(args, option, None)
+        if value is not None and value < 1:
+            flag = "--" + option.replace("_", "-")
+            raise UsageError(f"{flag} must be at least 1 (got {value})")
 
 
 class UsageError(Exception):
@@ -201,6 +215,7 @@ def _scenario_argument(text: str) -> str | None:
 
 
 def compare_command(args: argparse.Namespace) -> int:
+    from landsim.batch import BatchError
     from landsim.evaluation import COMPARISON_FILES, compare, format_comparison
     from landsim.scenario import load_scenario
 
@@ -215,18 +230,21 @@ def compare_command(args: argparse.Namespace) -> int:
     scenario = load_scenario(_scenario_argument(args.scenario))
     counterfactual = load_scenario(_scenario_argument(args.against))
 
-    def progress(done: int, total: int) -> None:
-        print(f"\rreplicate {done}/{total}", end="" if done < total else "\n", file=sys.stderr)
-
-    show_progress = not args.quiet and sys.stderr.isatty()
-    comparison = compare(
-        scenario,
-        counterfactual,
-        replicates=args.replicates,
-        seed=args.seed,
-        years=args.years,
-        progress=progress if show_progress else None,
-    )
+    check_backend_options(args)
+    try:
+        comparison = compare(
+            scenario,
+            counterfactual,
+            replicates=args.replicates,
+            seed=args.seed,
+            years=args.years,
+            workers=args.workers,
+            scheduler=args.scheduler,
+            dask_local=args.dask_local,
+            progress=not args.quiet and sys.stderr.isatty(),
+        )
+    except BatchError as exc:
+        raise UsageError(str(exc)) from None
     if not args.quiet:
         print(format_comparison(comparison))
     if args.out:
@@ -240,11 +258,7 @@ def batch_command(args: argparse.Namespace) -> int:
     from landsim.batch import BatchError, format_report, run_batch
     from landsim.experiment import load_experiment
 
-    for option in ("workers", "dask_local", "chunk_size"):
-        value = getattr(args, option)
-        if value is not None and value < 1:
-            flag = "--" + option.replace("_", "-")
-            raise UsageError(f"{flag} must be at least 1 (got {value})")
+    check_backend_options(args)
     experiment = load_experiment(args.experiment)
     report: list = []
     try:

@@ -3,9 +3,10 @@
 :func:`compare` runs a scenario (typically one with incentive programmes) and a
 counterfactual (typically business as usual) ``replicates`` times. Replicate ``i``
 runs both with the same seed, ``numpy.random.SeedSequence(seed).spawn(replicates)[i]``
-(common random numbers): both runs share the landscape, the farmers, the price
-paths and the decision draws, so the difference between them is the effect of
-what differs between the scenarios, not of chance. Effects are computed per
+(common random numbers), through the batch engine (:mod:`landsim.batch`): both
+runs share the landscape, the farmers, the price paths and the decision draws, so
+the difference between them is the effect of what differs between the scenarios,
+not of chance. Effects are computed per
 replicate (:data:`METRICS`, documented in ``docs/evaluation.md``) and summarised
 across replicates with a t-interval of the mean and the 2.5-97.5 % spread.
 
@@ -22,7 +23,6 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -379,18 +379,16 @@ def programme_windows(scenario: Scenario, years: int) -> list[dict]:
     return out
 
 
-def _copy_seed(seed: np.random.SeedSequence) -> np.random.SeedSequence:
-    return np.random.SeedSequence(seed.entropy, spawn_key=seed.spawn_key, pool_size=seed.pool_size)
+#: Static layers that two runs on the same landscape share.
+STATIC_LAYERS = ("road", "protected")
 
 
 def _same_landscape(a, b) -> bool:
-    """Whether two runs share farms, roads and the reserve (the static layers)."""
+    """Whether two runs (batch results) share farms, roads and the reserve."""
     if not np.array_equal(a.farms["farm_id"].to_numpy(), b.farms["farm_id"].to_numpy()):
         return False
     return all(
-        np.array_equal(a.rasters[layer], b.rasters[layer])
-        for layer in ("road", "protected")
-        if layer in a.rasters and layer in b.rasters
+        np.array_equal(a.rasters[name], b.rasters[name]) for name in a.rasters if name in b.rasters
     )
 
 
@@ -401,7 +399,10 @@ def compare(
     replicates: int = 30,
     seed: int = 0,
     years: int | None = None,
-    progress: Callable[[int, int], None] | None = None,
+    workers: int | None = 1,
+    scheduler: str | None = None,
+    dask_local: int | None = None,
+    progress: bool = False,
 ) -> Comparison:
     """Run ``scenario`` and ``counterfactual`` ``replicates`` times with common random
     numbers and compute the effects.
@@ -417,19 +418,24 @@ def compare(
         ``SeedSequence(seed).spawn(replicates)[i]``.
     years : int, optional
         Override both scenarios' horizon (required if they differ).
-    progress : callable, optional
-        Called as ``progress(done, replicates)`` after each replicate.
+    workers, scheduler, dask_local
+        Where the runs go, as for :func:`landsim.batch.run_batch` (default: in this
+        process; ``workers=None`` uses every core). Results do not depend on it.
+    progress : bool
+        Show a progress bar.
 
     Raises
     ------
     ValueError
         For ``replicates < 1``, ``seed < 0`` or ``years < 1``.
     ScenarioError
-        For an invalid scenario, or two scenarios with different horizons and no
-        ``years``.
+        For an invalid scenario, two scenarios with different horizons and no
+        ``years``, or a run that fails (e.g. farms that do not fit the landscape).
     """
-    from landsim.model import resolve_scenario
-    from landsim.simulation import landsim_version, simulate
+    from landsim.batch import execute_experiment
+    from landsim.experiment import Experiment, replicate_seed
+    from landsim.model import describe_seed, resolve_scenario
+    from landsim.simulation import landsim_version
 
     if isinstance(replicates, bool) or not isinstance(replicates, int | np.integer):
         raise ValueError(f"replicates must be an integer (got {replicates!r})")
@@ -463,11 +469,41 @@ def compare(
     has_programmes = bool(programmes)
     cf_has_programmes = bool(getattr(counterfactual, "programmes", None))
 
+    experiment = Experiment.from_dict(
+        {
+            "name": f"compare {scenario.name} against {counterfactual.name}",
+            "seed": int(seed),
+            "replicates": replicates,
+            "scenarios": {"scenario": scenario, "counterfactual": counterfactual},
+            "outputs": {
+                "yearly": True,
+                "scalars": [],
+                "farms": True,
+                "raster_years": [horizon],
+                "raster_layers": list(STATIC_LAYERS),
+            },
+        }
+    )
+    results = execute_experiment(
+        experiment,
+        workers=workers,
+        scheduler=scheduler,
+        dask_local=dask_local,
+        progress=progress,
+    )
+    failed = [r for r in results if not r.ok]
+    if failed:
+        first = failed[0].row
+        source = (scenario if first["scenario"] == "scenario" else counterfactual).source
+        raise ScenarioError(
+            source, [("", f"{len(failed)} run(s) failed; the first: {first['error']}")]
+        )
+    by_key = {(r.row["scenario"], r.row["replicate"]): r for r in results}
+
     rows, frames = [], []
     match = True
-    for i, child in enumerate(np.random.SeedSequence(seed).spawn(replicates)):
-        run = simulate(scenario, rng=_copy_seed(child))
-        cf = simulate(counterfactual, rng=_copy_seed(child))
+    for i in range(replicates):
+        run, cf = by_key[("scenario", i)], by_key[("counterfactual", i)]
         same = _same_landscape(run, cf)
         match &= same
         metrics = replicate_metrics(
@@ -484,13 +520,17 @@ def compare(
                 if key.startswith("leakage") or key == "avoided_deforestation_enrolled_ha":
                     metrics[key] = math.nan
         rows.append({"replicate": i, **metrics})
-        for name, result in (("scenario", run), ("counterfactual", cf)):
+        for name, result, sc in (
+            ("scenario", run, scenario),
+            ("counterfactual", cf, counterfactual),
+        ):
             frame = result.yearly.copy()
             frame.insert(0, "run", name)
             frame.insert(1, "replicate", i)
+            frame.insert(2, "scenario", sc.name)
+            frame.insert(3, "seed", describe_seed(replicate_seed(seed, i)))
+            frame.insert(4, "landsim_version", landsim_version())
             frames.append(frame)
-        if progress is not None:
-            progress(i + 1, replicates)
 
     trajectories = pd.concat(frames, ignore_index=True)
     first = ["run", "replicate", "year"]
