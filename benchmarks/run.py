@@ -731,7 +731,12 @@ def main(argv: list[str] | None = None) -> None:
     if not args.no_write:
         out = args.output
         out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(render(env, rows, prof, args.quick, out), encoding="utf-8")
+        text = render(env, rows, prof, args.quick, out)
+        if out.exists():  # keep the sections other benchmark scripts own
+            from docsections import carry_sections
+
+            text = carry_sections(out.read_text(encoding="utf-8"), text)
+        out.write_text(text, encoding="utf-8")
         print(f"\nwrote {out}")
 
 

@@ -190,6 +190,20 @@ def test_every_output_row_records_run_keys_and_parameters(experiment_file, tmp_p
     assert meta["experiment"] == "test_grid" and meta["seed"] == 11
 
 
+def test_a_run_is_reproduced_from_the_batch_directory_alone(experiment_file, tmp_path):
+    out = tmp_path / "out"
+    run_batch(experiment_file, out=out, workers=1)
+    experiment_file.unlink()  # the directory records everything needed
+    (tmp_path / "small.toml").unlink()
+    batch = load_batch(out)
+    again = batch.reproduce(10).yearly
+    rows = batch.yearly[batch.yearly["run_id"] == 10].reset_index(drop=True)
+    for column in ("forest_area_ha", "carbon_stock_tc", "income_gini"):
+        np.testing.assert_array_equal(rows[column], again[column])
+    with pytest.raises(BatchError, match="no run 12"):
+        batch.reproduce(12)
+
+
 def test_final_rasters_match_the_model(experiment_file):
     experiment = load_experiment(experiment_file)
     run = experiment.runs()[7]

@@ -8,6 +8,8 @@ The public API::
     result.yearly                                                   # pandas DataFrame
     model = landsim.LandUseModel(scenario, rng=42)                  # a mesa.Model
     model.run_for(30)
+    runs = landsim.run_batch("experiments/cocoa_price_grid.toml", out="results/grid")
+    batch = landsim.load_batch("results/grid")                      # runs, yearly, farms
 
 Heavy modules (Mesa, the model) are imported on first use, so that ``import
 landsim`` and the command line start quickly.
@@ -28,6 +30,12 @@ _EXPORTS = {
     "write_outputs": "landsim.simulation",
     "compare": "landsim.evaluation",
     "Comparison": "landsim.evaluation",
+    "run_batch": "landsim.batch",
+    "load_batch": "landsim.batch",
+    "BatchResults": "landsim.batch",
+    "Experiment": "landsim.experiment",
+    "load_experiment": "landsim.experiment",
+    "summarize_batch": "landsim.report",
     "load_scenario": "landsim.scenario",
     "Scenario": "landsim.scenario",
     "ScenarioError": "landsim.scenario",

@@ -438,7 +438,12 @@ def _execute_dask(runner, chunks, backend: Backend) -> Iterator[list[RunResult]]
     with contextlib.ExitStack() as stack:
         if backend.scheduler:
             try:
-                client = stack.enter_context(Client(backend.scheduler, timeout="20s"))
+                if Path(backend.scheduler).is_file():  # a scheduler file (dask scheduler
+                    client = stack.enter_context(  # --scheduler-file), as on SLURM
+                        Client(scheduler_file=backend.scheduler, timeout="20s")
+                    )
+                else:
+                    client = stack.enter_context(Client(backend.scheduler, timeout="20s"))
             except OSError as exc:
                 raise BatchError(
                     f"cannot reach the Dask scheduler at {backend.scheduler}: {exc}"
@@ -982,6 +987,30 @@ class BatchResults:
     @property
     def failures(self) -> pd.DataFrame:
         return self.runs[self.runs["status"] != "ok"]
+
+    def reproduce(self, run_id: int):
+        """Run one run of the batch again, alone, from what the directory records (the
+        resolved scenario, the run's overrides and its stream); returns a
+        :class:`~landsim.simulation.SimulationResult` whose yearly table equals the
+        batch's rows for that run."""
+        from landsim.scenario import Scenario
+        from landsim.simulation import simulate
+
+        experiment = json.loads((self.root / "experiment.json").read_text("utf-8"))
+        replicates = experiment["spec"]["replicates"]
+        n_points = len(experiment["points"])
+        ids = list(experiment["scenarios"])
+        if not 0 <= run_id < len(ids) * n_points * replicates:
+            raise BatchError(f"{self.root}: no run {run_id}")
+        scenario_id = ids[run_id // (n_points * replicates)]
+        point = experiment["points"][(run_id // replicates) % n_points]
+        scenario = Scenario.from_dict(
+            experiment["scenarios"][scenario_id], source=f"{self.root}/experiment.json"
+        )
+        if point:
+            scenario = scenario.with_overrides(point)
+        seed = replicate_seed(experiment["spec"]["seed"], run_id % replicates)
+        return simulate(scenario, rng=seed)
 
     def rasters(self, run_id: int) -> dict[str, np.ndarray]:
         """The rasters kept for one run, by ``{layer}_y{year}``."""
