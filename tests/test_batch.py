@@ -381,6 +381,16 @@ def test_interrupt_reports_what_is_saved(tmp_path):
     assert manifest["attempts"][-1]["interrupted"] is True
 
 
+def test_resume_on_an_empty_directory_starts_the_batch(experiment_file, tmp_path):
+    out = tmp_path / "fresh"
+    runs = run_batch(experiment_file, out=out, workers=1, resume=True)
+    assert runs["run_id"].tolist() == list(range(12))
+    stray = tmp_path / "stray"
+    (stray / "runs").mkdir(parents=True)
+    with pytest.raises(BatchError, match="no manifest.json"):
+        run_batch(experiment_file, out=stray, workers=1, resume=True)
+
+
 def test_an_existing_batch_is_never_overwritten_silently(experiment_file, tmp_path, capsys):
     out = tmp_path / "out"
     run_batch(experiment_file, out=out, workers=1)

@@ -90,6 +90,11 @@ BATCH_ENTRIES = (
 )
 
 
+#: Workers assumed when sizing chunks for a remote Dask cluster, whose size is not
+#: known before it is used (chunks then hold at most ceil(runs / 800) runs).
+REMOTE_WORKERS_GUESS = 100
+
+
 class BatchError(Exception):
     """A batch cannot start or continue (a user mistake: exit code 2 on the CLI)."""
 
@@ -564,9 +569,14 @@ class BatchStore:
             raise BatchError(f"{root}: exists and is not a directory")
         manifest_path = root / "manifest.json"
         holds = [name for name in BATCH_ENTRIES if (root / name).exists()]
+        if resume and not manifest_path.exists():
+            if holds:
+                raise BatchError(
+                    f"{root}: holds {', '.join(holds)} but no manifest.json: not a batch "
+                    "this version can resume; choose another directory or pass --force"
+                )
+            resume = False  # nothing there yet: --resume starts the batch
         if resume:
-            if not manifest_path.exists():
-                raise BatchError(f"{root}: nothing to resume (no manifest.json)")
             manifest = json.loads(manifest_path.read_text("utf-8"))
             if manifest.get("fingerprint") != self.meta["fingerprint"]:
                 raise BatchError(
@@ -799,7 +809,8 @@ def run_batch(
     chunk_size : int, optional
         Runs per task (default: :func:`~landsim.experiment.chunk_size_for`).
     resume : bool
-        Continue the batch in ``out``: run only what is missing or failed.
+        Continue the batch in ``out``: run only what is missing or failed (a
+        directory with no batch yet starts one, so a cluster job can always resume).
     force : bool
         Replace a batch already in ``out``.
     progress : bool
@@ -881,7 +892,7 @@ def execute_experiment(
     store = BatchStore(out, experiment) if out is not None else None
     done = store.open(resume=resume, force=force, backend=backend) if store else set()
     todo = [run for run in experiment.runs() if run.run_id not in done]
-    size = chunk_size or chunk_size_for(len(todo), max(backend.workers, 2))
+    size = chunk_size or chunk_size_for(len(todo), backend.workers or REMOTE_WORKERS_GUESS)
     chunks = [todo[i : i + size] for i in range(0, len(todo), size)]
 
     kept: list[RunResult] = []

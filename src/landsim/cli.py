@@ -100,7 +100,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--chunk-size", type=int, metavar="N", help="runs per task (default: automatic)"
     )
     batch.add_argument(
-        "--resume", action="store_true", help="run only what is missing or failed in --out DIR"
+        "--resume",
+        action="store_true",
+        help="run only what is missing or failed in --out DIR (starts it if empty)",
     )
     batch.add_argument("--force", action="store_true", help="replace a batch already in DIR")
     batch.add_argument(
