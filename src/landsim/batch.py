@@ -675,28 +675,15 @@ class BatchStore:
     def commit(self, sequence: int, results: list[RunResult]) -> None:
         """Write one chunk's results; the ``runs`` part last (the commit record)."""
         name = f"part-{self.attempt:03d}-{sequence:05d}"
-        yearly = [
-            _with_keys(r.yearly, r.row, self.experiment.parameters)
-            for r in results
-            if r.yearly is not None
-        ]
-        if yearly:
-            _write_parquet(
-                pd.concat(yearly, ignore_index=True),
-                self.root / "yearly" / f"{name}.parquet",
-                self.meta,
-            )
-        farms = [
-            _with_keys(r.farms, r.row, self.experiment.parameters)
-            for r in results
-            if r.farms is not None
-        ]
-        if farms:
-            _write_parquet(
-                pd.concat(farms, ignore_index=True),
-                self.root / "farms" / f"{name}.parquet",
-                self.meta,
-            )
+        for table in ("yearly", "farms"):
+            kept = [r for r in results if getattr(r, table) is not None]
+            if kept:
+                frame = stack_with_keys(
+                    [getattr(r, table) for r in kept],
+                    [r.row for r in kept],
+                    self.experiment.parameters,
+                )
+                _write_parquet(frame, self.root / table / f"{name}.parquet", self.meta)
         arrays = {f"run{r.row['run_id']}_{k}": v for r in results for k, v in r.rasters.items()}
         if arrays:
             tmp = self.root / "rasters" / f"{name}.tmp"
@@ -723,16 +710,19 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-def _with_keys(frame: pd.DataFrame, row: dict, parameters: list[str]) -> pd.DataFrame:
-    """Prefix a run's table with its keys and parameter values."""
-    keys = {k: row[k] for k in KEY_COLUMNS}
-    keys.update({p: row.get(p) for p in parameters})
-    frame = frame.copy()
-    for i, (key, value) in enumerate(keys.items()):
-        if key in frame.columns:
-            frame = frame.drop(columns=key)
-        frame.insert(i, key, value)
-    return frame
+def stack_with_keys(
+    frames: list[pd.DataFrame], rows: list[dict], parameters: list[str]
+) -> pd.DataFrame:
+    """Stack the tables of several runs, each prefixed with its run's keys and
+    parameter values (one vectorised pass, not one per run)."""
+    lengths = [len(f) for f in frames]
+    body = pd.concat(frames, ignore_index=True)
+    columns = [*KEY_COLUMNS, *parameters]
+    keys = pd.DataFrame(
+        {c: np.repeat(np.array([r.get(c) for r in rows], dtype=object), lengths) for c in columns}
+    ).infer_objects()
+    body = body.drop(columns=[c for c in columns if c in body.columns])
+    return pd.concat([keys, body], axis=1)
 
 
 #: Run-table columns after the keys and parameters, before the scalars.
@@ -966,12 +956,12 @@ def results_table(results: list[RunResult], parameters: list[str], table: str) -
     results = sorted(results, key=lambda r: r.row["run_id"])
     if table == "runs":
         return normalise(runs_frame([r.row for r in results], parameters))
-    frames = [
-        _with_keys(getattr(r, table), r.row, parameters)
-        for r in results
-        if getattr(r, table) is not None
-    ]
-    return normalise(pd.concat(frames, ignore_index=True)) if frames else pd.DataFrame()
+    kept = [r for r in results if getattr(r, table) is not None]
+    if not kept:
+        return pd.DataFrame()
+    return normalise(
+        stack_with_keys([getattr(r, table) for r in kept], [r.row for r in kept], parameters)
+    )
 
 
 # --------------------------------------------------------------------------- reading

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import platform
 import sys
@@ -20,6 +21,7 @@ from landsim.scenario import Scenario
 DEPENDENCIES = ("mesa", "numpy", "scipy", "pandas", "pyarrow", "pydantic", "SALib")
 
 
+@functools.cache
 def landsim_version() -> str:
     try:
         return metadata.version("landsim")
