@@ -8,6 +8,9 @@ the yearly table (CSV, Parquet), the final rasters (.npz) and a manifest.
 --dask-local N] [--resume]`` runs an experiment through the batch engine
 (:mod:`landsim.batch`); ``landsim summarize DIR`` summarises its results.
 
+``landsim sensitivity EXPERIMENT --out DIR`` runs a SALib sensitivity analysis
+(:mod:`landsim.sensitivity`) through the batch engine.
+
 ``landsim compare SCENARIO --against COUNTERFACTUAL [--replicates N] [--seed N]
 [--years N] [--out DIR]`` runs both over replicates with common random numbers,
 prints the effects (mean and 95 % confidence interval) and, with ``--out``, writes
@@ -126,6 +129,28 @@ def build_parser() -> argparse.ArgumentParser:
     )
     summarize.add_argument("--quiet", action="store_true", help="write the files, print nothing")
     summarize.set_defaults(handler=summarize_command)
+
+    sensitivity = commands.add_parser(
+        "sensitivity",
+        help="global sensitivity analysis (SALib: Morris, Sobol', eFAST, delta, PAWN)",
+        description=(
+            "Sample the factors of EXPERIMENT with SALib, evaluate every point (x "
+            "replicates) through the batch engine, analyse, print the factors ranked "
+            "per output and write the indices (CSV, Parquet), figures and the runs "
+            "(DIR/runs, resumable) to --out DIR. See docs/sensitivity.md. Exit codes: 0 "
+            "done, 1 some runs failed or an output cannot be analysed, 2 a bad experiment "
+            "or option, 130 interrupted."
+        ),
+    )
+    sensitivity.add_argument("experiment", help="sensitivity experiment TOML file")
+    sensitivity.add_argument("--out", required=True, metavar="DIR", help="results directory")
+    add_backend_options(sensitivity)
+    sensitivity.add_argument(
+        "--resume", action="store_true", help="continue the runs already in DIR/runs"
+    )
+    sensitivity.add_argument("--force", action="store_true", help="replace results already in DIR")
+    sensitivity.add_argument("--quiet", action="store_true", help="no progress bar; no table")
+    sensitivity.set_defaults(handler=sensitivity_command)
 
     viz = commands.add_parser(
         "viz",
@@ -304,6 +329,42 @@ def summarize_command(args: argparse.Namespace) -> int:
     paths = summary.write()
     if not args.quiet:
         print(summary.format())
+        print(f"\nwrote {', '.join(str(p) for p in paths)}")
+    return 0
+
+
+def sensitivity_command(args: argparse.Namespace) -> int:
+    from landsim.batch import BatchError
+    from landsim.sensitivity import SensitivityAnalysis, SensitivityError
+
+    check_backend_options(args)
+    out = Path(args.out)
+    if (out / "indices.csv").exists() and not (args.force or args.resume):
+        raise UsageError(
+            f"--out {out}: already holds a sensitivity analysis; pass --resume to finish "
+            "its runs and analyse again, --force to replace it, or choose another directory"
+        )
+    analysis = SensitivityAnalysis.from_file(args.experiment)
+    try:
+        analysis.sample().evaluate(
+            out=out,
+            workers=args.workers,
+            scheduler=args.scheduler,
+            dask_local=args.dask_local,
+            resume=args.resume,
+            force=args.force,
+            progress=not args.quiet,
+        )
+        analysis.analyze()
+    except BatchError as exc:
+        raise UsageError(str(exc)) from None
+    except SensitivityError as exc:
+        print(f"landsim: {exc}", file=sys.stderr)
+        print(f"landsim: the runs are kept in {out / 'runs'}", file=sys.stderr)
+        return 1
+    paths = analysis.write(out)
+    if not args.quiet:
+        print(analysis.format())
         print(f"\nwrote {', '.join(str(p) for p in paths)}")
     return 0
 

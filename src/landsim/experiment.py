@@ -209,6 +209,28 @@ class Experiment:
         experiment._check_points()
         return experiment
 
+    @classmethod
+    def for_points(
+        cls, name: str, points: list[dict[str, Any]], seed: int, replicates: int = 1
+    ) -> Experiment:
+        """An experiment over plain parameter points with no scenario, for a Python
+        function evaluated in place of the model (``run_batch(..., function=f)``)."""
+        spec = ExperimentSpec(
+            name=name,
+            seed=seed,
+            replicates=replicates,
+            scenarios={"function": "<function>"},
+            points=[dict(p) for p in points],
+            outputs=Outputs(yearly=False, scalars=[]),
+        )
+        experiment = cls.__new__(cls)
+        experiment.spec = spec
+        experiment.source = "<function>"
+        experiment.base_dir = None
+        experiment.scenarios = {"function": None}
+        experiment.points = experiment._design_points()
+        return experiment
+
     def _resolve_scenarios(self, objects: dict[str, Scenario] | None = None) -> dict:
         resolved = {}
         for key, ref in self.spec.scenarios.items():
@@ -326,7 +348,9 @@ class Experiment:
         return {
             "spec": self.spec.model_dump(mode="json"),
             "source": self.source,
-            "scenarios": {k: s.to_dict() for k, s in self.scenarios.items()},
+            "scenarios": {
+                k: s.to_dict() if s is not None else None for k, s in self.scenarios.items()
+            },
         }
 
     def fingerprint(self) -> str:
