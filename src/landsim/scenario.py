@@ -418,15 +418,45 @@ def _deep_merge(base: dict, top: dict) -> dict:
 
 
 def _set_path(data: dict, path: str, value: Any, source: str) -> None:
+    """Set a dotted key path; a number steps into a list (``programmes.0.budget_usd``)."""
     keys = path.split(".")
-    node = data
-    for i, key in enumerate(keys[:-1]):
-        if not isinstance(node, dict) or key not in node:
+    node: Any = data
+    for i, key in enumerate(keys):
+        last = i == len(keys) - 1
+        if isinstance(node, list):
+            if not key.isdigit() or int(key) >= len(node):
+                where = ".".join(keys[:i]) or path
+                raise ScenarioError(
+                    source,
+                    [
+                        (
+                            ".".join(keys[: i + 1]),
+                            f"no item {key} in {where} (items 0-{len(node) - 1})"
+                            if len(node)
+                            else f"{where} is empty",
+                        )
+                    ],
+                )
+            key = int(key)
+        elif not isinstance(node, dict) or key not in node:
             raise ScenarioError(source, [(".".join(keys[: i + 1]), "unknown key")])
-        node = node[key]
-    if not isinstance(node, dict) or keys[-1] not in node:
-        raise ScenarioError(source, [(path, "unknown key")])
-    node[keys[-1]] = value
+        if last:
+            node[key] = value
+        else:
+            node = node[key]
+
+
+def has_path(scenario: Scenario, path: str) -> bool:
+    """Whether a dotted key path names a value of ``scenario``."""
+    node: Any = scenario.to_dict()
+    for key in path.split("."):
+        if isinstance(node, list) and key.isdigit() and int(key) < len(node):
+            node = node[int(key)]
+        elif isinstance(node, dict) and key in node:
+            node = node[key]
+        else:
+            return False
+    return True
 
 
 def _read_toml(path: Path) -> dict:

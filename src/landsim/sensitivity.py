@@ -73,7 +73,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from landsim.experiment import Experiment
-from landsim.scenario import DEFAULT_NAME, Scenario, ScenarioError, load_scenario
+from landsim.scenario import DEFAULT_NAME, Scenario, ScenarioError, has_path, load_scenario
 
 METHODS = ("morris", "sobol", "fast", "delta", "pawn")
 
@@ -348,8 +348,13 @@ class SensitivityAnalysis:
             self._check_outputs()
 
     def _check_factors(self) -> None:
+        """Every factor must be a key of the scenario; the counterfactual takes the
+        factors it has (e.g. not those of a programme it lacks)."""
         for name, factor in self.spec_.factors.items():
-            for scenario in filter(None, (self.scenario_, self.counterfactual_)):
+            scenarios = [self.scenario_]
+            if self.counterfactual_ is not None and has_path(self.counterfactual_, name):
+                scenarios.append(self.counterfactual_)
+            for scenario in scenarios:
                 for value in factor.extremes():
                     try:
                         scenario.with_overrides({name: self._coerce(name, value)})
@@ -476,18 +481,20 @@ class SensitivityAnalysis:
 
     # ------------------------------------------------------------------ evaluate
 
-    def _experiment(self, points: list[dict]) -> Experiment:
+    def _experiment(self, points: list[dict], counterfactual: bool = False) -> Experiment:
+        """The batch of the scenario (or of the counterfactual, over the factors it
+        has: same points, same replicate streams)."""
         if self.is_function_:
             return Experiment.for_points(self.name, points, self.spec_.seed, self.spec_.replicates)
-        scenarios = {"scenario": self.scenario_}
-        if self.counterfactual_ is not None:
-            scenarios["counterfactual"] = self.counterfactual_
+        scenario = self.counterfactual_ if counterfactual else self.scenario_
+        if counterfactual:
+            points = [{k: v for k, v in p.items() if has_path(scenario, k)} for p in points]
         return Experiment.from_dict(
             {
-                "name": self.name,
+                "name": f"{self.name} ({'counterfactual' if counterfactual else 'scenario'})",
                 "seed": self.spec_.seed,
                 "replicates": self.spec_.replicates,
-                "scenarios": scenarios,
+                "scenarios": {"counterfactual" if counterfactual else "scenario": scenario},
                 "points": points,
                 "outputs": {"yearly": False, "scalars": self._run_scalars()},
             },
@@ -498,7 +505,11 @@ class SensitivityAnalysis:
         """The per-run scalars the outputs need."""
         scalars = [o for o in self.spec_.outputs if o not in PAIRED_OUTPUTS]
         if self.counterfactual_ is not None:
-            scalars += ["cumulative_deforestation_ha", "carbon_stock_tc", "programme_cost_usd@sum"]
+            scalars += [
+                "cumulative_deforestation_ha",
+                "carbon_stock_tc",
+                "programme_cost_usd@sum",
+            ]
         return list(dict.fromkeys(scalars))
 
     def evaluate(
@@ -526,25 +537,36 @@ class SensitivityAnalysis:
 
         if not hasattr(self, "points_"):
             self.sample()
-        experiment = self._experiment(self.points_)
+        backend = {
+            "workers": workers,
+            "scheduler": scheduler,
+            "dask_local": dask_local,
+            "resume": resume,
+            "force": force,
+            "progress": progress,
+        }
+        root = Path(out) if out is not None else None
         runs = run_batch(
-            experiment,
-            out=Path(out) / "runs" if out is not None else None,
-            workers=workers,
-            scheduler=scheduler,
-            dask_local=dask_local,
-            resume=resume,
-            force=force,
-            progress=progress,
+            self._experiment(self.points_),
+            out=root / "runs" if root is not None else None,
             function=self.model if self.is_function_ else None,
+            **backend,
         )
+        if self.counterfactual_ is not None:
+            cf_runs = run_batch(
+                self._experiment(self.points_, counterfactual=True),
+                out=root / "runs_counterfactual" if root is not None else None,
+                **backend,
+            )
+            runs = pd.concat([runs, cf_runs], ignore_index=True)
         self.runs_ = runs
         failed = runs[runs["status"] != "ok"]
         if len(failed):
             first = failed.iloc[0]
             raise SensitivityError(
                 f"{len(failed)} of {len(runs)} runs failed (recorded in the run table); the "
-                f"first, run {first['run_id']} (point {first['point']}): {first['error']}"
+                f"first, run {first['run_id']} of the {first['scenario']} (point "
+                f"{first['point']}): {first['error']}"
             )
         self.results_, self.spread_ = self._aggregate(runs)
         return self
