@@ -36,6 +36,8 @@ _EXPORTS = {
     "Experiment": "landsim.experiment",
     "load_experiment": "landsim.experiment",
     "summarize_batch": "landsim.report",
+    "SensitivityAnalysis": "landsim.sensitivity",
+    "run_sensitivity": "landsim.sensitivity",
     "load_scenario": "landsim.scenario",
     "Scenario": "landsim.scenario",
     "ScenarioError": "landsim.scenario",

@@ -366,7 +366,10 @@ class SensitivityAnalysis:
 
     def _coerce(self, name: str, value: float):
         """Round values of integer-valued scenario keys (e.g. years, neighbours)."""
-        current = _lookup(self.scenario_.to_dict(), name)
+        try:
+            current = _lookup(self.scenario_.to_dict(), name)
+        except (KeyError, IndexError, ValueError, TypeError):  # reported by with_overrides
+            return float(value)
         if isinstance(current, int) and not isinstance(current, bool):
             return round(value)
         return float(value)
