@@ -214,7 +214,6 @@ def test_the_model_pipeline_writes_indices_figures_and_resumable_runs(small_scen
 
 def test_paired_outputs_use_the_counterfactual_on_the_same_streams(small_scenario):
     from conftest import SMALL_OVERRIDES
-
     from landsim.scenario import load_scenario
 
     shrink = {**SMALL_OVERRIDES, "years": 4}
