@@ -358,6 +358,12 @@ def sensitivity_command(args: argparse.Namespace) -> int:
         analysis.analyze()
     except BatchError as exc:
         raise UsageError(str(exc)) from None
+    except KeyboardInterrupt:
+        print(
+            f"landsim: interrupted; finished runs are saved in {out}: continue with --resume",
+            file=sys.stderr,
+        )
+        raise
     except SensitivityError as exc:
         print(f"landsim: {exc}", file=sys.stderr)
         print(f"landsim: the runs are kept in {out / 'runs'}", file=sys.stderr)
