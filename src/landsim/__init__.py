@@ -25,6 +25,7 @@ except metadata.PackageNotFoundError:  # a source tree that was not installed
 _EXPORTS = {
     "LandUseModel": "landsim.model",
     "Farmer": "landsim.agents",
+    "ReferenceModel": "landsim.reference",
     "simulate": "landsim.simulation",
     "SimulationResult": "landsim.simulation",
     "write_outputs": "landsim.simulation",

@@ -68,6 +68,18 @@ def biomass_density(cover: np.ndarray, age: np.ndarray, scenario: Scenario) -> n
     return agb * (1.0 + f.root_shoot_ratio)
 
 
+def biomass_table(scenario: Scenario, max_age: int) -> np.ndarray:
+    """:func:`biomass_density` of every cover code (rows) at ages 0..``max_age``
+    (columns), tC/ha: the same numbers, computed once for a lookup by cover and age."""
+    ages = np.arange(max_age + 1)
+    return np.stack(
+        [
+            biomass_density(np.full(ages.shape, code, dtype=np.int8), ages, scenario)
+            for code in Cover
+        ]
+    )
+
+
 def soc_factors(scenario: Scenario) -> np.ndarray:
     """Soil carbon stock-change factor per cover code (primary forest = 1)."""
     s = scenario.soil
@@ -89,7 +101,11 @@ def soc_equilibrium(cover: np.ndarray, scenario: Scenario) -> np.ndarray:
 
 def split_change(old: np.ndarray, new: np.ndarray, cell_size_ha: float) -> tuple[float, float]:
     """Removals and emissions (tCO2e) in going from ``old`` to ``new`` densities."""
-    d = (new - old) * cell_size_ha
+    return split_difference((new - old) * cell_size_ha)
+
+
+def split_difference(d: np.ndarray) -> tuple[float, float]:
+    """Removals and emissions (tCO2e) of per-cell stock changes ``d`` (tC)."""
     gain = float(d[d > 0].sum())
     loss = float(-d[d < 0].sum())
     return gain * CO2_PER_C, loss * CO2_PER_C

@@ -87,6 +87,8 @@ def value_options(
     imitation_weight_usd_per_ha: float,
     knowledge_cost_premium: float,
     technology_uncertainty: float,
+    discount: np.ndarray | None = None,
+    options=None,
 ) -> np.ndarray:
     """Expected value (USD/ha) of each :class:`Option` relative to keeping things.
 
@@ -104,11 +106,17 @@ def value_options(
       less the annual crop given up on the converted (least fertile) land;
     - abandon: the losses avoided by no longer cultivating exhausted land.
 
+    ``discount`` may pass ``discount_factors(discount_rate, horizon)`` computed
+    beforehand; ``options`` (an iterable of :class:`Option`) limits the columns
+    computed (the others are left at 0): each column is computed independently,
+    so its values are the same either way.
+
     Returns
     -------
     ndarray, shape (n_farms, 5)
     """
-    disc = discount_factors(discount_rate, horizon)
+    wanted = set(Option) if options is None else set(options)
+    disc = discount_factors(discount_rate, horizon) if discount is None else discount
     p_m, cv_m = prices["monocrop"]
     p_c, cv_c = prices["cocoa"]
     p_b, cv_b = prices["beef"]
@@ -124,28 +132,22 @@ def value_options(
             revenue = monocrop.yield_t_per_ha * fert * p_m
         return (margin * disc).sum(1), (revenue * disc).sum(1)
 
-    new_field, new_field_rev = monocrop_npv(forest_fertility, True)
-    kept_field, kept_field_rev = monocrop_npv(monocrop_fertility, True)
-    exhausted, _ = monocrop_npv(exhausted_fertility, False)
+    values = np.zeros((discount_rate.size, len(Option)))
+    if Option.CLEAR in wanted:
+        new_field, new_field_rev = monocrop_npv(forest_fertility, True)
+        values[:, Option.CLEAR] = (
+            new_field - risk_aversion * cv_m * new_field_rev - clearing_cost_usd_per_ha
+        )
+    if Option.ABANDON in wanted:
+        exhausted, _ = monocrop_npv(exhausted_fertility, False)
+        values[:, Option.ABANDON] = -exhausted
+    if not wanted & {Option.COCOA_AGROFORESTRY, Option.SILVOPASTURE}:
+        return values
 
+    kept_field, kept_field_rev = monocrop_npv(monocrop_fertility, True)
+    forgone = kept_field - risk_aversion * cv_m * kept_field_rev
     novice = technology_uncertainty * (1.0 - knowledge)
     cost_factor = 1.0 + knowledge_cost_premium * (1.0 - knowledge)
-
-    cocoa_kg = cocoa_yield(ages, cocoa)
-    cocoa_rev = disc @ (cocoa_kg * p_c)
-    cocoa_net = disc @ (cocoa_kg * (p_c - cocoa.production_cost_usd_per_kg))
-
-    beef_kg = np.where(
-        ages >= silvopasture.first_income_year, silvopasture.beef_yield_kg_per_ha, 0
-    )
-    sp_rev = disc @ (beef_kg * p_b)
-    sp_net = disc @ (beef_kg * p_b - silvopasture.operating_cost_usd_per_ha)
-
-    values = np.zeros((discount_rate.size, len(Option)))
-    values[:, Option.CLEAR] = (
-        new_field - risk_aversion * cv_m * new_field_rev - clearing_cost_usd_per_ha
-    )
-    forgone = kept_field - risk_aversion * cv_m * kept_field_rev
 
     def new_system(net, revenue, cv, establishment_usd_per_ha, share):
         return (
@@ -156,21 +158,30 @@ def value_options(
             + imitation_weight_usd_per_ha * share
         )
 
-    values[:, Option.COCOA_AGROFORESTRY] = new_system(
-        cocoa_net,
-        cocoa_rev,
-        cv_c,
-        cocoa.establishment_cost_usd_per_ha,
-        share_adopting["cocoa_agroforestry"],
-    )
-    values[:, Option.SILVOPASTURE] = new_system(
-        sp_net,
-        sp_rev,
-        cv_b,
-        silvopasture.establishment_cost_usd_per_ha,
-        share_adopting["silvopasture"],
-    )
-    values[:, Option.ABANDON] = -exhausted
+    if Option.COCOA_AGROFORESTRY in wanted:
+        cocoa_kg = cocoa_yield(ages, cocoa)
+        cocoa_rev = disc @ (cocoa_kg * p_c)
+        cocoa_net = disc @ (cocoa_kg * (p_c - cocoa.production_cost_usd_per_kg))
+        values[:, Option.COCOA_AGROFORESTRY] = new_system(
+            cocoa_net,
+            cocoa_rev,
+            cv_c,
+            cocoa.establishment_cost_usd_per_ha,
+            share_adopting["cocoa_agroforestry"],
+        )
+    if Option.SILVOPASTURE in wanted:
+        beef_kg = np.where(
+            ages >= silvopasture.first_income_year, silvopasture.beef_yield_kg_per_ha, 0
+        )
+        sp_rev = disc @ (beef_kg * p_b)
+        sp_net = disc @ (beef_kg * p_b - silvopasture.operating_cost_usd_per_ha)
+        values[:, Option.SILVOPASTURE] = new_system(
+            sp_net,
+            sp_rev,
+            cv_b,
+            silvopasture.establishment_cost_usd_per_ha,
+            share_adopting["silvopasture"],
+        )
     return values
 
 

@@ -437,6 +437,17 @@ def load_experiment(path: str | Path) -> Experiment:
         raise ScenarioError(str(path), [("", "is a directory, expected a .toml file")]) from None
     except tomllib.TOMLDecodeError as exc:
         raise ScenarioError(str(path), [("", f"not valid TOML: {exc}")]) from None
+    if "method" in data and "factors" in data and "scenarios" not in data:
+        raise ScenarioError(
+            str(path),
+            [
+                (
+                    "method",
+                    "this is a sensitivity experiment: run it with `landsim sensitivity` "
+                    "(landsim.SensitivityAnalysis), not as a batch",
+                )
+            ],
+        )
     return Experiment(_validate_spec(data, str(path)), str(path), path.parent)
 
 

@@ -38,6 +38,7 @@ from landsim.economics import (
     OPTION_NAMES,
     Option,
     cocoa_yield,
+    discount_factors,
     draw_choices,
     gini,
     logit_probabilities,
@@ -152,10 +153,22 @@ class LandUseModel(mesa.Model):
                 scenario.silvopasture.labour_days_per_ha,
             ]
         )
+        self._fertility_factors = np.ones(N_COVERS)
+        self._fertility_factors[Cover.MONOCROP] -= scenario.monocrop.fertility_depletion_rate
+        self._recovery_rates = np.zeros(N_COVERS)
+        self._recovery_rates[Cover.SECONDARY_FOREST] = scenario.forest.fertility_recovery_rate
+        self._recovery_rates[Cover.COCOA_AGROFORESTRY] = (
+            scenario.cocoa_agroforestry.fertility_recovery_rate
+        )
+        self._recovery_rates[Cover.SILVOPASTURE] = scenario.silvopasture.fertility_recovery_rate
+        self._biomass_table = np.zeros((N_COVERS, 0))
         self.year = 0
         self._cumulative_deforestation_ha = 0.0
         self._grid = None
+        self._cache: dict | None = None
+        self._discount_cache: tuple | None = None
         self.record = self._measure(transitions=None, fluxes=(0.0, 0.0, 0.0, 0.0))
+        self._cache = None
         self.datacollector = mesa.DataCollector(
             model_reporters={key: partial(_read_record, key=key) for key in self.record}
         )
@@ -190,12 +203,15 @@ class LandUseModel(mesa.Model):
         self.year += 1
         sc, fs = self.params, self.farmers
         year_rng = self._decision_rng.spawn(1)[0]
+        self._begin_caches()
         expected = {p: self.market.expectation(p, self.year) for p in PRODUCTS}
         stats = self._farm_statistics()
         shares = self._learn(stats)
 
         # Programmes: contracts end, volunteers enrol; enrolment changes values.
-        values = self._value_options(stats, shares, expected)
+        # Stage 1 needs only the value of abandoning; enrolment that of clearing.
+        first = (Option.ABANDON, Option.CLEAR) if self.programmes else (Option.ABANDON,)
+        values = self._value_options(stats, shares, expected, options=first)
         sizes = self._option_sizes(stats)
         self.programmes.begin_year(self.year, values[:, Option.CLEAR], sizes[:, Option.CLEAR])
         incentives = self.programmes.value_adjustments(self.year, sizes[:, Option.CLEAR])
@@ -206,11 +222,11 @@ class LandUseModel(mesa.Model):
         feasible = np.column_stack([np.ones(fs.n, dtype=bool), stats["n_exhausted"] > 0])
         probabilities = logit_probabilities(values[:, stage1], sc.decision.logit_scale, feasible)
         abandons = draw_choices(probabilities, year_rng.random(fs.n)) == 1
-        transitions = {"abandoned_ha": self._abandon(abandons)}
+        transitions = {"abandoned_ha": self._abandon(abandons, stats)}
         fs.abandoned[:] = abandons
 
         # Stage 2: one land-use change (keep, clear, agroforestry, silvopasture).
-        stats = self._farm_statistics()
+        stats = self._statistics_after_abandonment(stats, abandons)
         values = self._value_options(stats, shares, expected) + incentives
         sizes = self._option_sizes(stats, self.programmes.upfront_shares(self.year))
         feasible = sizes > 0
@@ -219,7 +235,7 @@ class LandUseModel(mesa.Model):
         probabilities = logit_probabilities(values, sc.decision.logit_scale, feasible)
         choice = draw_choices(probabilities, year_rng.random(fs.n))
         fs.last_option[:] = choice
-        transitions |= self._apply_choices(choice, sizes, stats["clear_candidates"], year_rng)
+        transitions |= self._apply_choices(choice, sizes, stats, year_rng)
 
         self._cumulative_deforestation_ha += transitions["deforestation_ha"]
         self._produce()
@@ -233,13 +249,16 @@ class LandUseModel(mesa.Model):
         self._save()
         self.record = self._measure(transitions, fluxes)
         self.running = self.year < sc.years
+        self._cache = None  # read the layers afresh next year (they may be edited)
         if self._grid is not None:
             self._sync_grid()
         self.datacollector.collect(self)
 
-    def _value_options(self, stats, shares, expected) -> np.ndarray:
+    def _value_options(self, stats, shares, expected, options=None) -> np.ndarray:
         sc, fs = self.params, self.farmers
         return value_options(
+            discount=self._discount_factors(),
+            options=options,
             discount_rate=fs.discount_rate,
             risk_aversion=fs.risk_aversion,
             knowledge=fs.knowledge,
@@ -258,17 +277,24 @@ class LandUseModel(mesa.Model):
             technology_uncertainty=sc.decision.technology_uncertainty,
         )
 
-    def _abandon(self, abandons: np.ndarray) -> float:
+    def _discount_factors(self) -> np.ndarray:
+        """Each farmer's discount factors over the planning horizon (computed again
+        only if the discount rates change, which the model never does)."""
+        rates = self.farmers.discount_rate
+        cached = self._discount_cache
+        if cached is None or not np.array_equal(cached[0], rates):
+            horizon = self.params.decision.planning_horizon_years
+            cached = (rates.copy(), discount_factors(rates, horizon))
+            self._discount_cache = cached
+        return cached[1]
+
+    def _abandon(self, abandons: np.ndarray, stats: dict) -> float:
         """Exhausted annual-crop land of the farmers who abandon becomes secondary
         forest. Returns the area abandoned (ha)."""
-        ls = self.landscape
-        cover, owner, fert = ls.cover.ravel(), ls.owner.ravel(), ls.fertility.ravel()
-        mono = np.flatnonzero((cover == Cover.MONOCROP) & (owner >= 0) & self._changeable())
-        cells = mono[
-            abandons[owner[mono]] & (fert[mono] < self.params.monocrop.exhaustion_fertility)
-        ]
+        exhausted, farm = stats["exhausted_cells"]
+        cells = exhausted[abandons[farm]]
         self._change_cover(cells, Cover.SECONDARY_FOREST)
-        return float(cells.size * ls.cell_size_ha)
+        return float(cells.size * self.landscape.cell_size_ha)
 
     def _changeable(self) -> np.ndarray:
         """Flat mask of the cells whose cover may change: all but protected ones,
@@ -277,6 +303,37 @@ class LandUseModel(mesa.Model):
         if self.params.landscape.protected_can_change:
             return np.ones(protected.shape, dtype=bool)
         return ~protected
+
+    # Layers that stay fixed within a year (or change only where the model says)
+    # are read once per year: ``_begin_caches`` at the start of each step, and
+    # ``_owned_cells`` again after clearing changes ownership.
+
+    def _begin_caches(self) -> None:
+        ls = self.landscape
+        changeable = self._changeable()
+        owner, claim = ls.owner.ravel(), ls.claim.ravel()
+        # A farm may clear its own cells and the unowned cells it can claim.
+        farm_of = np.where(owner >= 0, owner, claim)
+        self._cache = {
+            "changeable": changeable,
+            "may_clear": changeable & (farm_of >= 0),
+            "farm_of": farm_of,
+        }
+        self._cache_owned()
+
+    def _cache_owned(self) -> None:
+        """Flat indices of the owned cells (raster order) and their owners."""
+        owner = self.landscape.owner.ravel()
+        owned = np.flatnonzero(owner >= 0)
+        o = owner[owned]
+        self._cache["owned"] = owned, o
+        changeable = self._cache["changeable"][owned]
+        self._cache["owned_changeable"] = None if changeable.all() else changeable
+
+    def _owned_cells(self) -> tuple[np.ndarray, np.ndarray]:
+        if getattr(self, "_cache", None) is None:
+            self._begin_caches()
+        return self._cache["owned"]
 
     def _change_cover(self, cells: np.ndarray, new_cover: Cover) -> None:
         """Set the cover of ``cells``, reset their age, and start their soil carbon's
@@ -291,28 +348,32 @@ class LandUseModel(mesa.Model):
     def _farm_statistics(self) -> dict[str, np.ndarray]:
         """Per-farm aggregates the decisions need (one pass over the layers)."""
         sc, ls, n = self.params, self.landscape, self.farmers.n
-        cover, owner, fert = ls.cover.ravel(), ls.owner.ravel(), ls.fertility.ravel()
-        threshold = sc.monocrop.exhaustion_fertility
-        owned = np.flatnonzero(owner >= 0)
-        o, c, f = owner[owned], cover[owned], fert[owned]
+        cover, fert = ls.cover.ravel(), ls.fertility.ravel()
+        owned, o = self._owned_cells()
+        c = cover[owned]
         area = np.bincount(o * N_COVERS + c, minlength=n * N_COVERS).reshape(n, N_COVERS)
 
-        mono = (c == Cover.MONOCROP) & self._changeable()[owned]
+        # Annual-crop cells that may change, in raster order: the least fertile,
+        # and the exhausted ones.
+        mono = c == Cover.MONOCROP
+        if self._cache["owned_changeable"] is not None:
+            mono &= self._cache["owned_changeable"]
+        mono_cells, mono_farm = owned[mono], o[mono]
+        mono_fert = fert[mono_cells]
         mono_min = np.ones(n)
-        np.minimum.at(mono_min, o[mono], f[mono])
-        exh = mono & (f < threshold)
-        n_exh = np.bincount(o[exh], minlength=n)
-        exh_fert = np.bincount(o[exh], f[exh], minlength=n) / np.maximum(n_exh, 1)
+        np.minimum.at(mono_min, mono_farm, mono_fert)
+        exh = mono_fert < sc.monocrop.exhaustion_fertility
+        exh_farm = mono_farm[exh]
+        n_exh = np.bincount(exh_farm, minlength=n)
+        exh_fert = np.bincount(exh_farm, mono_fert[exh], minlength=n) / np.maximum(n_exh, 1)
 
         # Forest a farm may clear: its own, or unowned forest it can claim;
         # fallow only once its soil has recovered (``forest.reclear_fertility``).
         forest = (cover == Cover.PRIMARY_FOREST) | (
             (cover == Cover.SECONDARY_FOREST) & (fert >= sc.forest.reclear_fertility)
         )
-        forest &= self._changeable()
-        farm_of = np.where(owner >= 0, owner, ls.claim.ravel())
-        cand = np.flatnonzero(forest & (farm_of >= 0))
-        cand_farm = farm_of[cand]
+        cand = np.flatnonzero(forest & self._cache["may_clear"])
+        cand_farm = self._cache["farm_of"][cand]
         n_cand = np.bincount(cand_farm, minlength=n)
         cand_fert = np.bincount(cand_farm, fert[cand], minlength=n) / np.maximum(n_cand, 1)
         return {
@@ -320,10 +381,46 @@ class LandUseModel(mesa.Model):
             "n_exhausted": n_exh,
             "exhausted_fertility": exh_fert,
             "monocrop_min_fertility": mono_min,
-            "n_monocrop": np.bincount(o[mono], minlength=n),
+            "n_monocrop": np.bincount(mono_farm, minlength=n),
             "n_candidates": n_cand,
             "forest_fertility": np.where(n_cand > 0, cand_fert, 1.0),
             "clear_candidates": (cand, cand_farm),
+            "monocrop_cells": (mono_cells, mono_farm, mono_fert),
+            "exhausted_cells": (mono_cells[exh], exh_farm),
+        }
+
+    def _statistics_after_abandonment(self, stats: dict, abandons: np.ndarray) -> dict:
+        """``_farm_statistics()`` after the abandonment of stage 1, updated from the
+        statistics before it: only the abandoning farms' exhausted annual-crop cells
+        changed (to secondary forest, fertility unchanged)."""
+        if not abandons.any():
+            return stats
+        sc, n = self.params, self.farmers.n
+        if sc.forest.reclear_fertility <= sc.monocrop.exhaustion_fertility:
+            return self._farm_statistics()  # abandoned land may be cleared at once
+        mono_cells, mono_farm, mono_fert = stats["monocrop_cells"]
+        exh = mono_fert < sc.monocrop.exhaustion_fertility
+        gone = exh & abandons[mono_farm]
+        n_gone = np.bincount(mono_farm[gone], minlength=n)
+        area = stats["area_cells"].copy()
+        area[:, Cover.MONOCROP] -= n_gone
+        area[:, Cover.SECONDARY_FOREST] += n_gone
+        # The abandoning farms' least fertile annual crop is now their least
+        # fertile unexhausted one (or none).
+        mono_min = np.where(abandons, 1.0, stats["monocrop_min_fertility"])
+        left = ~gone & abandons[mono_farm]
+        np.minimum.at(mono_min, mono_farm[left], mono_fert[left])
+        keep = ~gone
+        exhausted, exh_farm = stats["exhausted_cells"]
+        still = ~abandons[exh_farm]
+        return stats | {
+            "area_cells": area,
+            "n_exhausted": np.where(abandons, 0, stats["n_exhausted"]),
+            "exhausted_fertility": np.where(abandons, 0.0, stats["exhausted_fertility"]),
+            "monocrop_min_fertility": mono_min,
+            "n_monocrop": stats["n_monocrop"] - n_gone,
+            "monocrop_cells": (mono_cells[keep], mono_farm[keep], mono_fert[keep]),
+            "exhausted_cells": (exhausted[still], exh_farm[still]),
         }
 
     def _learn(self, stats) -> dict[str, np.ndarray]:
@@ -367,7 +464,7 @@ class LandUseModel(mesa.Model):
 
         def affordable(cost_usd_per_ha):
             cost = np.broadcast_to(np.asarray(cost_usd_per_ha, dtype=float) * cell, fs.n)
-            with np.errstate(divide="ignore"):
+            with np.errstate(divide="ignore", invalid="ignore"):
                 return np.where(cost > 0, np.floor(fs.savings_usd / cost), np.inf)
 
         upfront = upfront_shares or {}
@@ -396,7 +493,7 @@ class LandUseModel(mesa.Model):
         sizes[:, Option.ABANDON] = stats["n_exhausted"]
         return sizes.astype(np.int64)
 
-    def _apply_choices(self, choice, sizes, clear_candidates, rng) -> dict:
+    def _apply_choices(self, choice, sizes, stats, rng) -> dict:
         """Change the cells of each farmer's stage-2 choice; pay establishment
         from savings."""
         sc, ls, fs = self.params, self.landscape, self.farmers
@@ -407,8 +504,9 @@ class LandUseModel(mesa.Model):
         out = {}
 
         # Clearing: own forest before claimed land, then nearest fields and roads.
-        cand, cand_farm = clear_candidates
-        take = k[cand_farm, Option.CLEAR] > 0
+        cand, cand_farm = stats["clear_candidates"]
+        k_clear = k[:, Option.CLEAR]
+        take = k_clear[cand_farm] > 0
         cand, cand_farm = cand[take], cand_farm[take]
         if cand.size:
             field_distance = self._distance_to_fields()[cand].astype(np.int64)
@@ -419,7 +517,7 @@ class LandUseModel(mesa.Model):
             key = (cand_farm * 2 + is_claim) * (int(field_distance.max()) + 1) + field_distance
             order = np.argsort(key + rng.random(cand.size), kind="stable")
             cand, cand_farm = cand[order], cand_farm[order]
-            keep = rank_within_groups(cand_farm) < k[cand_farm, Option.CLEAR]
+            keep = rank_within_groups(cand_farm) < k_clear[cand_farm]
             cleared, cleared_farm = cand[keep], cand_farm[keep]
         else:
             cleared = cleared_farm = np.zeros(0, dtype=np.int64)
@@ -446,8 +544,7 @@ class LandUseModel(mesa.Model):
         established = {}
 
         # Conversions of annual-crop land: the least fertile cells first.
-        mono = np.flatnonzero((cover == Cover.MONOCROP) & (owner >= 0) & self._changeable())
-        mono_farm = owner[mono]
+        mono, mono_farm, _ = stats["monocrop_cells"]
         for option, new_cover, system in (
             (Option.COCOA_AGROFORESTRY, Cover.COCOA_AGROFORESTRY, sc.cocoa_agroforestry),
             (Option.SILVOPASTURE, Cover.SILVOPASTURE, sc.silvopasture),
@@ -468,6 +565,8 @@ class LandUseModel(mesa.Model):
 
         for cells, new_cover in changed:
             self._change_cover(cells, new_cover)
+        if cleared.size:
+            self._cache_owned()
         fs.investment_usd[:] = investment
         fs.savings_usd -= investment
         return out
@@ -495,14 +594,16 @@ class LandUseModel(mesa.Model):
         """Revenue, operating costs, net income and cocoa production of each farm at
         this year's prices."""
         sc, ls, fs = self.params, self.landscape, self.farmers
-        owner = ls.owner.ravel()
-        owned = np.flatnonzero(owner >= 0)
-        o = owner[owned]
-        c, a, f = ls.cover.ravel()[owned], ls.age.ravel()[owned], ls.fertility.ravel()[owned]
+        owned, o = self._owned_cells()
+        c = ls.cover.ravel()[owned]
+        # Only annual crops, cocoa and silvopasture produce (or cost anything).
+        producing = c >= Cover.MONOCROP
+        cells, o, c = owned[producing], o[producing], c[producing]
+        a, f = ls.age.ravel()[cells], ls.fertility.ravel()[cells]
         p = {name: self.market.price(name, self.year) for name in PRODUCTS}
 
-        revenue = np.zeros(owned.size)
-        cost = np.zeros(owned.size)
+        revenue = np.zeros(cells.size)
+        cost = np.zeros(cells.size)
         m = c == Cover.MONOCROP
         revenue[m] = sc.monocrop.yield_t_per_ha * f[m] * p["monocrop"]
         cost[m] = sc.monocrop.operating_cost_usd_per_ha
@@ -537,34 +638,41 @@ class LandUseModel(mesa.Model):
         """
         sc, ls = self.params, self.landscape
         cover, fert = ls.cover, ls.fertility
-        mono = cover == Cover.MONOCROP
-        fert[mono] *= 1.0 - sc.monocrop.fertility_depletion_rate
-        for code, rate in (
-            (Cover.SECONDARY_FOREST, sc.forest.fertility_recovery_rate),
-            (Cover.COCOA_AGROFORESTRY, sc.cocoa_agroforestry.fertility_recovery_rate),
-            (Cover.SILVOPASTURE, sc.silvopasture.fertility_recovery_rate),
-        ):
-            m = cover == code
-            fert[m] += rate * (1.0 - fert[m])
+        # Annual crops deplete the soil (f (1 - d)); fallow and tree systems let it
+        # recover (f + g (1 - f)); the factor 1 and rate 0 of the other covers leave
+        # their fertility exactly as it is.
+        fert *= self._fertility_factors[cover]
+        fert += self._recovery_rates[cover] * (1.0 - fert)
 
         in_transition = ls.age < sc.soil.transition_years
         ls.age += 1
         old_soc = ls.soc_tc_per_ha.copy()
-        ls.soc_tc_per_ha += np.where(in_transition, ls.soc_rate_tc_per_ha, 0.0)
+        np.add(ls.soc_tc_per_ha, ls.soc_rate_tc_per_ha, out=ls.soc_tc_per_ha, where=in_transition)
         np.maximum(ls.soc_tc_per_ha, 0.0, out=ls.soc_tc_per_ha)
         old_bio = ls.biomass_tc_per_ha
-        ls.biomass_tc_per_ha = carbon.biomass_density(cover, ls.age, sc)
+        ls.biomass_tc_per_ha = self._biomass_density(cover, ls.age)
         cell = ls.cell_size_ha
-        bio_gain, bio_loss = carbon.split_change(old_bio, ls.biomass_tc_per_ha, cell)
+        change_tc = (ls.biomass_tc_per_ha - old_bio) * cell
+        bio_gain, bio_loss = carbon.split_difference(change_tc)
         # Each farm's biomass removals and emissions (tCO2e), for carbon payments.
-        owner = ls.owner.ravel()
-        owned = owner >= 0
-        d = (ls.biomass_tc_per_ha - old_bio).ravel()[owned] * cell * carbon.CO2_PER_C
+        owned, o = self._owned_cells()
+        d = change_tc.ravel()[owned] * carbon.CO2_PER_C
         fs = self.farmers
-        fs.removals_tco2e[:] = np.bincount(owner[owned], np.maximum(d, 0.0), fs.n)
-        fs.emissions_tco2e[:] = np.bincount(owner[owned], np.maximum(-d, 0.0), fs.n)
+        fs.removals_tco2e[:] = np.bincount(o, np.maximum(d, 0.0), fs.n)
+        fs.emissions_tco2e[:] = np.bincount(o, np.maximum(-d, 0.0), fs.n)
         soc_gain, soc_loss = carbon.split_change(old_soc, ls.soc_tc_per_ha, cell)
         return bio_gain, bio_loss, soc_gain, soc_loss
+
+    def _biomass_density(self, cover: np.ndarray, age: np.ndarray) -> np.ndarray:
+        """``carbon.biomass_density(cover, age)``, looked up in a table by cover and
+        age (whole years) instead of evaluating the growth curves for every cell."""
+        max_age = int(age.max()) if age.size else 0
+        table = self._biomass_table
+        if max_age >= table.shape[1]:
+            table = carbon.biomass_table(self.params, max(2 * max_age, 128))
+            self._biomass_table = table
+        index = cover.astype(np.intp) * table.shape[1] + age
+        return np.take(table.ravel(), index)
 
     # ------------------------------------------------------------------ outputs
 
@@ -611,13 +719,13 @@ class LandUseModel(mesa.Model):
         rec["payments_mean_usd"] = float(fs.payments_usd.mean()) if fs.n else np.nan
         rec["savings_mean_usd"] = float(fs.savings_usd.mean()) if fs.n else np.nan
         rec["investment_usd"] = float(fs.investment_usd.sum())
-        owner = ls.owner.ravel()
-        owned = owner >= 0
+        owned, o = self._owned_cells()
+        c = ls.cover.ravel()[owned]
         for name, code in (
             ("cocoa_agroforestry", Cover.COCOA_AGROFORESTRY),
             ("silvopasture", Cover.SILVOPASTURE),
         ):
-            has = np.bincount(owner[owned & (ls.cover.ravel() == code)], minlength=fs.n) > 0
+            has = np.bincount(o[c == code], minlength=fs.n) > 0
             rec[f"adopters_{name}"] = int(has.sum())
         rec["knowledge_mean"] = float(fs.knowledge.mean()) if fs.n else np.nan
         for option in (Option.KEEP, Option.CLEAR, Option.COCOA_AGROFORESTRY, Option.SILVOPASTURE):

@@ -99,6 +99,9 @@ class Programmes:
         self.accounts = [ProgrammeAccounts.empty(n) for _ in self.specs]
         self._year_rng = None
         self._support_due = [np.zeros(n) for _ in self.specs]
+        # Farm areas at the start of the year (begin_year), reused by
+        # value_adjustments: nothing changes the land in between.
+        self._start_areas: tuple[int, tuple] | None = None
 
     # ------------------------------------------------------------------ helpers
 
@@ -174,8 +177,11 @@ class Programmes:
         for acc in self.accounts:
             for key in YEAR_KEYS:
                 acc.year[key] = 0.0
+        if not self:
+            return
         fs = self.model.farmers
-        forest_ha, _, lot_ha = self._farm_forest_ha()
+        self._start_areas = (year, self._farm_forest_ha())
+        forest_ha, _, lot_ha = self._start_areas[1]
         scale = self.model.params.decision.logit_scale
         for spec, acc in zip(self.specs, self.accounts, strict=True):
             if year > spec.end_year:
@@ -266,7 +272,10 @@ class Programmes:
         adj = np.zeros((fs.n, len(Option)))
         if not self:
             return adj
-        forest_ha, sustainable_ha, lot_ha = self._farm_forest_ha()
+        if self._start_areas is not None and self._start_areas[0] == year:
+            forest_ha, sustainable_ha, lot_ha = self._start_areas[1]
+        else:
+            forest_ha, sustainable_ha, lot_ha = self._farm_forest_ha()
         horizon = sc.decision.planning_horizon_years
         for spec, acc in zip(self.specs, self.accounts, strict=True):
             e = acc.enrolled
@@ -393,6 +402,8 @@ class Programmes:
         """
         fs = self.model.farmers
         income = np.zeros(fs.n)
+        if not self:
+            return income
         forest_ha, sustainable_ha, lot_ha = self._farm_forest_ha()
         for spec, acc, support_due in zip(
             self.specs, self.accounts, self._support_due, strict=True
