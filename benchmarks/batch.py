@@ -134,7 +134,9 @@ def render(rows: list[dict], quick: bool) -> str:
         "Target: engine overhead under 5 % (serial engine against the bare loop, same "
         "runs). On 2 cores the parallel ceiling is 2x; process start-up (forkserver, "
         "about 1 s) and the Dask cluster start (a few seconds) are included, so short "
-        "batches do not reach it.",
+        "batches do not reach it. A negative overhead means the engine does less per run "
+        "than `simulate`, which also builds the per-farm table and copies the final "
+        "rasters; the engine builds only what the experiment keeps.",
     ]
     return "\n".join(lines)
 
