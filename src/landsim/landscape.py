@@ -231,7 +231,7 @@ def _initial_cover(params, owner, road_distance_km, n_farms, rng):
     cleared_share = np.clip(params.initial_cleared_fraction.sample(rng, n_farms), 0.0, 1.0)
     cells = np.flatnonzero(owner.ravel() >= 0)
     farm = owner.ravel()[cells]
-    order = np.lexsort((rng.random(cells.size), road_distance_km.ravel()[cells], farm))
+    order = lexsort_groups(farm, road_distance_km.ravel()[cells], rng.random(cells.size))
     cells, farm = cells[order], farm[order]
     lot_size = np.bincount(farm, minlength=n_farms)
     cleared = rank_within_groups(farm) < np.rint(cleared_share * lot_size)[farm]
@@ -266,6 +266,39 @@ def _claims(
     return claim
 
 
+def lexsort_groups(groups: np.ndarray, key: np.ndarray, uniforms: np.ndarray) -> np.ndarray:
+    """``np.lexsort((uniforms, key, groups))``, several times faster.
+
+    The three keys are folded into one float, ``(group x n_keys + rank of key) +
+    uniform``: rounding the sum keeps the order of any two elements or makes them
+    equal, so when the folded keys are all distinct their (unique) sorted order is
+    the lexsort's; otherwise the lexsort itself is done.
+
+    Parameters
+    ----------
+    groups : int ndarray
+        Non-negative group labels (the primary key).
+    key : ndarray
+        Secondary key (any sortable dtype without NaN).
+    uniforms : float ndarray
+        Tie-breaking uniforms in [0, 1) (the last key).
+
+    Returns
+    -------
+    ndarray
+        The indices that sort the elements.
+    """
+    if groups.size < 2:
+        return np.lexsort((uniforms, key, groups))
+    values, key_rank = np.unique(key, return_inverse=True)
+    folded = (groups.astype(np.int64) * values.size + key_rank) + uniforms
+    order = np.argsort(folded)
+    ranked = folded[order]
+    if not (ranked[1:] > ranked[:-1]).all():
+        return np.lexsort((uniforms, key, groups))
+    return order
+
+
 def rank_within_groups(sorted_groups: np.ndarray) -> np.ndarray:
     """Rank (0, 1, ...) of each element within its run of equal group labels.
 
@@ -275,9 +308,13 @@ def rank_within_groups(sorted_groups: np.ndarray) -> np.ndarray:
     n = sorted_groups.size
     if n == 0:
         return np.zeros(0, dtype=np.int64)
-    starts = np.flatnonzero(np.r_[True, sorted_groups[1:] != sorted_groups[:-1]])
-    group_start = np.repeat(starts, np.diff(np.r_[starts, n]))
-    return np.arange(n) - group_start
+    position = np.arange(n)
+    first = np.empty(n, dtype=bool)
+    first[0] = True
+    np.not_equal(sorted_groups[1:], sorted_groups[:-1], out=first[1:])
+    # The start of each element's run: the last run start at or before it.
+    group_start = np.maximum.accumulate(np.where(first, position, 0))
+    return position - group_start
 
 
 # --------------------------------------------------------------------------- npz I/O

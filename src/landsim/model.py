@@ -24,6 +24,7 @@ farmers, the markets and the yearly decisions, so that changing one process
 
 from __future__ import annotations
 
+from copy import deepcopy
 from functools import partial
 from pathlib import Path
 from typing import ClassVar
@@ -81,6 +82,73 @@ def _read_record(model: LandUseModel, key: str):
     """DataCollector model reporter (used through ``functools.partial``, which
     Mesa calls with the model and which pickles)."""
     return model.record[key]
+
+
+#: Types whose values a collector may store as they are (no copy needed).
+_IMMUTABLE = (str, int, float, bool, tuple, np.generic, type(None))
+
+
+class RecordCollector(mesa.DataCollector):
+    """A ``mesa.DataCollector`` that reads the indicators of ``model.record``
+    directly: the same values as Mesa's ``collect``, without calling a reporter
+    and deep-copying a number per indicator each year.
+
+    Reporters other than ``partial(_read_record, key=...)``, and agent reporters,
+    are collected by Mesa as usual.
+    """
+
+    def collect(self, model) -> None:
+        """Collect the model's record (see ``mesa.DataCollector.collect``)."""
+        reporters = self.model_reporters
+        keys = self._record_keys(reporters)
+        if not self._validated or self.agent_reporters or self.agenttype_reporters or None in keys:
+            super().collect(model)
+            return
+        if hasattr(self, "_collection_steps"):
+            self._collection_steps.append(model.time)
+        record, columns = model.record, self.model_vars
+        for var, key in zip(reporters, keys, strict=True):
+            value = record[key]
+            # As Mesa's collect, store a copy of anything mutable.
+            columns[var].append(value if isinstance(value, _IMMUTABLE) else deepcopy(value))
+
+    def _record_keys(self, reporters: dict) -> list:
+        """The ``model.record`` key each reporter reads (None for another kind of
+        reporter), found again only when the reporters change."""
+        current = tuple(reporters.values())
+        cached = getattr(self, "_record_keys_cache", None)
+        if cached is None or cached[0] != current:
+            keys = [
+                r.keywords["key"] if isinstance(r, partial) and r.func is _read_record else None
+                for r in current
+            ]
+            cached = (current, keys)
+            self._record_keys_cache = cached
+        return cached[1]
+
+
+def argsort_stable(values: np.ndarray) -> np.ndarray:
+    """``np.argsort(values, kind="stable")``, faster for distinct values.
+
+    The default (unstable) sort is several times faster; when no two values are
+    equal the sorted order is unique, so it is the stable sort's. Ties (or NaN)
+    fall back to the stable sort.
+
+    Parameters
+    ----------
+    values : ndarray
+        1-d array to sort.
+
+    Returns
+    -------
+    ndarray
+        The indices that sort ``values``, equal values in their original order.
+    """
+    order = np.argsort(values)
+    ranked = values[order]
+    if not (ranked[1:] > ranked[:-1]).all():
+        order = np.argsort(values, kind="stable")
+    return order
 
 
 class LandUseModel(mesa.Model):
@@ -169,7 +237,7 @@ class LandUseModel(mesa.Model):
         self._discount_cache: tuple | None = None
         self.record = self._measure(transitions=None, fluxes=(0.0, 0.0, 0.0, 0.0))
         self._cache = None
-        self.datacollector = mesa.DataCollector(
+        self.datacollector = RecordCollector(
             model_reporters={key: partial(_read_record, key=key) for key in self.record}
         )
         self.datacollector.collect(self)
@@ -509,13 +577,13 @@ class LandUseModel(mesa.Model):
         take = k_clear[cand_farm] > 0
         cand, cand_farm = cand[take], cand_farm[take]
         if cand.size:
-            field_distance = self._distance_to_fields()[cand].astype(np.int64)
+            field_distance = self._field_distance(cand).astype(np.int64)
             is_claim = (owner[cand] == NO_OWNER).astype(np.int64)
             # Sort by farm, then own land before claims, then distance, ties at
             # random: one composite integer key plus a uniform in [0, 1) sorts
             # like a four-key lexsort, about ten times faster.
             key = (cand_farm * 2 + is_claim) * (int(field_distance.max()) + 1) + field_distance
-            order = np.argsort(key + rng.random(cand.size), kind="stable")
+            order = argsort_stable(key + rng.random(cand.size))
             cand, cand_farm = cand[order], cand_farm[order]
             keep = rank_within_groups(cand_farm) < k_clear[cand_farm]
             cleared, cleared_farm = cand[keep], cand_farm[keep]
@@ -590,6 +658,43 @@ class LandUseModel(mesa.Model):
         forest = (ls.cover <= Cover.SECONDARY_FOREST) & ~ls.road  # the two forest codes
         return ndimage.distance_transform_cdt(forest, metric="chessboard").ravel()
 
+    #: Cells around the clearing candidates that ``_field_distance`` includes in
+    #: its window (the whole raster is transformed if this is not enough).
+    FIELD_DISTANCE_MARGIN: ClassVar[int] = 12
+
+    def _field_distance(self, cells: np.ndarray) -> np.ndarray:
+        """``_distance_to_fields()[cells]``, computed on a window around ``cells``.
+
+        The transform runs on the bounding box of ``cells`` widened by
+        ``FIELD_DISTANCE_MARGIN`` (it leaves out, for example, the reserve). A
+        cell's distance within the window is exact if it is no larger than the
+        distance from the cell to the nearest cell beyond the window, on the sides
+        where the window is cut short of the raster's edge: a field or road out
+        there cannot be nearer. If that fails for any cell, the whole raster is
+        transformed.
+        """
+        ls = self.landscape
+        height, width = ls.shape
+        rows, cols = np.divmod(cells, width)
+        margin = self.FIELD_DISTANCE_MARGIN
+        top, bottom = max(int(rows.min()) - margin, 0), min(int(rows.max()) + margin + 1, height)
+        left, right = max(int(cols.min()) - margin, 0), min(int(cols.max()) + margin + 1, width)
+        window = np.s_[top:bottom, left:right]
+        forest = (ls.cover[window] <= Cover.SECONDARY_FOREST) & ~ls.road[window]
+        dist = ndimage.distance_transform_cdt(forest, metric="chessboard")[rows - top, cols - left]
+        beyond = np.full(cells.shape, max(height, width))
+        for cut, gap in (
+            (top > 0, rows - top + 1),
+            (bottom < height, bottom - rows),
+            (left > 0, cols - left + 1),
+            (right < width, right - cols),
+        ):
+            if cut:
+                np.minimum(beyond, gap, out=beyond)
+        if dist.min() >= 0 and (dist <= beyond).all():
+            return dist
+        return self._distance_to_fields()[cells]
+
     def _produce(self) -> None:
         """Revenue, operating costs, net income and cocoa production of each farm at
         this year's prices."""
@@ -636,32 +741,75 @@ class LandUseModel(mesa.Model):
 
         Returns biomass removals and emissions, soil removals and emissions (tCO2e).
         """
-        sc, ls = self.params, self.landscape
-        cover, fert = ls.cover, ls.fertility
-        # Annual crops deplete the soil (f (1 - d)); fallow and tree systems let it
-        # recover (f + g (1 - f)); the factor 1 and rate 0 of the other covers leave
-        # their fertility exactly as it is.
-        fert *= self._fertility_factors[cover]
-        fert += self._recovery_rates[cover] * (1.0 - fert)
-
-        in_transition = ls.age < sc.soil.transition_years
+        ls = self.landscape
+        self._update_fertility()
+        soil_cells = self._changing_soil_cells()  # from the ages before they advance
         ls.age += 1
-        old_soc = ls.soc_tc_per_ha.copy()
-        np.add(ls.soc_tc_per_ha, ls.soc_rate_tc_per_ha, out=ls.soc_tc_per_ha, where=in_transition)
-        np.maximum(ls.soc_tc_per_ha, 0.0, out=ls.soc_tc_per_ha)
-        old_bio = ls.biomass_tc_per_ha
-        ls.biomass_tc_per_ha = self._biomass_density(cover, ls.age)
-        cell = ls.cell_size_ha
-        change_tc = (ls.biomass_tc_per_ha - old_bio) * cell
-        bio_gain, bio_loss = carbon.split_difference(change_tc)
-        # Each farm's biomass removals and emissions (tCO2e), for carbon payments.
-        owned, o = self._owned_cells()
-        d = change_tc.ravel()[owned] * carbon.CO2_PER_C
-        fs = self.farmers
+        soc_gain, soc_loss = self._advance_soil(soil_cells)
+        bio_gain, bio_loss = self._advance_biomass()
+        return bio_gain, bio_loss, soc_gain, soc_loss
+
+    def _update_fertility(self) -> None:
+        """Annual crops deplete the soil (f (1 - d)); fallow and tree systems let it
+        recover (f + g (1 - f)).
+
+        Only the cells of covers with a factor other than 1 or a rate other than 0
+        are updated: the others' fertility would stay exactly as it is.
+        """
+        cover, fert = self.landscape.cover.ravel(), self.landscape.fertility.ravel()
+        factors, rates = self._fertility_factors, self._recovery_rates
+        moving = (factors != 1.0) | (rates != 0.0)
+        cells = np.flatnonzero(moving.take(cover))
+        c = cover[cells]
+        f = fert[cells] * factors.take(c)
+        f += rates.take(c) * (1.0 - f)
+        fert[cells] = f
+
+    def _changing_soil_cells(self) -> np.ndarray:
+        """Flat indices (raster order) of the cells whose soil carbon may change this
+        year: those in transition (by the ages before they advance) with a non-zero
+        rate, and any with a negative stock (which the update sets to 0)."""
+        ls = self.landscape
+        soc, rate = ls.soc_tc_per_ha.ravel(), ls.soc_rate_tc_per_ha.ravel()
+        in_transition = ls.age.ravel() < self.params.soil.transition_years
+        return np.flatnonzero((in_transition & (rate != 0.0)) | (soc < 0.0))
+
+    def _advance_soil(self, cells: np.ndarray) -> tuple[float, float]:
+        """Move the soil carbon of ``cells`` (see ``_changing_soil_cells``) one year
+        along its transition; return the soil removals and emissions (tCO2e).
+
+        No other cell's stock changes, and a zero change counts in neither sum, so
+        the sums over ``cells`` (in raster order) are those over the landscape.
+        """
+        ls = self.landscape
+        soc, rate = ls.soc_tc_per_ha.ravel(), ls.soc_rate_tc_per_ha.ravel()
+        old = soc[cells]
+        new = np.maximum(old + rate[cells], 0.0)
+        soc[cells] = new
+        return carbon.split_change(old, new, ls.cell_size_ha)
+
+    def _advance_biomass(self) -> tuple[float, float]:
+        """Biomass from the new ages; return the landscape's biomass removals and
+        emissions (tCO2e) and set each farm's (``farmers.removals_tco2e`` and
+        ``farmers.emissions_tco2e``), for carbon payments.
+
+        The sums run over the cells whose biomass changed, in raster order: a zero
+        change adds nothing to any of them.
+        """
+        ls, fs = self.landscape, self.farmers
+        old = ls.biomass_tc_per_ha
+        ls.biomass_tc_per_ha = self._biomass_density(ls.cover, ls.age)
+        change_tc = np.subtract(ls.biomass_tc_per_ha, old).ravel()
+        change_tc *= ls.cell_size_ha
+        changed = np.flatnonzero(change_tc != 0.0)
+        change_tc = change_tc[changed]
+        gain, loss = carbon.split_difference(change_tc)
+        o = ls.owner.ravel()[changed]
+        owned = o >= 0
+        o, d = o[owned], change_tc[owned] * carbon.CO2_PER_C
         fs.removals_tco2e[:] = np.bincount(o, np.maximum(d, 0.0), fs.n)
         fs.emissions_tco2e[:] = np.bincount(o, np.maximum(-d, 0.0), fs.n)
-        soc_gain, soc_loss = carbon.split_change(old_soc, ls.soc_tc_per_ha, cell)
-        return bio_gain, bio_loss, soc_gain, soc_loss
+        return gain, loss
 
     def _biomass_density(self, cover: np.ndarray, age: np.ndarray) -> np.ndarray:
         """``carbon.biomass_density(cover, age)``, looked up in a table by cover and
@@ -671,7 +819,10 @@ class LandUseModel(mesa.Model):
         if max_age >= table.shape[1]:
             table = carbon.biomass_table(self.params, max(2 * max_age, 128))
             self._biomass_table = table
-        index = cover.astype(np.intp) * table.shape[1] + age
+        # A 16-bit index is computed several times faster, when the table is small
+        # enough for one (ages are below its width).
+        small = table.size <= np.iinfo(np.int16).max and age.dtype.itemsize <= 2
+        index = cover.astype(np.int16 if small else np.intp) * table.shape[1] + age
         return np.take(table.ravel(), index)
 
     # ------------------------------------------------------------------ outputs
