@@ -34,7 +34,6 @@ import hashlib
 import itertools
 import json
 import math
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -42,7 +41,7 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from landsim.scenario import DEFAULT_NAME, Scenario, ScenarioError, load_scenario
+from landsim.scenario import DEFAULT_NAME, Scenario, ScenarioError, load_scenario, read_toml
 
 #: End-of-run scalars kept when an experiment does not list its own.
 DEFAULT_SCALARS = (
@@ -428,15 +427,7 @@ def load_experiment(path: str | Path) -> Experiment:
         (including invalid base scenarios, reported against their own file).
     """
     path = Path(path)
-    try:
-        with path.open("rb") as fh:
-            data = tomllib.load(fh)
-    except FileNotFoundError:
-        raise ScenarioError(str(path), [("", "file not found")]) from None
-    except IsADirectoryError:
-        raise ScenarioError(str(path), [("", "is a directory, expected a .toml file")]) from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ScenarioError(str(path), [("", f"not valid TOML: {exc}")]) from None
+    data = read_toml(path)
     if "method" in data and "factors" in data and "scenarios" not in data:
         raise ScenarioError(
             str(path),

@@ -459,7 +459,9 @@ def has_path(scenario: Scenario, path: str) -> bool:
     return True
 
 
-def _read_toml(path: Path) -> dict:
+def read_toml(path: Path) -> dict:
+    """Read a TOML file; a missing file, a directory or bad TOML is a ScenarioError
+    naming the file."""
     try:
         with path.open("rb") as fh:
             return tomllib.load(fh)
@@ -476,7 +478,7 @@ def _read_with_extends(path: Path, seen: tuple[Path, ...] = ()) -> dict:
     if path in seen:
         chain = " -> ".join(str(p) for p in (*seen, path))
         raise ScenarioError(str(path), [("extends", f"circular extends: {chain}")])
-    data = _read_toml(path)
+    data = read_toml(path)
     _resolve_relative_paths(data, path.parent)
     parent = data.pop("extends", None)
     if parent is None:

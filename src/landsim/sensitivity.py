@@ -63,7 +63,6 @@ from __future__ import annotations
 
 import json
 import math
-import tomllib
 import warnings
 from pathlib import Path
 from typing import Any, Literal
@@ -73,7 +72,14 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from landsim.experiment import Experiment
-from landsim.scenario import DEFAULT_NAME, Scenario, ScenarioError, has_path, load_scenario
+from landsim.scenario import (
+    DEFAULT_NAME,
+    Scenario,
+    ScenarioError,
+    has_path,
+    load_scenario,
+    read_toml,
+)
 
 METHODS = ("morris", "sobol", "fast", "delta", "pawn")
 
@@ -397,17 +403,7 @@ class SensitivityAnalysis:
     def from_file(cls, path: str | Path) -> SensitivityAnalysis:
         """Load a sensitivity experiment file (see ``docs/sensitivity.md``)."""
         path = Path(path)
-        try:
-            with path.open("rb") as fh:
-                data = tomllib.load(fh)
-        except FileNotFoundError:
-            raise ScenarioError(str(path), [("", "file not found")]) from None
-        except IsADirectoryError:
-            raise ScenarioError(
-                str(path), [("", "is a directory, expected a .toml file")]
-            ) from None
-        except tomllib.TOMLDecodeError as exc:
-            raise ScenarioError(str(path), [("", f"not valid TOML: {exc}")]) from None
+        data = read_toml(path)
         spec = _validate_spec(data, str(path))
 
         def locate(ref: str | None, key: str):
