@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import pickle
 import signal
 import subprocess
 import sys
@@ -14,7 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from landsim.batch import BatchError, load_batch, run_batch
+from landsim.batch import BatchError, LandscapeCache, ModelRunner, load_batch, run_batch
 from landsim.cli import main
 from landsim.experiment import Experiment, load_experiment, replicate_seed
 from landsim.report import summarize_batch
@@ -145,6 +146,50 @@ def test_each_run_equals_simulate_with_its_overrides_and_stream(experiment_file)
             expected["income_mean_usd"].iloc[1:].mean(), rel=1e-12
         )
         assert row["carbon_stock_tc@3"] == expected["carbon_stock_tc"].iloc[3]
+
+
+def test_runs_that_share_a_landscape_equal_runs_that_generate_it(tmp_path):
+    # Points vary a landscape parameter and an economic one: the runner generates
+    # one landscape per replicate and landscape, and copies it for the others.
+    path = write_experiment(
+        tmp_path,
+        'name = "cache"\nseed = 5\nreplicates = 2\n[scenarios]\nsmall = "small.toml"\n'
+        '[grid]\n"landscape.claim_distance_km" = [0.1, 0.3]\n'
+        '"markets.cocoa.mean" = [1.5, 2.5, 3.5]\n[outputs]\nyearly = true\nfarms = true\n',
+    )
+    experiment = load_experiment(path)
+    runner = ModelRunner(experiment)
+    results = [runner(run) for run in experiment.runs()]
+    assert len(runner.landscapes) == 2 * 2
+    for run, result in zip(experiment.runs(), results, strict=True):
+        expected = simulate(experiment.scenario_for(run), rng=replicate_seed(5, run.replicate))
+        pd.testing.assert_frame_equal(result.yearly, expected.yearly[result.yearly.columns])
+        pd.testing.assert_frame_equal(result.farms, expected.farms[result.farms.columns])
+    # A runner travels without its landscapes.
+    assert len(pickle.loads(pickle.dumps(runner)).landscapes) == 0
+
+
+def test_the_landscape_cache_keeps_copies_within_its_size():
+    from landsim.model import LandUseModel
+    from landsim.scenario import load_scenario
+
+    scenario = load_scenario(None).with_overrides(
+        {"landscape.width": 40, "landscape.height": 40, "landscape.n_farms": 6}
+    )
+    model = LandUseModel(scenario, rng=0)
+    size = sum(layer.nbytes for layer in model.landscape.copy(carbon=False).layers().values())
+    cache = LandscapeCache(max_bytes=2 * size)
+    for replicate in range(3):
+        cache.put(("k", replicate), model.landscape)
+    assert len(cache) == 2 and cache.get(("k", 0)) is None  # the oldest went
+    copy = cache.get(("k", 2))
+    assert copy.biomass_tc_per_ha is None  # the model sets the carbon layers
+    np.testing.assert_array_equal(copy.cover, model.landscape.cover)
+    copy.cover[:] = 4
+    assert not np.array_equal(cache.get(("k", 2)).cover, copy.cover)  # a copy
+    too_small = LandscapeCache(max_bytes=size - 1)
+    too_small.put(("k", 0), model.landscape)
+    assert len(too_small) == 0
 
 
 def test_replicates_differ_and_points_share_common_random_numbers(experiment_file):

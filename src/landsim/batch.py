@@ -55,8 +55,10 @@ import math
 import os
 import platform
 import sys
+import threading
 import time
 import traceback
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -156,6 +158,63 @@ def compute_scalars(yearly: pd.DataFrame, scalars: Iterable[str]) -> dict[str, f
     return out
 
 
+class LandscapeCache:
+    """The initial landscapes of the runs done so far, by replicate and landscape
+    parameters, so that the runs of a design that leaves the landscape alone (most
+    sensitivity analyses) generate each replicate's landscape once.
+
+    A run given a copy of the cached landscape is the run that generates it again:
+    the model draws the landscape's random stream whether or not it is given one,
+    so the other streams are unchanged. The least recently used landscapes are
+    dropped beyond ``max_bytes``. A cache travels empty (pickling keeps only its
+    size), and is safe to share between the threads of a Dask worker.
+    """
+
+    def __init__(self, max_bytes: int = 256 * 2**20):
+        self.max_bytes = max_bytes
+        self._store: OrderedDict = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+
+    def __getstate__(self) -> dict:
+        return {"max_bytes": self.max_bytes}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__init__(state["max_bytes"])
+
+    def __len__(self) -> int:
+        return len(self._store)
+
+    @staticmethod
+    def key(scenario, replicate: int) -> tuple:
+        """What a run's initial landscape depends on (besides the experiment seed)."""
+        return replicate, scenario.landscape.model_dump_json()
+
+    def get(self, key: tuple):
+        """A copy of the landscape stored under ``key``, or None."""
+        with self._lock:
+            entry = self._store.get(key)
+            if entry is None:
+                return None
+            self._store.move_to_end(key)
+        return entry[0].copy()
+
+    def put(self, key: tuple, landscape) -> None:
+        """Store a copy of ``landscape`` (call it before the run changes it)."""
+        kept = landscape.copy(carbon=False)
+        size = sum(layer.nbytes for layer in kept.layers().values())
+        if size > self.max_bytes:
+            return
+        with self._lock:
+            if key in self._store:
+                return
+            self._store[key] = (kept, size)
+            self._bytes += size
+            while self._bytes > self.max_bytes:
+                _, (_, dropped) = self._store.popitem(last=False)
+                self._bytes -= dropped
+
+
 class ModelRunner:
     """Runs the land-use model for the runs of an experiment (picklable, so it
     travels to worker processes and Dask workers)."""
@@ -164,6 +223,7 @@ class ModelRunner:
         self.scenarios = experiment.scenarios
         self.seed = experiment.seed
         self.outputs = experiment.outputs
+        self.landscapes = LandscapeCache()
 
     @staticmethod
     def check_outputs(experiment: Experiment) -> None:
@@ -236,7 +296,13 @@ class ModelRunner:
         try:
             base = self.scenarios[run.scenario_id]
             scenario = base.with_overrides(run.overrides) if run.overrides else base
-            model = LandUseModel(scenario, rng=replicate_seed(self.seed, run.replicate))
+            key = self.landscapes.key(scenario, run.replicate)
+            landscape = self.landscapes.get(key)
+            model = LandUseModel(
+                scenario, rng=replicate_seed(self.seed, run.replicate), landscape=landscape
+            )
+            if landscape is None:
+                self.landscapes.put(key, model.landscape)
             rasters = self._simulate(model, scenario.years)
             yearly = model.yearly_table()
             scalars = compute_scalars(yearly, self.outputs.scalars)

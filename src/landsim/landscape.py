@@ -19,7 +19,7 @@ Landscape Ecology, 21, 1061-1073. (The fishbone pattern of settlement lots.)
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from enum import IntEnum
 from pathlib import Path
 
@@ -110,6 +110,16 @@ class Landscape:
             for f in fields(self)
             if isinstance(getattr(self, f.name), np.ndarray)
         }
+
+    def copy(self, carbon: bool = True) -> Landscape:
+        """A copy whose layers are copies (``carbon=False`` leaves out the carbon
+        layers, which :class:`~landsim.model.LandUseModel` sets from the others)."""
+        copied = {name: layer.copy() for name, layer in self.layers().items()}
+        if not carbon:
+            copied |= dict.fromkeys(
+                ("biomass_tc_per_ha", "soc_tc_per_ha", "soc_rate_tc_per_ha"), None
+            )
+        return replace(self, **copied)
 
 
 # --------------------------------------------------------------------------- generator
