@@ -47,3 +47,55 @@ def test_windowed_distance_equals_the_whole_raster_transform(small_scenario, mar
         for size in (1, 10, forest.size):
             cells = np.sort(rng.choice(forest, size=min(size, forest.size), replace=False))
             np.testing.assert_array_equal(model._field_distance(cells), full[cells])
+
+
+def select_clearing(order_key_farm, k_clear):
+    """The cells of the first k_clear[f] candidates of each farm, given sorted farms."""
+    from landsim.landscape import rank_within_groups
+
+    return rank_within_groups(order_key_farm) < k_clear[order_key_farm]
+
+
+@pytest.mark.parametrize("search_cells", [8, 1])
+def test_clearing_distances_choose_the_cells_exact_distances_choose(
+    small_scenario, search_cells, monkeypatch
+):
+    """The capped search decides the same cleared cells as the whole-raster
+    transform with an exact lexsort; a search limit of 1 forces the fallback."""
+    monkeypatch.setattr(LandUseModel, "CLEARING_SEARCH_CELLS", search_cells)
+    model = LandUseModel(small_scenario, rng=2)
+    rng = np.random.default_rng(1)
+    checked = 0
+    for _ in range(4):
+        model.step()
+        model._begin_caches()
+        cand, cand_farm = model._farm_statistics()["clear_candidates"]
+        owner = model.landscape.owner.ravel()
+        is_claim = (owner[cand] == -1).astype(np.int64)
+        group = cand_farm * 2 + is_claim
+        exact = model._distance_to_fields()[cand]
+        for _ in range(20):
+            k_clear = rng.integers(0, 6, model.farmers.n)
+            uniforms = rng.random(cand.size)
+            dist, bound = model._clearing_distances(cand, group, k_clear)
+            assert bound > dist.max()
+            order = argsort_stable(group * bound + dist + uniforms)
+            mine = np.sort(cand[order][select_clearing(cand_farm[order], k_clear)])
+            reference = np.lexsort((uniforms, exact, is_claim, cand_farm))
+            theirs = np.sort(cand[reference][select_clearing(cand_farm[reference], k_clear)])
+            np.testing.assert_array_equal(mine, theirs)
+            checked += 1
+    assert checked == 80
+
+
+def test_dilate_chessboard_equals_binary_dilation():
+    from scipy import ndimage
+
+    from landsim.model import dilate_chessboard
+
+    rng = np.random.default_rng(6)
+    for shape in [(1, 1), (1, 7), (9, 1), (13, 17)]:
+        mask = rng.random(shape) < 0.15
+        np.testing.assert_array_equal(
+            dilate_chessboard(mask), ndimage.binary_dilation(mask, structure=np.ones((3, 3)))
+        )
