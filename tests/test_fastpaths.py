@@ -99,3 +99,37 @@ def test_dilate_chessboard_equals_binary_dilation():
         np.testing.assert_array_equal(
             dilate_chessboard(mask), ndimage.binary_dilation(mask, structure=np.ones((3, 3)))
         )
+
+
+def test_income_distribution_equals_numpy_to_the_bit():
+    from landsim.economics import gini, income_distribution
+
+    rng = np.random.default_rng(8)
+    cases = [np.array([5.0]), np.array([-0.0, -0.0]), np.array([0.0, -0.0, 3.0])]
+    for _ in range(300):
+        n = int(rng.integers(1, 400))
+        x = rng.normal(800.0, 900.0, n)
+        if rng.random() < 0.3:
+            x = np.round(x, -2)  # ties
+        cases.append(x)
+    for x in cases:
+        got = income_distribution(x)
+        expected = {
+            "median": float(np.median(x)),
+            "p10": float(np.percentile(x, 10)),
+            "gini": gini(x),
+            "poorest_mean": float(np.sort(x)[: max(1, int(np.ceil(0.2 * x.size)))].mean()),
+        }
+        for name, value in expected.items():
+            assert np.float64(got[name]).tobytes() == np.float64(value).tobytes(), (name, x)
+
+
+def test_count_covers_equals_bincount():
+    from landsim.model import N_COVERS, count_covers
+
+    rng = np.random.default_rng(9)
+    for shape in [(1, 1), (7, 3), (50, 40)]:
+        cover = rng.integers(0, N_COVERS, shape).astype(np.int8)
+        np.testing.assert_array_equal(
+            count_covers(cover), np.bincount(cover.ravel(), minlength=N_COVERS)
+        )

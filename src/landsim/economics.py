@@ -18,6 +18,7 @@ penalty on the dispersion of returns.)
 
 from __future__ import annotations
 
+import math
 from enum import IntEnum
 
 import numpy as np
@@ -219,9 +220,43 @@ def gini(x: np.ndarray) -> float:
 
     Negative values (losses) are counted as zero income.
     """
-    x = np.sort(np.clip(np.asarray(x, dtype=np.float64), 0.0, None))
+    return gini_sorted(np.sort(np.asarray(x, dtype=np.float64)))
+
+
+def gini_sorted(x: np.ndarray) -> float:
+    """:func:`gini` of values already sorted in ascending order."""
+    x = np.clip(x, 0.0, None)
     n, total = x.size, x.sum()
     if n == 0 or total <= 0:
         return 0.0
     i = np.arange(1, n + 1)
     return max(0.0, float(2.0 * (i * x).sum() / (n * total) - (n + 1.0) / n))
+
+
+def income_distribution(income: np.ndarray, poorest_share: float = 0.2) -> dict[str, float]:
+    """Median, 10th percentile, Gini coefficient and mean of the poorest
+    ``poorest_share`` of incomes (at least one), from one sort.
+
+    The values are those of ``np.median``, ``np.percentile(income, 10)`` (linear
+    interpolation), :func:`gini` and the mean of the first values of ``np.sort``,
+    to the last bit.
+    """
+    x = np.sort(np.asarray(income, dtype=np.float64))
+    n = x.size
+    half = n // 2
+    # np.median is the mean of the middle value(s), a sum that starts from +0.0.
+    median = 0.0 + float(x[half]) if n % 2 else (0.0 + float(x[half - 1]) + float(x[half])) / 2.0
+    # np.percentile's linear rule: position (n - 1) q between order statistics.
+    position = (n - 1) * 0.1
+    below = math.floor(position)
+    weight = position - below
+    a, b = float(x[below]), float(x[min(below + 1, n - 1)])
+    step = b - a
+    p10 = a + step * weight if weight < 0.5 else b - step * (1.0 - weight)
+    poorest = x[: max(1, math.ceil(poorest_share * n))]
+    return {
+        "median": median,
+        "p10": p10,
+        "gini": gini_sorted(x),
+        "poorest_mean": float(poorest.mean()),
+    }

@@ -41,7 +41,7 @@ from landsim.economics import (
     cocoa_yield,
     discount_factors,
     draw_choices,
-    gini,
+    income_distribution,
     logit_probabilities,
     value_options,
 )
@@ -59,6 +59,9 @@ from landsim.scenario import Scenario, ScenarioError, load_scenario
 from landsim.schemes import Programmes
 
 FOREST = (Cover.PRIMARY_FOREST, Cover.SECONDARY_FOREST)
+INCOME_STATS = ("median", "p10", "gini", "poorest_mean")
+#: The options valued in stage 2 (abandoning is stage 1's choice).
+STAGE2 = (Option.KEEP, Option.CLEAR, Option.COCOA_AGROFORESTRY, Option.SILVOPASTURE)
 N_COVERS = len(Cover)
 
 
@@ -149,6 +152,25 @@ def argsort_stable(values: np.ndarray) -> np.ndarray:
     if not (ranked[1:] > ranked[:-1]).all():
         order = np.argsort(values, kind="stable")
     return order
+
+
+def count_covers(cover: np.ndarray) -> np.ndarray:
+    """Cells of each cover: ``np.bincount(cover.ravel(), minlength=N_COVERS)``, without
+    the conversion of the 8-bit codes to full integers that bincount makes."""
+    return np.array([np.count_nonzero(cover == code) for code in range(N_COVERS)])
+
+
+def dilate_padded(flat: np.ndarray, stride: int) -> np.ndarray:
+    """:func:`dilate_chessboard` of a raster held as the flat array of its rows,
+    each padded with a last column that must be (and stays) False."""
+    across = flat.copy()
+    across[1:] |= flat[:-1]
+    across[:-1] |= flat[1:]
+    across.reshape(-1, stride)[:, -1] = False
+    out = across.copy()
+    out[stride:] |= across[:-stride]
+    out[:-stride] |= across[stride:]
+    return out
 
 
 def dilate_chessboard(mask: np.ndarray) -> np.ndarray:
@@ -307,7 +329,7 @@ class LandUseModel(mesa.Model):
 
         # Stage 2: one land-use change (keep, clear, agroforestry, silvopasture).
         stats = self._statistics_after_abandonment(stats, abandons)
-        values = self._value_options(stats, shares, expected) + incentives
+        values = self._value_options(stats, shares, expected, options=STAGE2) + incentives
         sizes = self._option_sizes(stats, self.programmes.upfront_shares(self.year))
         feasible = sizes > 0
         feasible[:, Option.KEEP] = True
@@ -543,7 +565,9 @@ class LandUseModel(mesa.Model):
             return np.floor(free_days / (extra_days_per_ha * cell))
 
         def affordable(cost_usd_per_ha):
-            cost = np.broadcast_to(np.asarray(cost_usd_per_ha, dtype=float) * cell, fs.n)
+            cost = np.asarray(cost_usd_per_ha, dtype=float) * cell
+            if cost.ndim == 0:  # the same cost for every farmer
+                return np.floor(fs.savings_usd / cost) if cost > 0 else np.inf
             with np.errstate(divide="ignore", invalid="ignore"):
                 return np.where(cost > 0, np.floor(fs.savings_usd / cost), np.inf)
 
@@ -551,24 +575,19 @@ class LandUseModel(mesa.Model):
 
         n_mono = stats["n_monocrop"]
         sizes = np.zeros((fs.n, len(Option)))
-        sizes[:, Option.CLEAR] = np.minimum.reduce(
-            [
-                k_labour,
-                stats["n_candidates"],
-                labour_cap(days_mono),
-            ]
+        sizes[:, Option.CLEAR] = np.minimum(
+            np.minimum(k_labour, stats["n_candidates"]), labour_cap(days_mono)
         )
         for option, system in (
             (Option.COCOA_AGROFORESTRY, sc.cocoa_agroforestry),
             (Option.SILVOPASTURE, sc.silvopasture),
         ):
-            sizes[:, option] = np.minimum.reduce(
-                [
-                    k_labour,
-                    n_mono,
-                    np.broadcast_to(labour_cap(system.labour_days_per_ha - days_mono), fs.n),
+            sizes[:, option] = np.minimum(
+                np.minimum(k_labour, n_mono),
+                np.minimum(
+                    labour_cap(system.labour_days_per_ha - days_mono),
                     affordable(system.establishment_cost_usd_per_ha * upfront.get(option, 1.0)),
-                ]
+                ),
             )
         sizes[:, Option.ABANDON] = stats["n_exhausted"]
         return sizes.astype(np.int64)
@@ -697,28 +716,38 @@ class LandUseModel(mesa.Model):
         own = size[0::2]
         need[0::2] = np.minimum(k_clear, own)
         need[1::2] = np.minimum(np.maximum(k_clear - own, 0), size[1::2])
-        partial = (need > 0) & (need < size)
+        need[need >= size] = 0  # groups cleared whole need no distances
         dist = np.zeros(cand.size, dtype=np.int64)
-        if not partial.any():
+        todo = np.flatnonzero(need[group])  # candidates whose distance matters
+        if not todo.size:
             return dist, 1
+        # Fields and roads (distance 0) on rows padded with one column that stays
+        # empty, so that a row's last cell and the next row's first are not
+        # neighbours when the flat array is shifted by one.
         ls = self.landscape
-        reached = (ls.cover > Cover.SECONDARY_FOREST) | ls.road  # distance 0
-        todo = np.flatnonzero(partial[group])  # candidates whose distance matters
+        height, width = ls.shape
+        padded = np.zeros((height, width + 1), dtype=bool)
+        np.logical_or(ls.cover > Cover.SECONDARY_FOREST, ls.road, out=padded[:, :width])
+        reached = padded.ravel()
+        cells = cand[todo]
+        cells += cells // width  # the padded flat index
+        todo_group = group[todo]
         found = np.zeros(n_groups, dtype=np.int64)
         level = 0
         while True:
-            hit = reached.ravel()[cand[todo]]
-            found += np.bincount(group[todo[hit]], minlength=n_groups)
+            hit = reached[cells]
+            found += np.bincount(todo_group[hit], minlength=n_groups)
             dist[todo[hit]] = level
-            todo = todo[~hit]
-            if (found[partial] >= need[partial]).all():
-                dist[todo] = level + 1
+            if (found >= need).all():
+                dist[todo[~hit]] = level + 1
                 return dist, level + 2
             level += 1
             if level > self.CLEARING_SEARCH_CELLS:
                 exact = self._field_distance(cand).astype(np.int64)
                 return exact, int(exact.max()) + 1
-            reached = dilate_chessboard(reached)
+            miss = ~hit
+            todo, cells, todo_group = todo[miss], cells[miss], todo_group[miss]
+            reached = dilate_padded(reached, width + 1)
 
     #: Cells around the clearing candidates that ``_field_distance`` includes in
     #: its window (the whole raster is transformed if this is not enough).
@@ -894,7 +923,7 @@ class LandUseModel(mesa.Model):
         ls, fs, cell = self.landscape, self.farmers, self.landscape.cell_size_ha
         t = transitions or {}
         rec: dict = {"year": self.year}
-        areas = np.bincount(ls.cover.ravel(), minlength=N_COVERS) * cell
+        areas = count_covers(ls.cover) * cell
         for name, a in zip(COVER_NAMES, areas, strict=True):
             rec[f"area_{name}_ha"] = float(a)
         rec["forest_area_ha"] = float(areas[list(FOREST)].sum())
@@ -923,12 +952,12 @@ class LandUseModel(mesa.Model):
 
         income = fs.net_income_usd
         has_income = transitions is not None and fs.n > 0
+        spread = income_distribution(income) if has_income else dict.fromkeys(INCOME_STATS, np.nan)
         rec["income_mean_usd"] = float(income.mean()) if has_income else np.nan
-        rec["income_median_usd"] = float(np.median(income)) if has_income else np.nan
-        rec["income_p10_usd"] = float(np.percentile(income, 10)) if has_income else np.nan
-        rec["income_gini"] = gini(income) if has_income else np.nan
-        poorest = np.sort(income)[: max(1, int(np.ceil(0.2 * fs.n)))] if fs.n else income
-        rec["income_poorest20_usd"] = float(poorest.mean()) if has_income else np.nan
+        rec["income_median_usd"] = spread["median"]
+        rec["income_p10_usd"] = spread["p10"]
+        rec["income_gini"] = spread["gini"]
+        rec["income_poorest20_usd"] = spread["poorest_mean"]
         rec["payments_mean_usd"] = float(fs.payments_usd.mean()) if fs.n else np.nan
         rec["savings_mean_usd"] = float(fs.savings_usd.mean()) if fs.n else np.nan
         rec["investment_usd"] = float(fs.investment_usd.sum())

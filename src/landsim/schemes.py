@@ -102,6 +102,7 @@ class Programmes:
         # Farm areas at the start of the year (begin_year), reused by
         # value_adjustments: nothing changes the land in between.
         self._start_areas: tuple[int, tuple] | None = None
+        self._empty_record: dict | None = None  # measure() without programmes
 
     # ------------------------------------------------------------------ helpers
 
@@ -173,12 +174,12 @@ class Programmes:
         forest-share obligation at entry apply. Applicants are taken in the
         targeting order up to the enrolment cap, while budget remains.
         """
+        if not self:
+            return  # (no stream to spawn: nothing draws from it)
         self._year_rng = self._rng.spawn(1)[0]
         for acc in self.accounts:
             for key in YEAR_KEYS:
                 acc.year[key] = 0.0
-        if not self:
-            return
         fs = self.model.farmers
         self._start_areas = (year, self._farm_forest_ha())
         forest_ha, _, lot_ha = self._start_areas[1]
@@ -498,6 +499,8 @@ class Programmes:
 
     def measure(self, year: int) -> dict:
         """The year's programme indicators, summed over programmes."""
+        if not self and self._empty_record is not None:
+            return dict(self._empty_record)  # the same every year
         rec = {key: 0.0 for key in YEAR_KEYS}
         for acc in self.accounts:
             for key in YEAR_KEYS:
@@ -518,4 +521,6 @@ class Programmes:
         )
         rec["programme_active"] = any(self.active(s, year) for s in self.specs)
         rec["reforestation_ha"] = float(sum(acc.reforestation_ha for acc in self.accounts))
+        if not self:
+            self._empty_record = dict(rec)
         return rec
