@@ -133,3 +133,30 @@ def test_count_covers_equals_bincount():
         np.testing.assert_array_equal(
             count_covers(cover), np.bincount(cover.ravel(), minlength=N_COVERS)
         )
+
+
+@pytest.mark.parametrize("memory", [1, 2, 3, 5, 7, 8, 9, 12])
+def test_price_expectations_equal_each_window_to_the_bit(memory):
+    from landsim.market import expectations
+
+    rng = np.random.default_rng(memory)
+    for _ in range(50):
+        path = np.exp(rng.normal(0.5, 0.4, memory + int(rng.integers(1, 40))))
+        mean, cv = expectations(path, memory)
+        for year in range(path.size - memory + 1):
+            window = path[year : year + memory]
+            assert mean[year].tobytes() == np.float64(window.mean()).tobytes()
+            assert cv[year].tobytes() == np.float64(window.std() / window.mean()).tobytes()
+
+
+def test_yearly_table_of_chosen_columns_equals_the_whole_table(small_scenario):
+    model = LandUseModel(small_scenario, rng=4)
+    model.run_for(3)
+    whole = model.yearly_table()
+    chosen = model.yearly_table(columns=["income_gini", "forest_area_ha", "year"])
+    assert list(chosen.columns) == ["year", "income_gini", "forest_area_ha"]
+    import pandas as pd
+
+    pd.testing.assert_frame_equal(chosen, whole[chosen.columns])
+    with pytest.raises(KeyError, match="forest_ha"):
+        model.yearly_table(columns=["forest_ha"])

@@ -304,7 +304,7 @@ class ModelRunner:
             if landscape is None:
                 self.landscapes.put(key, model.landscape)
             rasters = self._simulate(model, scenario.years)
-            yearly = model.yearly_table()
+            yearly = model.yearly_table(columns=self._yearly_columns())
             scalars = compute_scalars(yearly, self.outputs.scalars)
             farms = model.farm_table() if self.outputs.farms else None
         except Exception as exc:  # recorded, and the batch goes on
@@ -347,6 +347,14 @@ class ModelRunner:
             if year in wanted:
                 snapshot(year)
         return rasters
+
+    def _yearly_columns(self) -> list[str] | None:
+        """The yearly columns the outputs need (None: all of them)."""
+        keep = self.outputs.yearly
+        if keep is True:
+            return None
+        needed = [parse_scalar(text)[0] for text in self.outputs.scalars]
+        return list(dict.fromkeys([*needed, *(keep or [])]))
 
     def _keep_yearly(self, yearly: pd.DataFrame) -> pd.DataFrame | None:
         keep = self.outputs.yearly

@@ -76,12 +76,30 @@ class Market:
             for name, stream in zip(PRODUCTS, streams, strict=True)
         }
 
+        self._expected = {name: expectations(path, memory) for name, path in self.paths.items()}
+
     def price(self, product: str, year: int) -> float:
         """Realised price in ``year`` (0 = start)."""
         return float(self.paths[product][self.memory + year])
 
     def expectation(self, product: str, year: int) -> tuple[float, float]:
         """Expected price and its coefficient of variation, formed before ``year``."""
-        window = self.paths[product][year : self.memory + year]
-        mean = float(window.mean())
-        return mean, float(window.std() / mean)
+        mean, cv = self._expected[product]
+        return float(mean[year]), float(cv[year])
+
+
+def expectations(path: np.ndarray, memory: int) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and coefficient of variation of every window of ``memory`` prices:
+    element ``y`` is that of ``path[y : y + memory]``, the prices known before
+    year ``y``.
+
+    The values are those of ``window.mean()`` and ``window.std() / mean`` of each
+    window, to the last bit: a window shorter than 8 is summed in order either way;
+    longer ones (which numpy sums pairwise) are summed one by one.
+    """
+    windows = np.lib.stride_tricks.sliding_window_view(path, memory)
+    if memory < 8:
+        mean = windows.mean(axis=1)
+        return mean, windows.std(axis=1) / mean
+    mean = np.array([w.mean() for w in windows])
+    return mean, np.array([w.std() for w in windows]) / mean

@@ -996,10 +996,19 @@ class LandUseModel(mesa.Model):
         )
         return rec
 
-    def yearly_table(self):
-        """The yearly indicators as a tidy pandas DataFrame (one row per year)."""
-        df = self.datacollector.get_model_vars_dataframe()
-        return df.reset_index(drop=True)
+    def yearly_table(self, columns: list[str] | None = None):
+        """The yearly indicators as a tidy pandas DataFrame (one row per year):
+        every indicator, or ``year`` and ``columns``."""
+        if columns is None:
+            df = self.datacollector.get_model_vars_dataframe()
+            return df.reset_index(drop=True)
+        import pandas as pd
+
+        collected = self.datacollector.model_vars
+        unknown = [c for c in columns if c not in collected]
+        if unknown:
+            raise KeyError(f"no yearly column {unknown[0]!r}; available: {', '.join(collected)}")
+        return pd.DataFrame({c: collected[c] for c in dict.fromkeys(["year", *columns])})
 
     def farm_table(self):
         """One row per farm: its area, the primary forest it cleared over the run
