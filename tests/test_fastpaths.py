@@ -160,3 +160,27 @@ def test_yearly_table_of_chosen_columns_equals_the_whole_table(small_scenario):
     pd.testing.assert_frame_equal(chosen, whole[chosen.columns])
     with pytest.raises(KeyError, match="forest_ha"):
         model.yearly_table(columns=["forest_ha"])
+
+
+def test_owned_cells_after_claims_equal_those_found_again(small_scenario, monkeypatch):
+    checked = []
+    produce = LandUseModel._produce
+
+    def check_then_produce(self):
+        owner = self.landscape.owner.ravel()
+        owned, o = self._cache["owned"]
+        expected = np.flatnonzero(owner >= 0)
+        np.testing.assert_array_equal(owned, expected)
+        np.testing.assert_array_equal(o, owner[expected])
+        checked.append(self.year)
+        produce(self)
+
+    monkeypatch.setattr(LandUseModel, "_produce", check_then_produce)
+    # Fast exhaustion drives farmers to clear their claims (unowned forest).
+    scenario = small_scenario.with_overrides(
+        {"years": 15, "monocrop.yield_t_per_ha": 20.0, "monocrop.fertility_depletion_rate": 0.4}
+    )
+    model = LandUseModel(scenario, rng=1)
+    model.run_for(15)
+    assert len(checked) == 15
+    assert model.yearly_table()["claimed_ha"].sum() > 0  # the incremental path ran

@@ -140,21 +140,23 @@ def key_row(run: Run, seed: int) -> dict[str, Any]:
 def compute_scalars(yearly: pd.DataFrame, scalars: Iterable[str]) -> dict[str, float]:
     """End-of-run values of the yearly table, as named by ``column[@stat]``."""
     out = {}
-    indexed = yearly.set_index("year")
+    years = yearly["year"].to_numpy()
     for text in scalars:
         column, stat = parse_scalar(text)
-        if column not in indexed.columns:
+        if column not in yearly.columns or column == "year":
+            available = [c for c in yearly.columns if c != "year"]
             raise KeyError(
                 f"output {text!r}: no column {column!r} in the yearly table; "
-                f"available: {', '.join(indexed.columns)}"
+                f"available: {', '.join(available)}"
             )
-        series = indexed[column]
+        series = yearly[column]
         if isinstance(stat, int):
-            out[text] = float(series.loc[stat]) if stat in series.index else math.nan
+            at = np.flatnonzero(years == stat)
+            out[text] = float(series.iloc[at[0]]) if at.size else math.nan
         elif stat == "final":
             out[text] = float(series.iloc[-1])
-        else:
-            out[text] = float(getattr(series.loc[1:], stat)())
+        else:  # over the simulated years (1 on)
+            out[text] = float(getattr(series[years >= 1], stat)())
     return out
 
 

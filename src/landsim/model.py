@@ -264,6 +264,8 @@ class LandUseModel(mesa.Model):
         )
         self._recovery_rates[Cover.SILVOPASTURE] = scenario.silvopasture.fertility_recovery_rate
         self._biomass_table = np.zeros((N_COVERS, 0))
+        #: Soil carbon equilibrium of each cover (tC/ha).
+        self._soc_equilibria = scenario.soil.soc_reference_tc_per_ha * carbon.soc_factors(scenario)
         self.year = 0
         self._cumulative_deforestation_ha = 0.0
         self._grid = None
@@ -423,10 +425,12 @@ class LandUseModel(mesa.Model):
         }
         self._cache_owned()
 
-    def _cache_owned(self) -> None:
-        """Flat indices of the owned cells (raster order) and their owners."""
+    def _cache_owned(self, owned: np.ndarray | None = None) -> None:
+        """Flat indices of the owned cells (raster order) and their owners
+        (``owned``: the owned cells, if known)."""
         owner = self.landscape.owner.ravel()
-        owned = np.flatnonzero(owner >= 0)
+        if owned is None:
+            owned = np.flatnonzero(owner >= 0)
         o = owner[owned]
         self._cache["owned"] = owned, o
         changeable = self._cache["changeable"][owned]
@@ -442,7 +446,7 @@ class LandUseModel(mesa.Model):
         linear move to the new cover's equilibrium (over ``soil.transition_years``)."""
         sc, ls = self.params, self.landscape
         soc, soc_rate = ls.soc_tc_per_ha.ravel(), ls.soc_rate_tc_per_ha.ravel()
-        target = sc.soil.soc_reference_tc_per_ha * carbon.soc_factors(sc)[new_cover]
+        target = self._soc_equilibria[new_cover]
         ls.cover.ravel()[cells] = new_cover
         ls.age.ravel()[cells] = 0
         soc_rate[cells] = (target - soc[cells]) / sc.soil.transition_years
@@ -621,11 +625,11 @@ class LandUseModel(mesa.Model):
             cleared, cleared_farm = cand[keep], cand_farm[keep]
         else:
             cleared = cleared_farm = np.zeros(0, dtype=np.int64)
-        out["deforestation_ha"] = float((cover[cleared] == Cover.PRIMARY_FOREST).sum() * cell)
-        out["secondary_cleared_ha"] = float(cleared.size * cell) - out["deforestation_ha"]
-        out["claimed_ha"] = float((owner[cleared] == NO_OWNER).sum() * cell)
         primary = cover[cleared] == Cover.PRIMARY_FOREST
         was_unowned = owner[cleared] == NO_OWNER
+        out["deforestation_ha"] = float(primary.sum() * cell)
+        out["secondary_cleared_ha"] = float(cleared.size * cell) - out["deforestation_ha"]
+        out["claimed_ha"] = float(was_unowned.sum() * cell)
         enrolled = self.programmes.enrolled_any()[cleared_farm]
         out["deforestation_enrolled_ha"] = float((primary & ~was_unowned & enrolled).sum() * cell)
         out["deforestation_not_enrolled_ha"] = float(
@@ -634,9 +638,8 @@ class LandUseModel(mesa.Model):
         out["deforestation_unowned_ha"] = float((primary & was_unowned).sum() * cell)
         out["cleared_forest_ha"] = np.bincount(cleared_farm, minlength=fs.n) * cell
         fs.deforested_ha += np.bincount(cleared_farm[primary], minlength=fs.n) * cell
-        fs.claimed_ha += (
-            np.bincount(cleared_farm[owner[cleared] == NO_OWNER], minlength=fs.n) * cell
-        )
+        fs.claimed_ha += np.bincount(cleared_farm[was_unowned], minlength=fs.n) * cell
+        claimed = cleared[was_unowned]
         owner[cleared] = cleared_farm
         claim[cleared] = NO_OWNER
         investment = np.zeros(fs.n)
@@ -665,8 +668,10 @@ class LandUseModel(mesa.Model):
 
         for cells, new_cover in changed:
             self._change_cover(cells, new_cover)
-        if cleared.size:
-            self._cache_owned()
+        if claimed.size:  # the owned cells are those of before and the claimed ones
+            owned, _ = self._owned_cells()
+            claimed.sort()
+            self._cache_owned(np.insert(owned, np.searchsorted(owned, claimed), claimed))
         fs.investment_usd[:] = investment
         fs.savings_usd -= investment
         return out
