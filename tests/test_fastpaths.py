@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -184,3 +186,35 @@ def test_owned_cells_after_claims_equal_those_found_again(small_scenario, monkey
     model.run_for(15)
     assert len(checked) == 15
     assert model.yearly_table()["claimed_ha"].sum() > 0  # the incremental path ran
+
+
+@pytest.mark.parametrize(
+    "indicators",
+    [
+        ["income_gini", "carbon_stock_tc", "cumulative_deforestation_ha"],
+        ["restoration_reforestation_ha"],  # needs areas and the programme record
+        ["enrolled_farms", "chose_clear", "cocoa_price_usd_per_kg"],
+    ],
+)
+def test_recording_chosen_indicators_gives_the_same_values(indicators):
+    from conftest import SMALL_OVERRIDES
+    from landsim.scenario import load_scenario
+
+    scenario = load_scenario(
+        Path(__file__).resolve().parents[1] / "scenarios" / "piura_reforestation_credits.toml"
+    ).with_overrides({**SMALL_OVERRIDES, "years": 6})
+    whole = LandUseModel(scenario, rng=7)
+    chosen = LandUseModel(scenario, rng=7, indicators=indicators)
+    whole.run_for(6)
+    chosen.run_for(6)
+    table = chosen.yearly_table()
+    assert set(table.columns) == {"year", *indicators}
+    import pandas as pd
+
+    pd.testing.assert_frame_equal(table, whole.yearly_table()[table.columns])
+    assert len(chosen._record_blocks) < len(whole._record_blocks)
+
+
+def test_an_unknown_indicator_is_named(small_scenario):
+    with pytest.raises(ValueError, match=r"unknown indicator 'income_gin'.*income_gini"):
+        LandUseModel(small_scenario, rng=0, indicators=["income_gin"])

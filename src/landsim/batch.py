@@ -301,7 +301,10 @@ class ModelRunner:
             key = self.landscapes.key(scenario, run.replicate)
             landscape = self.landscapes.get(key)
             model = LandUseModel(
-                scenario, rng=replicate_seed(self.seed, run.replicate), landscape=landscape
+                scenario,
+                rng=replicate_seed(self.seed, run.replicate),
+                landscape=landscape,
+                indicators=self._yearly_columns(),
             )
             if landscape is None:
                 self.landscapes.put(key, model.landscape)

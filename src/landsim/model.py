@@ -196,6 +196,10 @@ class LandUseModel(mesa.Model):
         Seed or generator; None uses ``scenario.seed``.
     landscape : Landscape, optional
         Use this landscape instead of generating (or loading) one.
+    indicators : list of str, optional
+        Record only these yearly indicators (and ``year``), and compute only what
+        they need; by default every indicator is recorded. Batches that keep a few
+        outputs use this.
 
     Attributes
     ----------
@@ -216,7 +220,14 @@ class LandUseModel(mesa.Model):
         Model reporters for every indicator; see also :meth:`yearly_table`.
     """
 
-    def __init__(self, scenario=None, *, rng=None, landscape: Landscape | None = None):
+    def __init__(
+        self,
+        scenario=None,
+        *,
+        rng=None,
+        landscape: Landscape | None = None,
+        indicators: list[str] | None = None,
+    ):
         scenario = resolve_scenario(scenario)
         seed = scenario.seed if rng is None else rng
         if isinstance(seed, np.random.SeedSequence):
@@ -271,7 +282,10 @@ class LandUseModel(mesa.Model):
         self._grid = None
         self._cache: dict | None = None
         self._discount_cache: tuple | None = None
+        self._record_blocks, self._record_keys = RECORD_BLOCKS, None
         self.record = self._measure(transitions=None, fluxes=(0.0, 0.0, 0.0, 0.0))
+        if indicators is not None:
+            self._choose_indicators(indicators)
         self._cache = None
         self.datacollector = RecordCollector(
             model_reporters={key: partial(_read_record, key=key) for key in self.record}
@@ -924,50 +938,107 @@ class LandUseModel(mesa.Model):
     # ------------------------------------------------------------------ outputs
 
     def _measure(self, transitions: dict | None, fluxes) -> dict:
-        """The indicators of the current year (one row of the yearly table)."""
-        ls, fs, cell = self.landscape, self.farmers, self.landscape.cell_size_ha
-        t = transitions or {}
-        rec: dict = {"year": self.year}
-        areas = count_covers(ls.cover) * cell
-        for name, a in zip(COVER_NAMES, areas, strict=True):
-            rec[f"area_{name}_ha"] = float(a)
-        rec["forest_area_ha"] = float(areas[list(FOREST)].sum())
-        rec["deforestation_ha"] = t.get("deforestation_ha", 0.0)
-        rec["cumulative_deforestation_ha"] = self._cumulative_deforestation_ha
-        rec["secondary_cleared_ha"] = t.get("secondary_cleared_ha", 0.0)
-        rec["claimed_ha"] = t.get("claimed_ha", 0.0)
-        rec["abandoned_ha"] = t.get("abandoned_ha", 0.0)
-        rec["farms_abandoning"] = int(fs.abandoned.sum())
-        rec["converted_cocoa_agroforestry_ha"] = t.get("converted_cocoa_agroforestry_ha", 0.0)
-        rec["converted_silvopasture_ha"] = t.get("converted_silvopasture_ha", 0.0)
-        for group in ("enrolled", "not_enrolled", "unowned"):
-            rec[f"deforestation_{group}_ha"] = t.get(f"deforestation_{group}_ha", 0.0)
+        """The indicators of the current year (one row of the yearly table): all of
+        them, or ``year`` and the model's ``indicators``.
 
+        ``transitions`` holds the year's land-use changes (None before the first
+        year), ``fluxes`` the biomass and soil removals and emissions (tCO2e).
+        """
+        shared: dict = {}
+        rec: dict = {"year": self.year}
+        for block in self._record_blocks:
+            rec |= block(self, transitions, fluxes, shared)
+        if self._record_keys is not None:
+            rec = {key: rec[key] for key in self._record_keys}
+        return rec
+
+    def _choose_indicators(self, indicators: list[str]) -> None:
+        """Record only ``indicators`` (and ``year``) from now on, measuring only the
+        blocks of the record that hold them (``self.record`` is a whole record)."""
+        full = self.record
+        wanted = set(indicators) | {"year"}
+        unknown = [key for key in indicators if key not in full]
+        if unknown:
+            raise ValueError(
+                f"unknown indicator {unknown[0]!r}; the yearly indicators are: {', '.join(full)}"
+            )
+        self._record_blocks = tuple(
+            block for block in RECORD_BLOCKS if wanted & set(block(self, None, (0.0,) * 4, {}))
+        )
+        self._record_keys = [key for key in full if key in wanted]
+        self.record = {key: full[key] for key in self._record_keys}
+
+    def _areas(self, shared: dict) -> np.ndarray:
+        """Area of each cover (ha), computed once per record."""
+        if "areas" not in shared:
+            shared["areas"] = count_covers(self.landscape.cover) * self.landscape.cell_size_ha
+        return shared["areas"]
+
+    def _programme_record(self, shared: dict) -> dict:
+        if "programme" not in shared:
+            shared["programme"] = self.programmes.measure(self.year)
+        return shared["programme"]
+
+    def _record_areas(self, transitions, fluxes, shared) -> dict:
+        areas = self._areas(shared)
+        rec = {f"area_{name}_ha": float(a) for name, a in zip(COVER_NAMES, areas, strict=True)}
+        rec["forest_area_ha"] = float(areas[list(FOREST)].sum())
+        return rec
+
+    def _record_transitions(self, transitions, fluxes, shared) -> dict:
+        t = transitions or {}
+        return {
+            "deforestation_ha": t.get("deforestation_ha", 0.0),
+            "cumulative_deforestation_ha": self._cumulative_deforestation_ha,
+            "secondary_cleared_ha": t.get("secondary_cleared_ha", 0.0),
+            "claimed_ha": t.get("claimed_ha", 0.0),
+            "abandoned_ha": t.get("abandoned_ha", 0.0),
+            "farms_abandoning": int(self.farmers.abandoned.sum()),
+            "converted_cocoa_agroforestry_ha": t.get("converted_cocoa_agroforestry_ha", 0.0),
+            "converted_silvopasture_ha": t.get("converted_silvopasture_ha", 0.0),
+        } | {
+            f"deforestation_{group}_ha": t.get(f"deforestation_{group}_ha", 0.0)
+            for group in ("enrolled", "not_enrolled", "unowned")
+        }
+
+    def _record_carbon(self, transitions, fluxes, shared) -> dict:
+        ls, cell = self.landscape, self.landscape.cell_size_ha
         biomass = float(ls.biomass_tc_per_ha.sum() * cell)
         soil = float(ls.soc_tc_per_ha.sum() * cell)
-        rec["carbon_stock_tc"] = biomass + soil
-        rec["biomass_carbon_tc"] = biomass
-        rec["soil_carbon_tc"] = soil
         bio_gain, bio_loss, soc_gain, soc_loss = fluxes
-        rec["removals_tco2e"] = bio_gain + soc_gain
-        rec["emissions_tco2e"] = bio_loss + soc_loss
-        rec["net_emissions_tco2e"] = rec["emissions_tco2e"] - rec["removals_tco2e"]
-        rec["biomass_emissions_tco2e"] = bio_loss
-        rec["soil_emissions_tco2e"] = soc_loss
+        removals, emissions = bio_gain + soc_gain, bio_loss + soc_loss
+        return {
+            "carbon_stock_tc": biomass + soil,
+            "biomass_carbon_tc": biomass,
+            "soil_carbon_tc": soil,
+            "removals_tco2e": removals,
+            "emissions_tco2e": emissions,
+            "net_emissions_tco2e": emissions - removals,
+            "biomass_emissions_tco2e": bio_loss,
+            "soil_emissions_tco2e": soc_loss,
+        }
 
+    def _record_income(self, transitions, fluxes, shared) -> dict:
+        fs = self.farmers
         income = fs.net_income_usd
         has_income = transitions is not None and fs.n > 0
         spread = income_distribution(income) if has_income else dict.fromkeys(INCOME_STATS, np.nan)
-        rec["income_mean_usd"] = float(income.mean()) if has_income else np.nan
-        rec["income_median_usd"] = spread["median"]
-        rec["income_p10_usd"] = spread["p10"]
-        rec["income_gini"] = spread["gini"]
-        rec["income_poorest20_usd"] = spread["poorest_mean"]
-        rec["payments_mean_usd"] = float(fs.payments_usd.mean()) if fs.n else np.nan
-        rec["savings_mean_usd"] = float(fs.savings_usd.mean()) if fs.n else np.nan
-        rec["investment_usd"] = float(fs.investment_usd.sum())
+        return {
+            "income_mean_usd": float(income.mean()) if has_income else np.nan,
+            "income_median_usd": spread["median"],
+            "income_p10_usd": spread["p10"],
+            "income_gini": spread["gini"],
+            "income_poorest20_usd": spread["poorest_mean"],
+            "payments_mean_usd": float(fs.payments_usd.mean()) if fs.n else np.nan,
+            "savings_mean_usd": float(fs.savings_usd.mean()) if fs.n else np.nan,
+            "investment_usd": float(fs.investment_usd.sum()),
+        }
+
+    def _record_adoption(self, transitions, fluxes, shared) -> dict:
+        fs = self.farmers
         owned, o = self._owned_cells()
-        c = ls.cover.ravel()[owned]
+        c = self.landscape.cover.ravel()[owned]
+        rec = {}
         for name, code in (
             ("cocoa_agroforestry", Cover.COCOA_AGROFORESTRY),
             ("silvopasture", Cover.SILVOPASTURE),
@@ -975,23 +1046,35 @@ class LandUseModel(mesa.Model):
             has = np.bincount(o[c == code], minlength=fs.n) > 0
             rec[f"adopters_{name}"] = int(has.sum())
         rec["knowledge_mean"] = float(fs.knowledge.mean()) if fs.n else np.nan
-        for option in (Option.KEEP, Option.CLEAR, Option.COCOA_AGROFORESTRY, Option.SILVOPASTURE):
+        for option in STAGE2:
             rec[f"chose_{OPTION_NAMES[option]}"] = (
                 int((fs.last_option == option).sum()) if transitions is not None else 0
             )
-        for product in PRODUCTS:
-            rec[f"{product}_price_{UNITS[product]}"] = self.market.price(product, self.year)
-        programme = self.programmes.measure(self.year)
-        rec |= programme
-        # Restoration indicators in the manner of FERM / Target 2 monitoring: land
-        # once cleared counts as degraded; under restoration when regrowing, under
-        # agroforestry or silvopasture, or replanted by programme funds.
+        return rec
+
+    def _record_prices(self, transitions, fluxes, shared) -> dict:
+        return {
+            f"{product}_price_{UNITS[product]}": self.market.price(product, self.year)
+            for product in PRODUCTS
+        }
+
+    def _record_programmes(self, transitions, fluxes, shared) -> dict:
+        return self._programme_record(shared)
+
+    def _record_restoration(self, transitions, fluxes, shared) -> dict:
+        """Restoration indicators in the manner of FERM / Target 2 monitoring: land
+        once cleared counts as degraded; under restoration when regrowing, under
+        agroforestry or silvopasture, or replanted by programme funds."""
+        areas = self._areas(shared)
         degraded = float(areas[1:].sum())
-        rec["restoration_regrowth_ha"] = float(areas[Cover.SECONDARY_FOREST])
-        rec["restoration_agroforestry_ha"] = float(areas[Cover.COCOA_AGROFORESTRY])
-        rec["restoration_silvopasture_ha"] = float(areas[Cover.SILVOPASTURE])
-        rec["restoration_reforestation_ha"] = min(programme["reforestation_ha"], degraded)
-        rec["degraded_land_ha"] = degraded
+        reforestation = self._programme_record(shared)["reforestation_ha"]
+        rec = {
+            "restoration_regrowth_ha": float(areas[Cover.SECONDARY_FOREST]),
+            "restoration_agroforestry_ha": float(areas[Cover.COCOA_AGROFORESTRY]),
+            "restoration_silvopasture_ha": float(areas[Cover.SILVOPASTURE]),
+            "restoration_reforestation_ha": min(reforestation, degraded),
+            "degraded_land_ha": degraded,
+        }
         restored = sum(
             rec[f"restoration_{k}_ha"]
             for k in ("regrowth", "agroforestry", "silvopasture", "reforestation")
@@ -1073,3 +1156,16 @@ class LandUseModel(mesa.Model):
     def _sync_grid(self) -> None:
         for name in self.GRID_LAYERS:
             getattr(self._grid, name).data[:] = getattr(self.landscape, name).T
+
+
+#: The blocks of the yearly record, in the order of its columns.
+RECORD_BLOCKS = (
+    LandUseModel._record_areas,
+    LandUseModel._record_transitions,
+    LandUseModel._record_carbon,
+    LandUseModel._record_income,
+    LandUseModel._record_adoption,
+    LandUseModel._record_prices,
+    LandUseModel._record_programmes,
+    LandUseModel._record_restoration,
+)
