@@ -218,3 +218,23 @@ def test_recording_chosen_indicators_gives_the_same_values(indicators):
 def test_an_unknown_indicator_is_named(small_scenario):
     with pytest.raises(ValueError, match=r"unknown indicator 'income_gin'.*income_gini"):
         LandUseModel(small_scenario, rng=0, indicators=["income_gin"])
+
+
+def test_cover_mask_equals_isin():
+    from landsim.model import N_COVERS, cover_mask
+
+    rng = np.random.default_rng(10)
+    cover = rng.integers(0, N_COVERS, (30, 20)).astype(np.int8)
+    for size in range(N_COVERS + 1):
+        for _ in range(5):
+            codes = rng.choice(N_COVERS, size=size, replace=False)
+            np.testing.assert_array_equal(cover_mask(cover, codes), np.isin(cover, codes))
+
+
+def test_cocoa_yields_by_table_equal_the_yield_curve(small_scenario):
+    from landsim.economics import cocoa_yield
+
+    model = LandUseModel(small_scenario, rng=0)
+    for ages in (np.array([], dtype=np.int16), np.arange(0, 40, dtype=np.int16), np.array([300])):
+        expected = cocoa_yield(ages, small_scenario.cocoa_agroforestry)
+        assert model._cocoa_yields(ages).tobytes() == expected.tobytes()

@@ -160,6 +160,22 @@ def count_covers(cover: np.ndarray) -> np.ndarray:
     return np.array([np.count_nonzero(cover == code) for code in range(N_COVERS)])
 
 
+def cover_mask(cover: np.ndarray, codes) -> np.ndarray:
+    """``np.isin(cover, codes)`` by comparing the 8-bit codes, several times faster
+    than a lookup (which converts them to full integers)."""
+    codes = {int(code) for code in codes}
+    others = set(range(N_COVERS)) - codes
+    if len(others) < len(codes):
+        mask = np.ones(cover.shape, dtype=bool)
+        for code in others:
+            mask &= cover != code
+    else:
+        mask = np.zeros(cover.shape, dtype=bool)
+        for code in codes:
+            mask |= cover == code
+    return mask
+
+
 def dilate_padded(flat: np.ndarray, stride: int) -> np.ndarray:
     """:func:`dilate_chessboard` of a raster held as the flat array of its rows,
     each padded with a last column that must be (and stays) False."""
@@ -275,6 +291,7 @@ class LandUseModel(mesa.Model):
         )
         self._recovery_rates[Cover.SILVOPASTURE] = scenario.silvopasture.fertility_recovery_rate
         self._biomass_table = np.zeros((N_COVERS, 0))
+        self._cocoa_table = np.zeros(0)
         #: Soil carbon equilibrium of each cover (tC/ha).
         self._soc_equilibria = scenario.soil.soc_reference_tc_per_ha * carbon.soc_factors(scenario)
         self.year = 0
@@ -812,7 +829,7 @@ class LandUseModel(mesa.Model):
         owned, o = self._owned_cells()
         c = ls.cover.ravel()[owned]
         # Only annual crops, cocoa and silvopasture produce (or cost anything).
-        producing = c >= Cover.MONOCROP
+        producing = np.flatnonzero(c >= Cover.MONOCROP)
         cells, o, c = owned[producing], o[producing], c[producing]
         a, f = ls.age.ravel()[cells], ls.fertility.ravel()[cells]
         p = {name: self.market.price(name, self.year) for name in PRODUCTS}
@@ -823,7 +840,7 @@ class LandUseModel(mesa.Model):
         revenue[m] = sc.monocrop.yield_t_per_ha * f[m] * p["monocrop"]
         cost[m] = sc.monocrop.operating_cost_usd_per_ha
         af = c == Cover.COCOA_AGROFORESTRY
-        kg = cocoa_yield(a[af], sc.cocoa_agroforestry)
+        kg = self._cocoa_yields(a[af])
         revenue[af] = kg * p["cocoa"]
         cost[af] = kg * sc.cocoa_agroforestry.production_cost_usd_per_kg
         sp = c == Cover.SILVOPASTURE
@@ -836,6 +853,16 @@ class LandUseModel(mesa.Model):
         fs.operating_cost_usd[:] = np.bincount(o, cost, fs.n) * cell
         fs.net_income_usd[:] = fs.revenue_usd - fs.operating_cost_usd
         fs.cocoa_kg[:] = np.bincount(o[af], kg, fs.n) * cell
+
+    def _cocoa_yields(self, ages: np.ndarray) -> np.ndarray:
+        """``cocoa_yield(ages)`` (kg/ha), looked up in a table by age (whole years)."""
+        table = self._cocoa_table
+        if ages.size and int(ages.max()) >= table.size:
+            table = cocoa_yield(
+                np.arange(max(2 * int(ages.max()), 128)), self.params.cocoa_agroforestry
+            )
+            self._cocoa_table = table
+        return table.take(ages.astype(np.intp))
 
     def _save(self) -> None:
         """Savings take the saved share of a profit (``farmers.savings_rate``), or
@@ -868,9 +895,9 @@ class LandUseModel(mesa.Model):
         """
         cover, fert = self.landscape.cover.ravel(), self.landscape.fertility.ravel()
         factors, rates = self._fertility_factors, self._recovery_rates
-        moving = (factors != 1.0) | (rates != 0.0)
-        cells = np.flatnonzero(moving.take(cover))
-        c = cover[cells]
+        moving = np.flatnonzero((factors != 1.0) | (rates != 0.0))
+        cells = np.flatnonzero(cover_mask(cover, moving))
+        c = cover[cells].astype(np.intp)
         f = fert[cells] * factors.take(c)
         f += rates.take(c) * (1.0 - f)
         fert[cells] = f
