@@ -58,13 +58,13 @@ def select_clearing(order_key_farm, k_clear):
     return rank_within_groups(order_key_farm) < k_clear[order_key_farm]
 
 
-@pytest.mark.parametrize("search_cells", [8, 1])
+@pytest.mark.parametrize("search_levels", [(3, 8), (1,)])
 def test_clearing_distances_choose_the_cells_exact_distances_choose(
-    small_scenario, search_cells, monkeypatch
+    small_scenario, search_levels, monkeypatch
 ):
     """The capped search decides the same cleared cells as the whole-raster
-    transform with an exact lexsort; a search limit of 1 forces the fallback."""
-    monkeypatch.setattr(LandUseModel, "CLEARING_SEARCH_CELLS", search_cells)
+    transform with an exact lexsort; a search to 1 cell only forces the fallback."""
+    monkeypatch.setattr(LandUseModel, "CLEARING_SEARCH_LEVELS", search_levels)
     model = LandUseModel(small_scenario, rng=2)
     rng = np.random.default_rng(1)
     checked = 0
@@ -238,3 +238,31 @@ def test_cocoa_yields_by_table_equal_the_yield_curve(small_scenario):
     for ages in (np.array([], dtype=np.int16), np.arange(0, 40, dtype=np.int16), np.array([300])):
         expected = cocoa_yield(ages, small_scenario.cocoa_agroforestry)
         assert model._cocoa_yields(ages).tobytes() == expected.tobytes()
+
+
+def test_ownership_caches_follow_the_model_and_edits_of_the_layers(small_scenario):
+    """The ownership caches are kept across years and agree with reading the layers
+    afresh; an edit of the layers between steps is picked up."""
+    kept, fresh = LandUseModel(small_scenario, rng=6), LandUseModel(small_scenario, rng=6)
+    kept.step()
+    cache = kept._ownership
+    for model in (kept, fresh):
+        while model.year < 5:
+            if model is fresh:
+                model._ownership = None  # read the layers afresh every year
+            model.step()
+    assert kept._ownership is cache  # kept, not rebuilt
+    assert kept.yearly_table()["deforestation_ha"].sum() > 0  # the model cleared land
+    unowned = np.flatnonzero(
+        (kept.landscape.owner.ravel() < 0) & ~kept.landscape.protected.ravel()
+    )[:5]
+    for model in (kept, fresh):
+        model.landscape.owner.ravel()[unowned] = 0  # farm 0 buys five cells
+        model.step()
+        model.step()
+    assert kept._ownership is not cache  # the edit was seen
+    import pandas as pd
+
+    pd.testing.assert_frame_equal(kept.yearly_table(), fresh.yearly_table())
+    for name, layer in kept.rasters().items():
+        np.testing.assert_array_equal(layer, fresh.rasters()[name], err_msg=name)

@@ -65,9 +65,14 @@ def monocrop_fertility_path(f0: np.ndarray, depletion: float, horizon: int) -> n
     return np.asarray(f0, dtype=np.float64)[:, None] * (1.0 - depletion) ** np.arange(horizon)
 
 
+def monocrop_revenue(fertility, price: float, params: MonocropParams):
+    """Revenue (USD/ha/yr) of the annual crop: ``yield x fertility x price``."""
+    return params.yield_t_per_ha * fertility * price
+
+
 def monocrop_margin(fertility, price: float, params: MonocropParams):
     """Net margin (USD/ha/yr) of the annual crop: ``yield x fertility x price - cost``."""
-    return params.yield_t_per_ha * fertility * price - params.operating_cost_usd_per_ha
+    return monocrop_revenue(fertility, price, params) - params.operating_cost_usd_per_ha
 
 
 def value_options(
@@ -125,12 +130,11 @@ def value_options(
 
     def monocrop_npv(f0, stop_when_unprofitable: bool):
         fert = monocrop_fertility_path(f0, monocrop.fertility_depletion_rate, horizon)
-        margin = monocrop_margin(fert, p_m, monocrop)
+        revenue = monocrop_revenue(fert, p_m, monocrop)
+        margin = revenue - monocrop.operating_cost_usd_per_ha
         if stop_when_unprofitable:
             margin = np.maximum(margin, 0.0)
-            revenue = np.where(margin > 0, monocrop.yield_t_per_ha * fert * p_m, 0.0)
-        else:
-            revenue = monocrop.yield_t_per_ha * fert * p_m
+            revenue = np.where(margin > 0, revenue, 0.0)
         return (margin * disc).sum(1), (revenue * disc).sum(1)
 
     values = np.zeros((discount_rate.size, len(Option)))

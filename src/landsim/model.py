@@ -297,7 +297,8 @@ class LandUseModel(mesa.Model):
         self.year = 0
         self._cumulative_deforestation_ha = 0.0
         self._grid = None
-        self._cache: dict | None = None
+        self._cache: dict | None = None  # during a step: the ownership caches
+        self._ownership: dict | None = None
         self._discount_cache: tuple | None = None
         self._record_blocks, self._record_keys = RECORD_BLOCKS, None
         self.record = self._measure(transitions=None, fluxes=(0.0, 0.0, 0.0, 0.0))
@@ -384,7 +385,7 @@ class LandUseModel(mesa.Model):
         self._save()
         self.record = self._measure(transitions, fluxes)
         self.running = self.year < sc.years
-        self._cache = None  # read the layers afresh next year (they may be edited)
+        self._cache = None  # checked against the layers again next year
         if self._grid is not None:
             self._sync_grid()
         self.datacollector.collect(self)
@@ -439,22 +440,43 @@ class LandUseModel(mesa.Model):
             return np.ones(protected.shape, dtype=bool)
         return ~protected
 
-    # Layers that stay fixed within a year (or change only where the model says)
-    # are read once per year: ``_begin_caches`` at the start of each step, and
-    # ``_owned_cells`` again after clearing changes ownership.
+    # What the ownership layers (owner, claim, protected) imply is cached:
+    # ``_begin_caches`` at the start of each step checks the layers against the
+    # copies it keeps and reads them afresh only if they were changed by anything
+    # but the model (which keeps the cache and the copies in step when it clears).
 
     def _begin_caches(self) -> None:
         ls = self.landscape
+        cached = self._ownership
+        if cached is not None and self._ownership_unchanged(cached["layers"]):
+            self._cache = cached
+            return
         changeable = self._changeable()
         owner, claim = ls.owner.ravel(), ls.claim.ravel()
         # A farm may clear its own cells and the unowned cells it can claim.
         farm_of = np.where(owner >= 0, owner, claim)
-        self._cache = {
+        self._cache = self._ownership = {
             "changeable": changeable,
             "may_clear": changeable & (farm_of >= 0),
             "farm_of": farm_of,
+            "layers": (
+                ls.owner.copy(),
+                ls.claim.copy(),
+                ls.protected.copy(),
+                self.params.landscape.protected_can_change,
+            ),
         }
         self._cache_owned()
+
+    def _ownership_unchanged(self, layers: tuple) -> bool:
+        ls = self.landscape
+        owner, claim, protected, can_change = layers
+        return (
+            can_change == self.params.landscape.protected_can_change
+            and np.array_equal(owner, ls.owner)
+            and np.array_equal(claim, ls.claim)
+            and np.array_equal(protected, ls.protected)
+        )
 
     def _cache_owned(self, owned: np.ndarray | None = None) -> None:
         """Flat indices of the owned cells (raster order) and their owners
@@ -673,6 +695,10 @@ class LandUseModel(mesa.Model):
         claimed = cleared[was_unowned]
         owner[cleared] = cleared_farm
         claim[cleared] = NO_OWNER
+        # (Who may clear a cell does not change: the farm that claimed it owns it.)
+        kept_owner, kept_claim, _, _ = self._cache["layers"]
+        kept_owner.ravel()[cleared] = cleared_farm
+        kept_claim.ravel()[cleared] = NO_OWNER
         investment = np.zeros(fs.n)
         changed = [(cleared, Cover.MONOCROP)]
         established = {}
@@ -726,9 +752,9 @@ class LandUseModel(mesa.Model):
         forest = (ls.cover <= Cover.SECONDARY_FOREST) & ~ls.road  # the two forest codes
         return ndimage.distance_transform_cdt(forest, metric="chessboard").ravel()
 
-    #: Distance (cells) up to which ``_clearing_distances`` searches outwards from
-    #: the fields before it transforms the raster instead.
-    CLEARING_SEARCH_CELLS: ClassVar[int] = 8
+    #: Distances (cells) to which ``_clearing_distances`` searches outwards from
+    #: the fields, in turn, before it transforms the raster instead.
+    CLEARING_SEARCH_LEVELS: ClassVar[tuple[int, ...]] = (3, 8)
 
     def _clearing_distances(
         self, cand: np.ndarray, group: np.ndarray, k_clear: np.ndarray
@@ -741,10 +767,11 @@ class LandUseModel(mesa.Model):
         nearest first. Within a group that is cleared whole, or not at all, the order
         does not matter (its distances are returned as 0). In the others, the ``r``
         cells to clear are the ``r`` nearest: once ``r`` cells of the group lie within
-        ``d`` cells of a field, the others' distances may be anything above ``d``
-        (they are returned as ``d + 1``). The search grows the fields one cell at a
-        time (a chessboard dilation) until every such group has its ``r`` cells;
-        beyond ``CLEARING_SEARCH_CELLS`` it falls back to ``_field_distance``.
+        ``d`` cells of a field, the others' distances may be anything above ``d``.
+        The search grows the fields one cell at a time (a chessboard dilation) to
+        each distance of ``CLEARING_SEARCH_LEVELS`` in turn, until every such group
+        has its ``r`` cells within it; distances beyond are returned as one more.
+        Past the last, it falls back to ``_field_distance``.
         """
         n_groups = 2 * self.farmers.n
         size = np.bincount(group, minlength=n_groups)
@@ -764,26 +791,25 @@ class LandUseModel(mesa.Model):
         height, width = ls.shape
         padded = np.zeros((height, width + 1), dtype=bool)
         np.logical_or(ls.cover > Cover.SECONDARY_FOREST, ls.road, out=padded[:, :width])
-        reached = padded.ravel()
         cells = cand[todo]
         cells += cells // width  # the padded flat index
         todo_group = group[todo]
-        found = np.zeros(n_groups, dtype=np.int64)
-        level = 0
-        while True:
-            hit = reached[cells]
-            found += np.bincount(todo_group[hit], minlength=n_groups)
-            dist[todo[hit]] = level
-            if (found >= need).all():
-                dist[todo[~hit]] = level + 1
-                return dist, level + 2
-            level += 1
-            if level > self.CLEARING_SEARCH_CELLS:
-                exact = self._field_distance(cand).astype(np.int64)
-                return exact, int(exact.max()) + 1
-            miss = ~hit
-            todo, cells, todo_group = todo[miss], cells[miss], todo_group[miss]
-            reached = dilate_padded(reached, width + 1)
+        reach = [padded.ravel()]  # reach[d]: the cells within d of a field or road
+        for levels in self.CLEARING_SEARCH_LEVELS:
+            while len(reach) <= levels:
+                reach.append(dilate_padded(reach[-1], width + 1))
+            # A cell's distance (capped at levels + 1) is the number of the sets
+            # reach[0..levels] that do not hold it.
+            within = np.zeros(cells.size, dtype=np.int64)
+            for reached in reach:
+                within += reached[cells]
+            level = levels + 1 - within
+            counts = np.bincount(todo_group[level <= levels], minlength=n_groups)
+            if (counts >= need).all():
+                dist[todo] = level
+                return dist, levels + 2
+        exact = self._field_distance(cand).astype(np.int64)
+        return exact, int(exact.max()) + 1
 
     #: Cells around the clearing candidates that ``_field_distance`` includes in
     #: its window (the whole raster is transformed if this is not enough).
