@@ -90,16 +90,20 @@ def test_clearing_distances_choose_the_cells_exact_distances_choose(
     assert checked == 80
 
 
-def test_dilate_chessboard_equals_binary_dilation():
+def test_dilate_padded_equals_binary_dilation():
     from scipy import ndimage
 
-    from landsim.model import dilate_chessboard
+    from landsim.model import dilate_padded
 
     rng = np.random.default_rng(6)
-    for shape in [(1, 1), (1, 7), (9, 1), (13, 17)]:
-        mask = rng.random(shape) < 0.15
+    for height, width in [(1, 1), (1, 7), (9, 1), (13, 17)]:
+        mask = rng.random((height, width)) < 0.15
+        padded = np.zeros((height, width + 1), dtype=bool)
+        padded[:, :width] = mask
+        out = dilate_padded(padded.ravel(), width + 1).reshape(height, width + 1)
+        assert not out[:, width].any()
         np.testing.assert_array_equal(
-            dilate_chessboard(mask), ndimage.binary_dilation(mask, structure=np.ones((3, 3)))
+            out[:, :width], ndimage.binary_dilation(mask, structure=np.ones((3, 3)))
         )
 
 

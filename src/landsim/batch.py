@@ -300,16 +300,17 @@ class ModelRunner:
             scenario = base.with_overrides(run.overrides) if run.overrides else base
             key = self.landscapes.key(scenario, run.replicate)
             landscape = self.landscapes.get(key)
+            columns = self._yearly_columns()
             model = LandUseModel(
                 scenario,
                 rng=replicate_seed(self.seed, run.replicate),
                 landscape=landscape,
-                indicators=self._yearly_columns(),
+                indicators=columns,
             )
             if landscape is None:
                 self.landscapes.put(key, model.landscape)
             rasters = self._simulate(model, scenario.years)
-            yearly = model.yearly_table(columns=self._yearly_columns())
+            yearly = model.yearly_table(columns=columns)
             scalars = compute_scalars(yearly, self.outputs.scalars)
             farms = model.farm_table() if self.outputs.farms else None
         except Exception as exc:  # recorded, and the batch goes on

@@ -177,8 +177,10 @@ def cover_mask(cover: np.ndarray, codes) -> np.ndarray:
 
 
 def dilate_padded(flat: np.ndarray, stride: int) -> np.ndarray:
-    """:func:`dilate_chessboard` of a raster held as the flat array of its rows,
-    each padded with a last column that must be (and stays) False."""
+    """The cells within one cell (the 8 neighbours) of a cell of a mask: a binary
+    dilation by a 3 x 3 square, without wrapping at the edges. The mask is held as
+    the flat array of its rows, each padded with a last column that must be (and
+    stays) False, so that shifting the flat array by one never joins two rows."""
     across = flat.copy()
     across[1:] |= flat[:-1]
     across[:-1] |= flat[1:]
@@ -186,18 +188,6 @@ def dilate_padded(flat: np.ndarray, stride: int) -> np.ndarray:
     out = across.copy()
     out[stride:] |= across[:-stride]
     out[:-stride] |= across[stride:]
-    return out
-
-
-def dilate_chessboard(mask: np.ndarray) -> np.ndarray:
-    """The cells within one cell (the 8 neighbours) of a cell of ``mask``: a binary
-    dilation by a 3 x 3 square, without wrapping at the edges."""
-    rows = mask.copy()
-    rows[1:] |= mask[:-1]
-    rows[:-1] |= mask[1:]
-    out = rows.copy()
-    out[:, 1:] |= rows[:, :-1]
-    out[:, :-1] |= rows[:, 1:]
     return out
 
 
