@@ -2,7 +2,7 @@
 
 Usage::
 
-    python benchmarks/batch.py             # about 3 minutes; updates docs/performance.md
+    python benchmarks/batch.py             # about 5 minutes; updates docs/performance.md
     python benchmarks/batch.py --quick     # fewer runs
     python benchmarks/batch.py --no-write  # print only
 
@@ -28,6 +28,7 @@ import argparse
 import json
 import os
 import platform
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -49,6 +50,8 @@ SMALL = {
 
 SCENARIOS = {"default": {}, "small": SMALL}
 MODES = ("bare", "serial", "processes", "dask")
+#: Alternating rounds of the bare loop and the serial engine (medians reported).
+ROUNDS = 3
 
 
 def experiment(name: str, runs: int) -> dict:
@@ -107,7 +110,13 @@ def render(rows: list[dict], quick: bool) -> str:
         + time.strftime("%Y-%m-%d")
         + ". Each case runs in a fresh process; `bare` is a loop of `simulate` calls "
         "keeping nothing, the others go through `run_batch(..., out=DIR)` and stream "
-        "the run and yearly tables to Parquet.",
+        "the run and yearly tables to Parquet. "
+        + (
+            ""
+            if quick
+            else f"`bare` and `engine, 1 process` alternate {ROUNDS} times each and "
+            "their median is shown (range in brackets); the parallel cases run once."
+        ),
         "",
         "| scenario | mode | runs | time (s) | runs/s | vs bare | engine overhead |",
         "|---|---|---|---|---|---|---|",
@@ -125,8 +134,10 @@ def render(rows: list[dict], quick: bool) -> str:
             "processes": "engine, 2 processes",
             "dask": "engine, Dask LocalCluster 2",
         }
+        times = r.get("times", [])
+        spread = f" ({min(times):.2f}-{max(times):.2f})" if len(times) > 1 else ""
         lines.append(
-            f"| {r['scenario']} | {label[r['mode']]} | {r['runs']} | {r['seconds']:.2f} | "
+            f"| {r['scenario']} | {label[r['mode']]} | {r['runs']} | {r['seconds']:.2f}{spread} | "
             f"{r['runs'] / r['seconds']:.1f} | {speed:.2f}x | {overhead} |"
         )
     lines += [
@@ -152,14 +163,26 @@ def main() -> None:
         print(json.dumps(worker(name, mode, int(runs))))
         return
     counts = {"default": 12 if args.quick else 60, "small": 100 if args.quick else 600}
+    rounds = 1 if args.quick else ROUNDS
     rows = []
     for name in SCENARIOS:
+        # bare and serial alternate, ``rounds`` times each, and keep their medians:
+        # fresh processes on a shared machine differ by 10 % or more, as much as
+        # the overhead being measured.
+        times = {mode: [] for mode in MODES}
+        for _ in range(rounds):
+            for mode in ("bare", "serial"):
+                times[mode].append(measure(name, mode, counts[name])["seconds"])
+        for mode in ("processes", "dask"):
+            times[mode].append(measure(name, mode, counts[name])["seconds"])
         for mode in MODES:
-            row = measure(name, mode, counts[name])
+            seconds = statistics.median(times[mode])
+            row = {"scenario": name, "mode": mode, "runs": counts[name], "seconds": seconds}
+            spread = f" ({min(times[mode]):.2f}-{max(times[mode]):.2f})" if rounds > 1 else ""
             print(
-                f"{name:8s} {mode:10s} {row['runs']:5d} runs {row['seconds']:8.2f} s", flush=True
+                f"{name:8s} {mode:10s} {counts[name]:5d} runs {seconds:8.2f} s{spread}", flush=True
             )
-            rows.append(row)
+            rows.append(row | {"times": times[mode]})
     text = render(rows, args.quick)
     print()
     print(text)
