@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
+from hypothesis import settings
 
 from landsim.scenario import Scenario, load_scenario
 
@@ -32,3 +35,11 @@ def small_scenario(default_scenario: Scenario) -> Scenario:
     Session-scoped (scenarios are immutable), so hypothesis tests may use it.
     """
     return default_scenario.with_overrides(SMALL_OVERRIDES)
+
+
+# Hypothesis: CI (where the CI variable is set) runs a fixed, derandomised set of
+# examples and keeps no example database, so a run cannot fail on a new random
+# example or on one saved by an earlier run; locally, examples stay random.
+settings.register_profile("ci", derandomize=True, database=None, print_blob=True)
+settings.register_profile("dev", print_blob=True)
+settings.load_profile("ci" if os.environ.get("CI") else "dev")
