@@ -35,6 +35,7 @@ Mesa convention); this module imports the model.
 
 from __future__ import annotations
 
+import base64
 import html
 import io
 import math
@@ -54,9 +55,9 @@ import pandas as pd
 import PIL.Image
 import solara
 from matplotlib import colormaps
-from matplotlib.ticker import MaxNLocator
 from mesa.experimental.scenarios import Scenario as MesaScenario
-from mesa.visualization import Slider, SolaraViz, solara_viz
+from mesa.visualization import Slider
+from mesa.visualization.solara_viz import ModelController
 from mesa.visualization.utils import update_counter
 
 from landsim.landscape import Cover
@@ -350,12 +351,25 @@ class Control:
             return read_programme_value(scenario, self.key)
         return self.read(scenario)
 
+    @property
+    def full_label(self) -> str:
+        """The slider's label: what students see and its unit."""
+        return f"{self.label} ({self.unit})"
+
+    def slider_value(self, scenario: Scenario) -> float:
+        """Where the slider stands for ``scenario``: its value, clipped to the range and
+        rounded to the slider's step."""
+        value = min(max(self.value_in(scenario), self.minimum), self.maximum)
+        steps = round((value - self.minimum) / self.step)
+        value = min(self.minimum + steps * self.step, self.maximum)
+        return round(value) if self.integer else round(value, 10)
+
     def make_slider(self, value: float) -> Slider:
         """A Mesa slider starting at ``value`` (clipped to the range)."""
         value = min(max(value, self.minimum), self.maximum)
         kind = int if self.integer else float
         return Slider(
-            label=f"{self.label} ({self.unit})",
+            label=self.full_label,
             value=kind(value),
             min=kind(self.minimum),
             max=kind(self.maximum),
@@ -461,34 +475,33 @@ def apply_controls(scenario: Scenario, values: Mapping[str, float]) -> Scenario:
 
 @dataclass(frozen=True)
 class ViewerSetup:
-    """What the page fixes at launch (a fixed SolaraViz parameter of the model).
+    """What the page fixes at launch (a fixed parameter of the model).
 
     Attributes
     ----------
     choices : tuple of (str, str or None)
         The picker's names and scenario files (None: the embedded default).
-    starts : tuple of (str, float)
-        Each slider's starting value, by key path.
     """
 
     choices: tuple[tuple[str, str | None], ...]
-    starts: tuple[tuple[str, float], ...]
 
     @property
     def files(self) -> dict[str, str | None]:
         return dict(self.choices)
 
-    @property
-    def start_values(self) -> dict[str, float]:
-        return dict(self.starts)
+
+def slider_values(scenario: Scenario) -> dict[str, float]:
+    """Where every slider stands for ``scenario``, by key path."""
+    return {control.key: control.slider_value(scenario) for control in CONTROLS}
 
 
 def make_model_params(
     launch_file: str | None, directory: Path | None = SCENARIO_DIR
 ) -> dict[str, Any]:
-    """SolaraViz's ``model_params``: picker, seed field, sliders and the fixed setup.
+    """The model's parameters for the page: picker, seed field, sliders, fixed setup.
 
-    The sliders start at the values of the launch scenario.
+    In Mesa's ``model_params`` form (``Slider`` objects and input dicts); the
+    sliders start at the values of the launch scenario.
 
     Raises
     ------
@@ -497,13 +510,8 @@ def make_model_params(
     """
     scenario = load_scenario(launch_file)
     choices, start = list_scenario_choices(launch_file, directory)
-    sliders = {
-        control.key: control.make_slider(control.value_in(scenario)) for control in CONTROLS
-    }
-    setup = ViewerSetup(
-        choices=tuple(choices.items()),
-        starts=tuple((key, slider.value) for key, slider in sliders.items()),
-    )
+    values = slider_values(scenario)
+    sliders = {control.key: control.make_slider(values[control.key]) for control in CONTROLS}
     return {
         "scenario_file": {
             "type": "Select",
@@ -513,12 +521,12 @@ def make_model_params(
         },
         "seed": {"type": "InputText", "value": str(scenario.seed), "label": "Seed (whole number)"},
         **sliders,
-        "setup": setup,
+        "setup": ViewerSetup(choices=tuple(choices.items())),
     }
 
 
 def initial_arguments(model_params: Mapping[str, Any]) -> dict[str, Any]:
-    """The keyword arguments SolaraViz builds a model from before anything is moved."""
+    """The keyword arguments the model is built from before anything is moved."""
     out = {}
     for name, param in model_params.items():
         if isinstance(param, Slider):
@@ -540,29 +548,35 @@ class TeachingModel(LandUseModel):
     ----------
     scenario : Scenario, path or None
         The scenario when ``scenario_file`` is not given (None: the embedded
-        default). Mesa's own scenario object, which SolaraViz passes on Reset, is
+        default). Mesa's own scenario object, which Mesa's Reset passes, is
         ignored: the landsim scenario comes from the picker.
     rng : int, numpy.random.Generator or None
         Overrides the seed field.
     setup : ViewerSetup, optional
-        The picker's files and the sliders' starting values. Without it, every
-        slider value given is applied.
+        The picker's files.
     scenario_file : str, optional
         A name from ``setup.choices``.
     seed : str or int, optional
         The seed field; blank: the scenario's own seed.
     **controls : float
-        Slider values by scenario key path (e.g. ``markets.cocoa.mean``); a value
-        that differs from its slider's start overrides the scenario.
+        Slider values by scenario key path (e.g. ``markets.cocoa.mean``). A value
+        other than where the slider stands for the chosen scenario
+        (:meth:`Control.slider_value`) overrides the scenario; a slider left where
+        the scenario puts it changes nothing.
 
     Attributes
     ----------
     scenario_name : str
         The picker's name of the scenario run (or the scenario's own name).
+    base : Scenario
+        The chosen scenario as written, before the sliders.
     overridden : dict
         The slider values applied, by key path.
     notices : list of str
         Messages for the student (bad seed, invalid scenario), shown on the page.
+    lock : threading.RLock
+        Held while the model steps; the page holds it while it reads the model, so
+        that it never reads a year half-done.
     """
 
     def __init__(
@@ -579,14 +593,37 @@ class TeachingModel(LandUseModel):
         if unknown:
             raise TypeError(f"unknown slider(s): {', '.join(unknown)}")
         self.notices: list[str] = []
+        self.lock = threading.RLock()
         if isinstance(scenario, MesaScenario):
             scenario = None
-        base, self.scenario_name = self._choose_scenario(scenario, setup, scenario_file)
-        moved = find_moved_controls(controls, setup.start_values if setup else None)
-        params, self.overridden = self._apply(base, moved)
+        self.base, self.scenario_name = self._choose_scenario(scenario, setup, scenario_file)
+        moved = find_moved_controls(controls, slider_values(self.base))
+        params, self.overridden = self._apply(self.base, moved)
         if rng is None:
             rng = self._read_seed(seed)
         super().__init__(params, rng=rng)
+
+    @property
+    def finished(self) -> bool:
+        """Whether the run has reached its last year."""
+        return self.year >= self.params.years
+
+    @property
+    def adds_teaching_programme(self) -> bool:
+        """Whether the sliders added :func:`teaching_programme` to a scenario without one."""
+        return not self.base.programmes and bool(self.params.programmes)
+
+    def step(self) -> None:
+        """Simulate one year; past the last year, do nothing (the run is finished).
+
+        Mesa's Play steps the model several times between redraws (its render
+        interval) without checking whether the run has ended.
+        """
+        with self.lock:
+            if self.finished:
+                self.running = False
+                return
+            super().step()
 
     def _choose_scenario(self, scenario, setup, scenario_file) -> tuple[Scenario, str]:
         if scenario_file is not None:
@@ -639,6 +676,8 @@ FARM_STYLE = {
 }
 BOUNDARY_STYLE = ("#303030", "farm boundary")
 RESERVE_LINE_STYLE = ("#000000", "reserve boundary (dashed)")
+ROAD_STYLE = ("#707070", "road")
+SELECTED_STYLE = ("#d500f9", "the farm you clicked")
 #: Continuous views: colour map and legend title.
 SCALE_STYLE = {
     "Carbon": ("YlGn", "carbon stock, tC/ha (biomass + soil)"),
@@ -744,26 +783,64 @@ def find_edges(labels: np.ndarray) -> np.ndarray:
     return edge
 
 
-def draw_map(model: LandUseModel, view: str = "Land cover") -> tuple[np.ndarray, Legend]:
+def draw_roads(image: np.ndarray, road: np.ndarray, factor: int) -> None:
+    """Draw the roads on ``image`` (in place): a line through the middle of every road
+    cell, joined to the road cells beside it."""
+    if factor < 3 or not road.any():
+        return
+    colour = to_rgb(ROAD_STYLE[0])
+    width = max(1, factor // 3)
+    low = (factor - width) // 2
+    band = slice(low, low + width)
+    height, cols = road.shape
+    # (rows, columns, pixel row in the cell, pixel column in the cell, rgb): a view.
+    cells = image.reshape(height, factor, cols, factor, 3).transpose(0, 2, 1, 3, 4)
+    cells[:, :, band, band][road] = colour
+    east = road[:, :-1] & road[:, 1:]  # a road cell and its eastern neighbour
+    cells[:, :-1, band, low:][east] = colour
+    cells[:, 1:, band, : low + width][east] = colour
+    south = road[:-1, :] & road[1:, :]
+    cells[:-1, :, low:, band][south] = colour
+    cells[1:, :, : low + width, band][south] = colour
+
+
+def erode(mask: np.ndarray) -> np.ndarray:
+    """Pixels of ``mask`` whose four neighbours are all in ``mask`` (outside counts as not)."""
+    padded = np.pad(mask, 1)
+    return mask & padded[:-2, 1:-1] & padded[2:, 1:-1] & padded[1:-1, :-2] & padded[1:-1, 2:]
+
+
+def draw_map(
+    model: LandUseModel, view: str = "Land cover", selected: int | None = None
+) -> tuple[np.ndarray, Legend]:
     """The landscape in one of :data:`VIEWS` as an RGB image, and its legend.
 
-    Each cell is a square of whole pixels (north at the top); the reserve boundary
-    is dashed, and in the farm view farm boundaries are drawn.
+    Each cell is a square of whole pixels (north at the top); roads are drawn as
+    lines, the reserve boundary is dashed, in the farm view farm boundaries are
+    drawn, and the boundary of the ``selected`` farm (if any) is highlighted.
     """
     rgb, legend = PAINTERS[view](model)
     ls = model.landscape
     factor = max(1, MAP_PIXELS // max(ls.shape))
     image = enlarge(rgb, factor)
+    entries = list(legend.entries)
     if view == "Farms":
         owner = enlarge(ls.owner, factor)
         boundary = find_edges(owner) & (owner >= 0)
         image[boundary] = to_rgb(BOUNDARY_STYLE[0])
+    if ls.road.any():
+        draw_roads(image, ls.road, factor)
+        entries.append(ROAD_STYLE)
     if ls.protected.any() and not ls.protected.all():
         rows, cols = np.indices(image.shape[:2])
         line = find_edges(enlarge(ls.protected, factor)) & ((rows + cols) // 6 % 2 == 0)
         image[line] = to_rgb(RESERVE_LINE_STYLE[0])
-        legend = Legend(entries=(*legend.entries, RESERVE_LINE_STYLE), scale=legend.scale)
-    return image, legend
+        entries.append(RESERVE_LINE_STYLE)
+    if selected is not None and 0 <= selected < model.farmers.n:
+        mine = enlarge(ls.owner == selected, factor)
+        image[mine & ~erode(erode(mine))] = to_rgb(SELECTED_STYLE[0])
+        entries.append(SELECTED_STYLE)
+    return image, Legend(entries=tuple(entries), scale=legend.scale)
 
 
 def encode_png(image: np.ndarray) -> bytes:
@@ -773,9 +850,11 @@ def encode_png(image: np.ndarray) -> bytes:
     return buffer.getvalue()
 
 
-def render_map(model: LandUseModel, view: str) -> tuple[bytes, Legend]:
+def render_map(
+    model: LandUseModel, view: str, selected: int | None = None
+) -> tuple[bytes, Legend]:
     """The map in ``view`` as PNG bytes, and its legend."""
-    image, legend = draw_map(model, view)
+    image, legend = draw_map(model, view, selected)
     return encode_png(image), legend
 
 
@@ -813,36 +892,165 @@ def describe_extent(model: LandUseModel) -> str:
     return text + "."
 
 
-#: Page styles: the map image fits its grid cell and shows cells as sharp squares;
-#: every slider shows its value under its knob (Mesa's sliders show it only while
-#: dragged, and students need to see what they set before pressing Reset).
+#: Page styles. The page is always in the light theme (the app draws in fixed
+#: colours); the map shows cells as sharp squares; every slider shows its value
+#: under its knob (Vuetify's sliders show it only while dragged, and students need
+#: to see what they set before pressing Reset).
 PAGE_CSS = """
-.landsim-map { width: 100%; max-width: 520px; height: auto; image-rendering: pixelated; }
+.landsim-map-frame { width: 100%; max-width: 520px; }
+.landsim-map-holder { position: relative; line-height: 0; }
+.landsim-map { width: 100%; height: auto; image-rendering: pixelated; cursor: crosshair;
+    user-select: none; }
+.landsim-map-year { position: absolute; top: 6px; left: 6px; line-height: 1.3;
+    background: rgba(255, 255, 255, 0.85); color: #111; padding: 1px 6px; border-radius: 3px;
+    font-weight: bold; font-size: 14px; pointer-events: none; }
+.landsim-scale { display: flex; align-items: center; gap: 6px; margin-top: 4px;
+    font-size: 12px; color: #333; }
+.landsim-scale-bar { height: 6px; border: 1px solid #222; border-top: none;
+    background: repeating-linear-gradient(to right, #222 0 50%, #fff 50% 100%); }
 .v-slider .v-slider__thumb-label-container { display: block !important; }
 .v-slider .v-slider__thumb-label.primary {
     transform: translateX(-50%) translateY(24px) !important; background: transparent !important;
     color: #222 !important; width: auto !important; height: auto !important;
     border-radius: 0 !important; font-size: 12px; }
 .v-slider .v-slider__thumb-label > * { transform: none !important; }
-.landsim-plot svg { display: block; max-width: 560px; }
 .landsim-run td, .landsim-run th { padding: 2px 6px 2px 0; vertical-align: top; }
 .landsim-key { font-family: monospace; font-size: 11px; color: #555; word-break: break-all; }
+.landsim-finished { color: #1b5e20; }
+.landsim-doc { max-height: 70vh; overflow-y: auto; }
 """
 
 
+def choose_scale_bar(width_km: float) -> tuple[float, float]:
+    """A round length for the scale bar (about a fifth of the map's width), in km, and
+    the fraction of the map's width it spans."""
+    target = width_km / 5
+    if target <= 0:
+        return 0.0, 0.0
+    magnitude = 10 ** math.floor(math.log10(target))
+    length = max(m * magnitude for m in (1, 2, 5) if m * magnitude <= target)
+    return length, length / width_km
+
+
+def format_km(length: float) -> str:
+    """A length in km for the scale bar (metres below 1 km)."""
+    return f"{length * 1000:g} m" if length < 1 else f"{length:g} km"
+
+
+@solara.component_vue("app_map.vue")
+def MapImage(
+    src: str,
+    year_label: str,
+    scale_label: str,
+    scale_percent: float,
+    event_cell_clicked: Callable[[dict], None],
+):
+    """The map image with the year over it and a scale bar; reports clicks as
+    fractions of the image's width and height."""
+
+
+def find_clicked_cell(model: LandUseModel, click: Mapping[str, float]) -> tuple[int, int] | None:
+    """The (row, column) of the cell at a click given as fractions of the map's size."""
+    height, width = model.landscape.shape
+    try:
+        x, y = float(click["x"]), float(click["y"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    if not (0 <= x <= 1 and 0 <= y <= 1):
+        return None
+    return min(int(y * height), height - 1), min(int(x * width), width - 1)
+
+
 @solara.component
-def LandscapeMap(model: LandUseModel):
-    """The map with a switch between :data:`VIEWS` (no Reset needed to switch)."""
+def LandscapeMap(model: TeachingModel, selected: int | None, on_select: Callable):
+    """The map with a switch between :data:`VIEWS` (no Reset needed to switch).
+
+    Clicking a cell selects the farm that owns it (``on_select(farm id or -1)``).
+    """
     update_counter.get()
     view, set_view = solara.use_state(VIEWS[0])
-    png, legend = solara.use_memo(
-        lambda: render_map(model, view), dependencies=[model, model.year, view]
-    )
+
+    def draw():
+        with model.lock:
+            png, legend = render_map(model, view, selected)
+            return base64.b64encode(png).decode("ascii"), legend, model.year
+
+    encoded, legend, year = solara.use_memo(draw, dependencies=[model, model.year, view, selected])
+    ls = model.landscape
+    length, fraction = choose_scale_bar(ls.shape[1] * ls.cell_side_km)
+
+    def clicked(click):
+        cell = find_clicked_cell(model, click)
+        if cell is not None:
+            owner = int(model.landscape.owner[cell])
+            on_select(owner if owner >= 0 else -1)
+
     with solara.Column(gap="4px"):
         solara.ToggleButtonsSingle(value=view, values=list(VIEWS), on_value=set_view, dense=True)
-        solara.Image(png, classes=["landsim-map"])
+        MapImage(
+            src=f"data:image/png;base64,{encoded}",
+            year_label=f"Year {year}",
+            scale_label=format_km(length),
+            scale_percent=100 * fraction,
+            event_cell_clicked=clicked,
+        )
         solara.HTML(tag="div", unsafe_innerHTML=format_legend(legend))
-        solara.Text(describe_extent(model), style={"font-size": "12px", "color": "#555"})
+        solara.Text(
+            describe_extent(model) + " Click a farm to see it.",
+            style={"font-size": "12px", "color": "#444"},
+        )
+
+
+# --------------------------------------------------------------------------- a farm
+
+
+def describe_farm(model: LandUseModel, farm: int) -> str:
+    """One farm as HTML: its land by cover, savings, income and programme status."""
+    ls, fs = model.landscape, model.farmers
+    mine = ls.owner == farm
+    ha = np.bincount(ls.cover[mine], minlength=len(Cover)) * ls.cell_size_ha
+    cover = "".join(
+        f"<tr><td>{html.escape(label)}</td><td align='right'>{ha[code]:,.1f} ha</td></tr>"
+        for code, (_, label) in COVER_STYLE.items()
+    )
+    if not model.programmes:
+        status = "no programme in this run"
+    elif model.programmes.expelled_any()[farm]:
+        status = "expelled from a programme (caught clearing)"
+    elif model.programmes.enrolled_any()[farm]:
+        status = "enrolled in a programme"
+    elif model.programmes.ever_enrolled_any()[farm]:
+        status = "was enrolled; the contract has ended"
+    else:
+        status = "not enrolled"
+    income = (
+        f"{fs.net_income_usd[farm]:,.0f} USD in year {model.year} "
+        f"(programme payments {fs.payments_usd[farm]:,.0f} USD of it)"
+        if model.year > 0
+        else "none yet (year 0)"
+    )
+    return (
+        f'<div class="landsim-farm"><b>Farm {farm}</b> · {mine.sum() * ls.cell_size_ha:,.1f} ha'
+        f'<table style="border-collapse:collapse;font-size:13px">{cover}</table>'
+        f"<p>Savings: {fs.savings_usd[farm]:,.0f} USD<br/>Net income: {income}<br/>"
+        f"Income since the start: {fs.cumulative_income_usd[farm]:,.0f} USD<br/>"
+        f"Primary forest it cleared: {fs.deforested_ha[farm]:,.1f} ha<br/>"
+        f"Programme: {html.escape(status)}</p></div>"
+    )
+
+
+@solara.component
+def FarmCard(model: TeachingModel, farm: int | None):
+    """The farm clicked on the map (or how to pick one)."""
+    update_counter.get()
+    if farm is None:
+        solara.Text("Click a farm on the map to see it here.", style={"font-size": "13px"})
+    elif farm < 0 or farm >= model.farmers.n:
+        solara.Text("That is not a farm (reserve or unowned land).", style={"font-size": "13px"})
+    else:
+        with model.lock:
+            card = describe_farm(model, farm)
+        solara.HTML(tag="div", unsafe_innerHTML=card)
 
 
 # --------------------------------------------------------------------------- the plots
@@ -907,183 +1115,101 @@ TRAJECTORIES = (
         ),
     ),
 )
+#: The yearly columns the plots read.
+PLOT_COLUMNS = [column for spec in TRAJECTORIES for column, _, _ in spec.lines]
+#: What the faint lines of the previous run are called in the hover box.
+PREVIOUS = "previous run"
 
 
-#: Width of a plot (SVG user units, about CSS pixels), its plot-area height, margins.
-PLOT_WIDTH = 460
-PLOT_AREA_HEIGHT = 170
-PLOT_MARGINS = {"left": 62, "right": 14, "bottom": 40}
-#: Rough width of a character of the 12 px legend font, to lay legend entries out.
-CHAR_WIDTH = 6.6
-
-
-def find_ticks(low: float, high: float, count: int, integer: bool = False) -> np.ndarray:
-    """Round tick values from at most ``low`` to at least ``high`` (about ``count``)."""
-    if not high > low:
-        low, high = low - 1.0, high + 1.0
-    return MaxNLocator(nbins=count, integer=integer, min_n_ticks=2).tick_values(low, high)
-
-
-def format_tick(value: float) -> str:
-    """A tick label: thousands separated, no needless decimals."""
-    if abs(value) >= 1000:
-        return f"{value:,.0f}"
-    return f"{value:.4g}"
-
-
-def trace_runs(xs: np.ndarray, ys: np.ndarray) -> list[str]:
-    """SVG point lists of the runs of (xs, ys) between missing (NaN) values."""
-    runs, current = [], []
-    for x, y in zip(xs, ys, strict=True):
-        if np.isfinite(y):
-            current.append(f"{x:.1f},{y:.1f}")
-        elif current:
-            runs.append(" ".join(current))
-            current = []
-    if current:
-        runs.append(" ".join(current))
-    return runs
-
-
-def place_legend(labels: list[str], x: float, width: float) -> list[tuple[float, int]]:
-    """Position (x, row) of each legend entry, filling rows left to right."""
-    places, left, row = [], x, 0
-    for label in labels:
-        size = 30 + CHAR_WIDTH * len(label) + 16
-        if left > x and left + size > x + width:
-            left, row = x, row + 1
-        places.append((left, row))
-        left += size
-    return places
-
-
-@dataclass(frozen=True)
-class PlotFrame:
-    """Where a plot's data go: data ranges mapped onto the plot area (SVG units)."""
-
-    x_range: tuple[float, float]
-    y_range: tuple[float, float]
-    left: float
-    right: float
-    top: float
-    bottom: float
-
-    def x(self, values) -> np.ndarray:
-        low, high = self.x_range
-        return self.left + (np.asarray(values, float) - low) / (high - low) * (
-            self.right - self.left
-        )
-
-    def y(self, values) -> np.ndarray:
-        low, high = self.y_range
-        return self.bottom - (np.asarray(values, float) - low) / (high - low) * (
-            self.bottom - self.top
-        )
-
-
-def draw_axes(frame: PlotFrame, xticks, yticks, unit: str) -> list[str]:
-    """Grid lines, tick labels, the frame and the axis titles (SVG elements)."""
-    f = frame
-    out = []
-    for tick in yticks:
-        y = f.y(tick)
-        out.append(
-            f'<line x1="{f.left}" x2="{f.right}" y1="{y:.1f}" y2="{y:.1f}" stroke="#e4e4e4"/>'
-        )
-        out.append(
-            f'<text x="{f.left - 6}" y="{y + 4:.1f}" text-anchor="end">{format_tick(tick)}</text>'
-        )
-    for tick in xticks:
-        x = f.x(tick)
-        out.append(
-            f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{f.top}" y2="{f.bottom}" stroke="#e4e4e4"/>'
-        )
-        out.append(
-            f'<text x="{x:.1f}" y="{f.bottom + 16}" text-anchor="middle">'
-            f"{format_tick(tick)}</text>"
-        )
-    out.append(
-        f'<rect x="{f.left}" y="{f.top}" width="{f.right - f.left}" '
-        f'height="{f.bottom - f.top}" fill="none" stroke="#888"/>'
-    )
-    middle = (f.left + f.right) / 2
-    out.append(f'<text x="{middle}" y="{f.bottom + 34}" text-anchor="middle">year</text>')
-    out.append(
-        f'<text transform="translate(14 {(f.top + f.bottom) / 2}) rotate(-90)" '
-        f'text-anchor="middle">{html.escape(unit)}</text>'
-    )
-    return out
-
-
-def draw_series(frame: PlotFrame, years: np.ndarray, values: np.ndarray, colour: str) -> list[str]:
-    """One series as a line with a dot per year (SVG elements)."""
-    xs, ys = frame.x(years), frame.y(values)
-    out = [
-        f'<polyline points="{points}" fill="none" stroke="{colour}" stroke-width="2"/>'
-        for points in trace_runs(xs, ys)
+def to_points(table: pd.DataFrame, column: str, scale: float) -> list[list]:
+    """``[year, value]`` pairs of a column, rounded for the hover box (None if missing)."""
+    years = table["year"].to_numpy(int)
+    values = table[column].to_numpy(float) * scale
+    return [
+        [int(year), float(f"{value:.4g}") if np.isfinite(value) else None]
+        for year, value in zip(years, values, strict=True)
     ]
-    out += [
-        f'<circle cx="{x:.1f}" cy="{y:.1f}" r="2.5" fill="{colour}"/>'
-        for x, y in zip(xs, ys, strict=True)
-        if np.isfinite(y)
-    ]
-    return out
 
 
-def draw_trajectory(table: pd.DataFrame, spec: Trajectory, years: int) -> str:
-    """A line plot of ``spec``'s columns of the yearly table, as an SVG document.
+def chart_option(
+    table: pd.DataFrame, spec: Trajectory, years: int, previous: pd.DataFrame | None = None
+) -> dict[str, Any]:
+    """The ECharts option of a line plot of ``spec``'s columns (with hover values).
 
-    Drawn directly rather than with matplotlib: a step's four plots then take a few
-    milliseconds instead of several hundred on a busy two-core machine.
+    With a ``previous`` table, that run's lines are drawn faint and dashed under
+    this run's.
     """
-    labels = [label for _, label, _ in spec.lines]
-    places = place_legend(labels, PLOT_MARGINS["left"], PLOT_WIDTH - PLOT_MARGINS["left"])
-    top = 30 + 16 * (places[-1][1] + 1) + 6
-    height = top + PLOT_AREA_HEIGHT + PLOT_MARGINS["bottom"]
-    series = [table[column].to_numpy(float) * spec.scale for column, _, _ in spec.lines]
-    finite = np.concatenate([s[np.isfinite(s)] for s in series])
-    low, high = (finite.min(), finite.max()) if finite.size else (0.0, 1.0)
-    if spec.from_zero:
-        low = min(low, 0.0)
-    yticks = find_ticks(low, high, 5)
-    span = max(years, 1)
-    xticks = [t for t in find_ticks(0, span, 6, integer=True) if 0 <= t <= span]
-    frame = PlotFrame(
-        x_range=(0, span),
-        y_range=(yticks[0], yticks[-1]),
-        left=PLOT_MARGINS["left"],
-        right=PLOT_WIDTH - PLOT_MARGINS["right"],
-        top=top,
-        bottom=top + PLOT_AREA_HEIGHT,
-    )
-    out = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {PLOT_WIDTH} {height}" '
-        'width="100%" font-family="sans-serif" font-size="12">',
-        f'<text x="{PLOT_WIDTH / 2}" y="18" text-anchor="middle" font-size="14" '
-        f'font-weight="bold">{html.escape(spec.title)}</text>',
-        *draw_axes(frame, xticks, yticks, spec.unit),
-    ]
-    year = table["year"].to_numpy(float)
-    for (_, label, colour), values, (x, row) in zip(spec.lines, series, places, strict=True):
-        out += draw_series(frame, year, values, colour)
-        y = 30 + 16 * row + 8
-        out.append(
-            f'<line x1="{x}" x2="{x + 22}" y1="{y - 4}" y2="{y - 4}" stroke="{colour}" '
-            f'stroke-width="3"/><text x="{x + 28}" y="{y}">{html.escape(label)}</text>'
+    series = []
+    for column, label, colour in spec.lines:
+        if previous is not None and column in previous:
+            series.append(
+                {
+                    "type": "line",
+                    "name": f"{label} ({PREVIOUS})",
+                    "data": to_points(previous, column, spec.scale),
+                    "color": colour,
+                    "showSymbol": False,
+                    "lineStyle": {"type": "dashed", "width": 1.5, "opacity": 0.45},
+                    "z": 1,
+                    "silent": True,
+                }
+            )
+    for column, label, colour in spec.lines:
+        series.append(
+            {
+                "type": "line",
+                "name": label,
+                "data": to_points(table, column, spec.scale),
+                "color": colour,
+                "symbolSize": 4,
+                "lineStyle": {"width": 2},
+                "z": 2,
+            }
         )
-    out.append("</svg>")
-    return "".join(out)
+    return {
+        "animation": False,
+        "title": {"text": spec.title, "left": "center", "textStyle": {"fontSize": 14}},
+        "tooltip": {"trigger": "axis"},
+        "legend": {"top": 26, "data": [label for _, label, _ in spec.lines]},
+        "grid": {"left": 64, "right": 16, "top": 72, "bottom": 42},
+        "xAxis": {
+            "type": "value",
+            "name": "year",
+            "nameLocation": "middle",
+            "nameGap": 26,
+            "min": 0,
+            "max": max(years, 1),
+            "minInterval": 1,
+        },
+        "yAxis": {
+            "type": "value",
+            "name": spec.unit,
+            "nameLocation": "middle",
+            "nameGap": 48,
+            "scale": not spec.from_zero,
+        },
+        "series": series,
+    }
+
+
+def read_table(model: TeachingModel) -> pd.DataFrame:
+    """A copy of the model's yearly table (read under the model's lock)."""
+    with model.lock:
+        return model.yearly_table().copy()
 
 
 @solara.component
-def TrajectoryPlot(model: LandUseModel, spec: Trajectory):
+def TrajectoryPlot(model: TeachingModel, spec: Trajectory, previous: pd.DataFrame | None):
     """One of :data:`TRAJECTORIES`, redrawn each year."""
     update_counter.get()
-    svg = solara.use_memo(
-        lambda: draw_trajectory(model.yearly_table(), spec, model.params.years),
-        dependencies=[model, model.year, spec],
+    option = solara.use_memo(
+        lambda: chart_option(read_table(model), spec, model.params.years, previous),
+        dependencies=[model, model.year, spec, id(previous)],
     )
-    solara.HTML(tag="div", unsafe_innerHTML=svg, classes=["landsim-plot"])
+    with solara.Div(classes=["landsim-plot"]):
+        solara.FigureEcharts(
+            option=option, attributes={"style": "height: 330px; width: 100%"}, responsive=True
+        )
 
 
 # --------------------------------------------------------------------------- the run card
@@ -1129,11 +1255,36 @@ def describe_programmes(model: LandUseModel) -> list[str]:
     ]
 
 
+def describe_scenario(model: TeachingModel) -> str:
+    """What runs, in words (HTML): the scenario as written, or what the sliders changed.
+
+    A scenario's description says what the scenario is as written; once sliders
+    change it (above all, once they add the teaching programme to a scenario
+    without one) it no longer describes the run, and is quoted as the starting point.
+    """
+    name = html.escape(getattr(model, "scenario_name", model.params.name))
+    base = getattr(model, "base", model.params)
+    overridden = getattr(model, "overridden", {})
+    if not overridden:
+        return f"<b>{name}</b>, as written: {html.escape(base.description)}"
+    changes = ", ".join(
+        f"{html.escape(CONTROLS_BY_KEY[key].label.lower())} "
+        f"{html.escape(describe_value(model.params, CONTROLS_BY_KEY[key]))}"
+        for key in overridden
+    )
+    text = f"<b>{name}</b>, changed by the sliders ({changes})"
+    if getattr(model, "adds_teaching_programme", False):
+        text += (
+            ": <b>the teaching programme is added</b> (a yearly payment per ha of standing "
+            "forest to enrolled farms that promise not to clear)"
+        )
+    return f"{text}. Starting point: “{html.escape(base.description)}”."
+
+
 def describe_run(model: TeachingModel) -> str:
     """The run card as HTML: scenario, year, seed, indicators, slider parameters."""
     sc, ls, rec = model.params, model.landscape, model.record
     height, width = ls.shape
-    name = getattr(model, "scenario_name", sc.name)
     overridden = getattr(model, "overridden", {})
     rows = "".join(
         f'<tr><td>{html.escape(c.label)}<br/><span class="landsim-key">{c.key}</span></td>'
@@ -1141,15 +1292,29 @@ def describe_run(model: TeachingModel) -> str:
         f"{' <b>(slider)</b>' if c.key in overridden else ''}</td></tr>"
         for c in CONTROLS
     )
+    status = (
+        ' · <b class="landsim-finished">the run is finished; press Reset for a new run</b>'
+        if model.year >= sc.years
+        else ""
+    )
+    income = (
+        f"Farm income in year {model.year}: mean {rec['income_mean_usd']:,.0f} USD per farm, "
+        f"poorest 20 % of farms {rec['income_poorest20_usd']:,.0f} USD, of which programme "
+        f"payments {rec['payments_mean_usd']:,.0f} USD (mean)"
+        if model.year > 0
+        else "Farm income: none yet (the first harvest is in year 1)"
+    )
     paragraphs = [
-        f"<b>{html.escape(name)}</b>: {html.escape(sc.description)}",
-        f'<b class="landsim-year">Year {model.year} of {sc.years}</b> · seed {model.seed} · '
-        f"{width} x {height} cells of {ls.cell_size_ha:g} ha · {model.farmers.n} farms",
+        describe_scenario(model),
+        f'<b class="landsim-year">Year {model.year} of {sc.years}</b>{status} · '
+        f"seed {model.seed} · {width} x {height} cells of {ls.cell_size_ha:g} ha · "
+        f"{model.farmers.n} farms",
         f"Forest {rec['forest_area_ha']:,.0f} ha · primary forest cleared so far "
         f"{rec['cumulative_deforestation_ha']:,.0f} ha · carbon stock "
         f"{rec['carbon_stock_tc'] / 1e6:.2f} million tC · cocoa agroforestry "
         f"{rec['area_cocoa_agroforestry_ha']:,.0f} ha on {rec['adopters_cocoa_agroforestry']} "
         "farms",
+        income,
     ]
     table = (
         '<table style="border-collapse:collapse;width:100%;font-size:13px">'
@@ -1159,67 +1324,103 @@ def describe_run(model: TeachingModel) -> str:
     footer = "<i>Moved sliders, the scenario picker and the seed take effect on Reset.</i>"
     body = "".join(f"<p>{p}</p>" for p in paragraphs)
     programmes = "".join(f"<p>{p}</p>" for p in describe_programmes(model))
-    return f'<div class="landsim-run">{body}{table}{programmes}<p>{footer}</p></div>'
+    return f'<div class="landsim-run">{body}{programmes}{table}<p>{footer}</p></div>'
 
 
 @solara.component
 def RunCard(model: TeachingModel):
     """The scenario, year, seed, slider parameters and messages of the run."""
     update_counter.get()
-    with solara.Column(gap="4px", style={"height": "100%", "overflow-y": "auto"}):
+    with model.lock:
+        card = describe_run(model)
+    with solara.Column(gap="4px"):
         for notice in getattr(model, "notices", []):
             solara.Error(notice)
-        solara.HTML(tag="div", unsafe_innerHTML=describe_run(model))
+        solara.HTML(tag="div", unsafe_innerHTML=card)
+
+
+def describe_previous(model: TeachingModel | None) -> str:
+    """How the faint lines are labelled: the previous run's scenario, sliders and seed."""
+    if model is None:
+        return ""
+    changes = ", ".join(
+        f"{CONTROLS_BY_KEY[key].label.lower()} {value:g}"
+        for key, value in model.overridden.items()
+    )
+    return (
+        f"Faint dashed lines: the {PREVIOUS} ({model.scenario_name}"
+        f"{', ' + changes if changes else ''}; seed {model.seed}; to year {model.year})."
+    )
+
+
+# --------------------------------------------------------------------------- the table
+
+
+def table_filename(model: TeachingModel) -> str:
+    """The CSV file's name: scenario, seed and year."""
+    name = "".join(c if c.isalnum() or c in "-_" else "_" for c in model.scenario_name)
+    return f"landsim-{name}-seed{model.seed}-year{model.year}.csv"
+
+
+def table_csv(model: TeachingModel) -> bytes:
+    """The yearly table of the run so far as CSV (one row per year)."""
+    return read_table(model).to_csv(index=False).encode("utf-8")
+
+
+@solara.component
+def TableDownload(model: TeachingModel):
+    """A button that downloads the yearly table of the run so far."""
+    update_counter.get()
+    with solara.Row():
+        solara.FileDownload(
+            lambda: table_csv(model),
+            filename=table_filename(model),
+            label="Download the yearly table (CSV)",
+            mime_type="text/csv",
+        )
+
+
+# --------------------------------------------------------------------------- about
+
+
+#: The documents the About panel opens, by title (paths in the source checkout).
+DOCUMENTS = {
+    "The model (ODD description)": "docs/ODD.md",
+    "The guided lab": "docs/teaching.md",
+}
+
+
+def find_document(relative: str) -> Path | None:
+    """A document of the source checkout this module runs from, or None."""
+    path = Path(__file__).resolve().parents[2] / relative
+    return path if path.is_file() else None
+
+
+@solara.component
+def About():
+    """What the page is, with the model description and the lab to open."""
+    shown, set_shown = solara.use_state(None)
+    solara.Markdown(
+        "landsim simulates smallholder households at a tropical forest frontier, "
+        "year by year (an agent-based model built on Mesa). Pick a scenario, move "
+        "sliders, press **Reset**, then **▶** or **Step**."
+    )
+    for title, relative in DOCUMENTS.items():
+        path = find_document(relative)
+        if path is None:
+            solara.Text(f"{title}: {relative} in the landsim repository.")
+        else:
+            solara.Button(title, text=True, small=True, on_click=lambda t=title: set_shown(t))
+    if shown is not None:
+        path = find_document(DOCUMENTS[shown])
+        dialog = solara.v.Dialog(v_model=True, on_v_model=lambda _: set_shown(None), width="900")
+        with dialog, solara.Card(shown):
+            with solara.Div(classes=["landsim-doc"]):
+                solara.Markdown(path.read_text(encoding="utf-8") if path else "")
+            solara.Button("Close", on_click=lambda: set_shown(None))
 
 
 # --------------------------------------------------------------------------- the page
-
-
-def make_trajectory_component(spec: Trajectory):
-    """A SolaraViz component (a function of the model) plotting ``spec``."""
-
-    @solara.component
-    def Plot(model: LandUseModel):
-        return TrajectoryPlot(model, spec)
-
-    Plot.__name__ = f"Plot{spec.title.title().replace(' ', '')}"
-    return Plot
-
-
-COMPONENTS = [
-    (LandscapeMap, 0),
-    (RunCard, 0),
-    *((make_trajectory_component(spec), 0) for spec in TRAJECTORIES),
-]
-#: Where the components sit in SolaraViz's draggable grid (12 columns; rows of
-#: 30 px with 10 px gaps): the map and the run card side by side, then the plots.
-GRID_LAYOUT = [
-    {"i": 0, "x": 0, "y": 0, "w": 6, "h": 17},
-    {"i": 1, "x": 6, "y": 0, "w": 6, "h": 17},
-    *({"i": 2 + k, "x": 6 * (k % 2), "y": 17 + 9 * (k // 2), "w": 6, "h": 9} for k in range(4)),
-]
-
-
-def install_grid_layout() -> None:
-    """Make SolaraViz lay out :data:`COMPONENTS` as :data:`GRID_LAYOUT`.
-
-    SolaraViz gives every component the same cell (half the width, 390 px high),
-    which the map and the run card overflow; Mesa has no option for the initial
-    layout, so its ``make_initial_grid_layout`` is wrapped: our layout for our
-    components, Mesa's for anything else. (If Mesa renames the function, the
-    default layout is used.)
-    """
-    original = getattr(solara_viz, "make_initial_grid_layout", None)
-    if original is None or getattr(original, "landsim", False):
-        return
-
-    def make_initial_grid_layout(num_components):
-        if num_components == len(GRID_LAYOUT):
-            return [dict(cell, moved=False) for cell in GRID_LAYOUT]
-        return original(num_components)
-
-    make_initial_grid_layout.landsim = True
-    solara_viz.make_initial_grid_layout = make_initial_grid_layout
 
 
 def read_launch_file() -> str | None:
@@ -1228,14 +1429,134 @@ def read_launch_file() -> str | None:
 
 
 @solara.component
+def ParameterInputs(
+    model_params: Mapping[str, Any], settings: solara.Reactive[dict[str, Any]]
+) -> None:
+    """The scenario picker, the seed field and the sliders, bound to ``settings``.
+
+    Picking a scenario puts every slider where that scenario has its parameter, so
+    the sliders always show what a Reset would run.
+    """
+    setup: ViewerSetup = model_params["setup"]
+    problem, set_problem = solara.use_state(None)
+
+    def change(name, value):
+        settings.value = {**settings.value, name: value}
+
+    def pick(name):
+        try:
+            values = slider_values(load_scenario(setup.files.get(name)))
+            set_problem(None)
+        except ScenarioError as exc:
+            values = {}
+            set_problem(f"This scenario is not valid ({exc}).")
+        settings.value = {**settings.value, "scenario_file": name, **values}
+
+    picker = model_params["scenario_file"]
+    solara.Select(
+        picker["label"],
+        values=picker["values"],
+        value=settings.value["scenario_file"],
+        on_value=pick,
+    )
+    if problem:
+        solara.Error(problem)
+    solara.InputText(
+        model_params["seed"]["label"],
+        value=str(settings.value["seed"]),
+        on_value=lambda text: change("seed", text),
+    )
+    for control in CONTROLS:
+        slider = solara.SliderInt if control.integer else solara.SliderFloat
+        kind = int if control.integer else float
+        slider(
+            control.full_label,
+            value=kind(settings.value[control.key]),
+            min=kind(control.minimum),
+            max=kind(control.maximum),
+            step=kind(control.step),
+            on_value=lambda value, key=control.key: change(key, value),
+        )
+
+
+@solara.component
 def Page():
-    """The SolaraViz page for the scenario in ``LANDSIM_VIZ_SCENARIO``."""
-    install_grid_layout()
+    """The page for the scenario in ``LANDSIM_VIZ_SCENARIO``.
+
+    Mesa's ``ModelController`` steps, plays and resets the model; the rest is laid
+    out here rather than by ``SolaraViz``, whose draggable grid, page tabs, step
+    counter, thread switch and fire-and-forget parameter inputs do not fit this
+    model (see the module docstring).
+    """
     model_params = solara.use_memo(lambda: make_model_params(read_launch_file()), [])
-    model = solara.use_memo(lambda: TeachingModel(**initial_arguments(model_params)), [])
+    first = solara.use_memo(lambda: TeachingModel(**initial_arguments(model_params)), [])
+    model = solara.use_reactive(first)
+    settings = solara.use_reactive(initial_arguments(model_params))
+    play_interval = solara.use_reactive(100)
+    render_interval = solara.use_reactive(1)
+    use_threads = solara.use_reactive(False)  # the page reads the model between steps
+    selected, set_selected = solara.use_state(None)
+    runs = solara.use_ref({"current": first, "previous": None})
+
+    current = model.value
+    if runs.current["current"] is not current:  # Reset: the old run becomes the previous one
+        old = runs.current["current"]
+        if old is not None and old.year > 0:
+            runs.current["previous"] = old
+        runs.current["current"] = current
+    previous = runs.current["previous"]
+    previous_table = solara.use_memo(
+        lambda: None if previous is None else read_table(previous)[["year", *PLOT_COLUMNS]],
+        dependencies=[id(previous)],
+    )
+
     solara.Title("landsim")
     solara.Style(PAGE_CSS)
-    SolaraViz(model, components=COMPONENTS, model_params=model_params, name=TITLE)
+    with solara.AppBar():
+        solara.AppBarTitle(TITLE)
+    with solara.Sidebar(), solara.Column():
+        with solara.Card("Controls"):
+            solara.SliderInt(
+                "Play interval (ms between years)",
+                value=play_interval,
+                min=1,
+                max=500,
+                step=10,
+            )
+            solara.SliderInt(
+                "Render interval (years per redraw)", value=render_interval, min=1, max=10
+            )
+            ModelController(
+                model,
+                model_parameters=settings,
+                play_interval=play_interval,
+                render_interval=render_interval,
+                use_threads=use_threads,
+            )
+        with solara.Card("Model parameters"):
+            ParameterInputs(model_params, settings)
+        with solara.Card("About"):
+            About()
+    with solara.Column(style={"padding": "8px"}):
+        with solara.Columns([1, 1]):
+            with solara.Card(style={"min-height": "100%"}):
+                LandscapeMap(current, selected, set_selected)
+            with solara.Column():
+                with solara.Card():
+                    RunCard(current)
+                with solara.Card("Farm"):
+                    FarmCard(current, selected)
+        if previous is not None:
+            solara.Text(describe_previous(previous), style={"font-size": "13px"})
+        with solara.Columns([1, 1]):
+            for spec in TRAJECTORIES[:2]:
+                with solara.Card():
+                    TrajectoryPlot(current, spec, previous_table)
+        with solara.Columns([1, 1]):
+            for spec in TRAJECTORIES[2:]:
+                with solara.Card():
+                    TrajectoryPlot(current, spec, previous_table)
+        TableDownload(current)
 
 
 # --------------------------------------------------------------------------- launching
