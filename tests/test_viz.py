@@ -10,12 +10,16 @@ with Playwright. Its screenshots and the server's log are saved in
 
 from __future__ import annotations
 
+import io
+import json
 import os
+import re
 import signal
 import socket
 import statistics
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -25,6 +29,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import numpy as np
+import pandas as pd
 import pytest
 from mesa.experimental.scenarios import Scenario as MesaScenario
 from mesa.visualization.solara_viz import _build_model_init_kwargs
@@ -128,8 +133,14 @@ def test_without_the_scenarios_directory_the_picker_offers_the_default_only(tmp_
     assert app.list_scenario_choices(None, None) == ({app.EMBEDDED: None}, app.EMBEDDED)
 
 
+def picked_arguments(name, **changes):
+    """What the page passes after picking scenario ``name``: the sliders moved to it."""
+    values = app.slider_values(load_scenario(SCENARIOS / f"{name}.toml"))
+    return default_arguments(scenario_file=name, **values) | changes
+
+
 def test_picking_a_scenario_runs_it_as_written():
-    model = app.TeachingModel(**default_arguments(scenario_file="carbon_price_high"))
+    model = app.TeachingModel(**picked_arguments("carbon_price_high"))
     expected = load_scenario(SCENARIOS / "carbon_price_high.toml")
     assert model.scenario_name == "carbon_price_high" and not model.overridden
     assert model.params.to_dict() == expected.to_dict()
@@ -307,7 +318,7 @@ def test_mesa_reset_builds_the_model_from_the_sliders():
 
 @pytest.fixture(scope="module")
 def stepped_model():
-    model = app.TeachingModel(**default_arguments(scenario_file="tambopata_redd_cocoa"))
+    model = app.TeachingModel(**picked_arguments("tambopata_redd_cocoa"))
     model.run_for(3)
     return model
 
@@ -328,8 +339,8 @@ def test_land_cover_view_colours_each_cover(stepped_model):
     factor = image.shape[0] // stepped_model.landscape.shape[0]
     cover = stepped_model.landscape.cover
     for code in np.unique(cover):
-        row, col = np.argwhere(cover == code)[0]
-        pixel = image[row * factor + 1, col * factor + 1]
+        row, col = np.argwhere((cover == code) & ~stepped_model.landscape.road)[0]
+        pixel = image[row * factor + 1, col * factor + 1]  # (roads run through road cells)
         assert tuple(pixel) == tuple(app.to_rgb(app.COVER_STYLE[Cover(code)][0]))
     assert [label for _, label in legend.entries][:5] == [s[1] for s in app.COVER_STYLE.values()]
 
@@ -344,21 +355,108 @@ def test_farm_view_shows_enrolment_and_boundaries(stepped_model):
 
 
 @pytest.mark.parametrize("spec", app.TRAJECTORIES, ids=lambda s: s.title)
-def test_plots_are_valid_svg_with_every_series(stepped_model, spec):
-    svg = app.draw_trajectory(stepped_model.yearly_table(), spec, stepped_model.params.years)
-    root = ET.fromstring(svg)
-    texts = [t.text for t in root.iter("{http://www.w3.org/2000/svg}text")]
-    assert spec.title in texts and "year" in texts
-    for _, label, _ in spec.lines:
-        assert label in texts
-    lines = root.findall("{http://www.w3.org/2000/svg}polyline")
-    assert len(lines) >= len(spec.lines) - 1  # income has no line at year 0 only
+def test_plots_hold_every_series_year_by_year_as_json(stepped_model, spec):
+    table = stepped_model.yearly_table()
+    option = json.loads(json.dumps(app.chart_option(table, spec, 30), allow_nan=False))
+    assert option["title"]["text"] == spec.title and option["tooltip"]["trigger"] == "axis"
+    assert option["xAxis"]["max"] == 30 and option["yAxis"]["name"] == spec.unit
+    names = [s["name"] for s in option["series"]]
+    assert names == [label for _, label, _ in spec.lines] == option["legend"]["data"]
+    for series, (column, _, _) in zip(option["series"], spec.lines, strict=True):
+        assert [year for year, _ in series["data"]] == list(range(4))
+        last = table[column].iloc[-1] * spec.scale
+        assert series["data"][-1][1] == pytest.approx(last, rel=1e-3)
 
 
-def test_plot_of_the_initial_year_only(stepped_model):
+def test_plot_of_the_initial_year_has_gaps_not_nans(stepped_model):
     table = stepped_model.yearly_table().iloc[:1]
-    for spec in app.TRAJECTORIES:
-        ET.fromstring(app.draw_trajectory(table, spec, 30))  # NaN incomes: no error
+    option = app.chart_option(table, app.TRAJECTORIES[-1], 30)
+    json.dumps(option, allow_nan=False)  # missing incomes are null, not NaN
+    assert option["series"][0]["data"] == [[0, None]]
+
+
+def test_plots_draw_the_previous_run_faint_under_this_one(stepped_model):
+    table = stepped_model.yearly_table()
+    previous = run_lab()["table"]
+    spec = app.TRAJECTORIES[0]
+    option = app.chart_option(table.iloc[:2], spec, 30, previous)
+    faint = [s for s in option["series"] if app.PREVIOUS in s["name"]]
+    assert len(faint) == len(spec.lines) and len(option["series"]) == 2 * len(spec.lines)
+    assert all(s["lineStyle"]["type"] == "dashed" and s["lineStyle"]["opacity"] < 1 for s in faint)
+    assert len(faint[0]["data"]) == 31  # the whole previous run, this one to year 1
+    assert option["legend"]["data"] == [label for _, label, _ in spec.lines]
+
+
+def test_map_draws_the_roads(stepped_model):
+    image, legend = app.draw_map(stepped_model, "Land cover")
+    ls = stepped_model.landscape
+    factor = image.shape[0] // ls.shape[0]
+    road = tuple(app.to_rgb(app.ROAD_STYLE[0]))
+    middle = factor // 2
+    for row, col in np.argwhere(ls.road)[:: max(1, int(ls.road.sum()) // 50)]:
+        assert tuple(image[row * factor + middle, col * factor + middle]) == road
+    off_road = ~ls.road & ~ls.protected
+    row, col = np.argwhere(off_road)[0]
+    assert tuple(image[row * factor + middle, col * factor + middle]) != road
+    assert app.ROAD_STYLE in legend.entries
+
+
+def test_map_outlines_the_selected_farm(stepped_model):
+    ls = stepped_model.landscape
+    farm = int(ls.owner[ls.owner >= 0][0])
+    plain, _ = app.draw_map(stepped_model, "Land cover")
+    image, legend = app.draw_map(stepped_model, "Land cover", selected=farm)
+    changed = np.any(image != plain, axis=2)
+    factor = image.shape[0] // ls.shape[0]
+    mine = app.enlarge(ls.owner == farm, factor)
+    assert changed.any() and not (changed & ~mine).any()  # inside the farm only
+    assert app.SELECTED_STYLE in legend.entries
+    assert app.draw_map(stepped_model, "Land cover", selected=10**6)[0].shape == plain.shape
+
+
+def test_a_click_on_the_map_finds_its_cell(stepped_model):
+    height, width = stepped_model.landscape.shape
+    assert app.find_clicked_cell(stepped_model, {"x": 0.0, "y": 0.0}) == (0, 0)
+    assert app.find_clicked_cell(stepped_model, {"x": 1.0, "y": 1.0}) == (height - 1, width - 1)
+    assert app.find_clicked_cell(stepped_model, {"x": 0.5, "y": 0.25}) == (height // 4, width // 2)
+    assert app.find_clicked_cell(stepped_model, {"x": 1.5, "y": 0.2}) is None
+    assert app.find_clicked_cell(stepped_model, {}) is None
+
+
+def test_farm_card_shows_cover_savings_income_and_enrolment(stepped_model):
+    fs, ls = stepped_model.farmers, stepped_model.landscape
+    farm = int(np.flatnonzero(stepped_model.programmes.enrolled_any())[0])
+    card = app.describe_farm(stepped_model, farm)
+    ET.fromstring(card)
+    assert f"Farm {farm}" in card and "enrolled in a programme" in card
+    assert f"{fs.savings_usd[farm]:,.0f} USD" in card
+    assert f"{fs.net_income_usd[farm]:,.0f} USD in year 3" in card
+    area = (ls.owner == farm).sum() * ls.cell_size_ha
+    assert f"{area:,.1f} ha" in card
+    for _, label in app.COVER_STYLE.values():
+        assert label in card
+
+
+@pytest.mark.parametrize(("width_km", "length"), [(20, 2), (60, 10), (2.4, 0.2), (100, 20)])
+def test_scale_bar_is_a_round_length_of_about_a_fifth_of_the_map(width_km, length):
+    got, fraction = app.choose_scale_bar(width_km)
+    assert got == pytest.approx(length) and fraction == pytest.approx(length / width_km)
+    assert app.format_km(0.2) == "200 m" and app.format_km(2) == "2 km"
+
+
+def test_yearly_table_downloads_as_csv(stepped_model):
+    text = app.table_csv(stepped_model).decode("utf-8")
+    table = pd.read_csv(io.StringIO(text))
+    assert list(table["year"]) == [0, 1, 2, 3]
+    assert list(table.columns) == list(stepped_model.yearly_table().columns)
+    assert app.table_filename(stepped_model) == (
+        f"landsim-tambopata_redd_cocoa-seed{stepped_model.seed}-year3.csv"
+    )
+
+
+def test_about_panel_documents_exist():
+    for relative in app.DOCUMENTS.values():
+        assert app.find_document(relative) == ROOT / relative
 
 
 def test_run_card_names_scenario_year_seed_and_overrides():
@@ -369,6 +467,85 @@ def test_run_card_names_scenario_year_seed_and_overrides():
     assert "markets.cocoa.mean" in card and "(slider)" in card
     assert "No incentive programme" in card
     ET.fromstring(card)  # well-formed
+
+
+def test_a_step_past_the_last_year_does_nothing():
+    short = load_scenario(None).with_overrides({"years": 3})
+    model = app.TeachingModel(short)
+    for _ in range(3):
+        assert model.running
+        model.step()
+    assert model.year == 3 and not model.running and model.finished
+    table = model.yearly_table()
+    record = dict(model.record)
+    for _ in range(5):  # Mesa's Play with a render interval above 1 does this
+        model.step()
+    assert model.year == 3 and not model.running
+    assert model.record == record and model.yearly_table().equals(table)
+    assert "the run is finished" in app.describe_run(model)
+    assert "finished" not in app.describe_run(app.TeachingModel(short))
+
+
+def test_the_model_steps_under_its_lock():
+    """The page reads the model under the same lock: it never sees half a year."""
+    model = app.TeachingModel(**default_arguments())
+    seen = []
+    original = app.LandUseModel.step
+
+    def step(self):
+        got = []
+        other = threading.Thread(target=lambda: got.append(self.lock.acquire(blocking=False)))
+        other.start()
+        other.join()
+        seen.append(got[0])
+        original(self)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(app.LandUseModel, "step", step)
+        model.step()
+    assert seen == [False] and model.year == 1  # another thread could not read
+
+
+@pytest.mark.parametrize("name", ["tambopata_redd_cocoa", "caqueta_conservation_agreements"])
+def test_slider_values_of_a_picked_scenario_are_what_it_runs(name):
+    scenario = load_scenario(SCENARIOS / f"{name}.toml")
+    values = app.slider_values(scenario)
+    detect = values["programmes.detection_probability"]
+    assert detect == pytest.approx(scenario.programmes[0].detection_probability)
+    assert values["programmes.enrolment_cap"] == scenario.programmes[0].enrolment_cap
+    # Left where the scenario puts them, the sliders change nothing ...
+    model = app.TeachingModel(**default_arguments(scenario_file=name, **values))
+    assert model.overridden == {} and model.params.to_dict() == scenario.to_dict()
+
+
+def test_any_slider_value_can_be_chosen_whatever_the_launch_scenario():
+    """Launched on the default (monitoring 0.5), Tambopata picked (0.8): 0.5 is chosen."""
+    key = "programmes.detection_probability"
+    launch = default_arguments()
+    assert launch[key] == 0.5
+    chosen = app.TeachingModel(**picked_arguments("tambopata_redd_cocoa", **{key: 0.5}))
+    assert chosen.overridden == {key: 0.5}
+    assert chosen.params.programmes[0].detection_probability == 0.5
+    picked = launch | {"scenario_file": "tambopata_redd_cocoa"}
+    as_written = app.TeachingModel(**picked | {key: 0.8})
+    assert key not in as_written.overridden
+    assert as_written.params.programmes[0].detection_probability == 0.8
+
+
+def test_run_card_says_when_the_sliders_add_the_teaching_programme():
+    pay = "programmes.forest_payment.usd_per_ha_per_year"
+    model = app.TeachingModel(**default_arguments(**{pay: 20.0}))
+    model.run_for(2)
+    assert model.adds_teaching_programme
+    card = app.describe_run(model)
+    ET.fromstring(card)
+    headline = card.split("</p>")[0]
+    assert "changed by the sliders" in headline and "teaching programme is added" in headline
+    assert "forest payment 20 USD/ha/yr" in headline
+    assert "farms enrolled now" in card and "No incentive programme" not in card
+    assert "Farm income in year 2: mean" in card
+    plain = app.describe_run(app.TeachingModel(**default_arguments()))
+    assert "as written" in plain and "teaching programme is added" not in plain
 
 
 # --------------------------------------------------------------------------- the lab
@@ -587,7 +764,7 @@ def test_browser_view_steps_redraws_and_resets_offline(viz_server):
             page.goto(url)
             expect(step).to_be_enabled(timeout=60_000)
             expect(map_image).to_be_visible(timeout=30_000)
-            expect(plots.locator("svg")).to_have_count(len(app.TRAJECTORIES))
+            expect(plots.locator("canvas")).to_have_count(len(app.TRAJECTORIES))
             expect(year).to_have_text("Year 0 of 30")
             run_card = page.locator(".landsim-run")
             expect(run_card).to_contain_text("tambopata_redd_cocoa")  # the launch scenario
@@ -596,17 +773,16 @@ def test_browser_view_steps_redraws_and_resets_offline(viz_server):
 
             # Step: the year advances, the map and every plot are redrawn, quickly.
             map_before = map_image.get_attribute("src")
-            plot_svgs = [p.inner_html() for p in plots.all()]
+            plot_pixels = [p.screenshot() for p in plots.all()]
             durations = []
             for k in range(1, 4):
                 start = time.perf_counter()
                 step.click()
                 expect(year).to_have_text(f"Year {k} of 30", timeout=10_000)
                 durations.append(time.perf_counter() - start)
-            expect(page.get_by_text("Time: 3.0")).to_be_visible()
             assert map_image.get_attribute("src") != map_before
-            after_svgs = [p.inner_html() for p in plots.all()]
-            assert all(a != b for a, b in zip(plot_svgs, after_svgs, strict=True))
+            after_pixels = [p.screenshot() for p in plots.all()]
+            assert all(a != b for a, b in zip(plot_pixels, after_pixels, strict=True))
             print(f"step + redraw in the browser: {[round(d, 3) for d in durations]} s")
             assert statistics.median(durations) < 1.0, durations
             page.screenshot(path=ARTIFACTS / "02-stepped.png", full_page=True)
@@ -659,3 +835,304 @@ def test_browser_view_steps_redraws_and_resets_offline(viz_server):
     assert "Traceback" not in log and "Could not load URL" not in log, log
     assert sockets and all(is_local(url, port) for url in sockets), sockets
     assert problems == []
+
+
+# --------------------------------------------------------------------------- the browser, more
+
+#: Contrast of text against what is behind it (WCAG ratio) and the luminance of the
+#: effective background (the first ancestor with an opaque background).
+CONTRAST_JS = """
+(el) => {
+  const parse = (c) => (c.match(/[\\d.]+/g) || []).map(Number);
+  const background = (e) => {
+    for (; e; e = e.parentElement) {
+      const v = parse(getComputedStyle(e).backgroundColor);
+      if (v.length === 3 || (v.length === 4 && v[3] > 0.5)) return v;
+    }
+    return [255, 255, 255];
+  };
+  const lum = (v) => {
+    const [r, g, b] = v.slice(0, 3).map((x) => {
+      x /= 255;
+      return x <= 0.03928 ? x / 12.92 : ((x + 0.055) / 1.055) ** 2.4;
+    });
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+  };
+  const fg = lum(parse(getComputedStyle(el).color));
+  const bg = lum(background(el));
+  return [(Math.max(fg, bg) + 0.05) / (Math.min(fg, bg) + 0.05), bg];
+}
+"""
+
+
+@pytest.fixture(scope="module")
+def shared_viz():
+    """One ``landsim viz BROWSER_SCENARIO`` and one Chromium for the tests below (each
+    test opens its own page, which is a session of its own); yields (browser, url)."""
+    from playwright.sync_api import sync_playwright
+
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} is missing: apt-get install chromium (see .ci/run)")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    env = dict(os.environ, SOLARA_ASSETS_CDN="http://127.0.0.1:9/npm/")
+    log_path = ARTIFACTS / "server-shared.log"
+    with log_path.open("w") as log:
+        server = subprocess.Popen(
+            [*landsim_command(), "viz", BROWSER_SCENARIO, "--port", str(port)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=env,
+            cwd=ROOT,
+            start_new_session=True,
+        )
+        try:
+            url = f"http://127.0.0.1:{port}/"
+            wait_until_serving(server, url)
+            with sync_playwright() as playwright:
+                browser = playwright.chromium.launch(
+                    executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+                )
+                try:
+                    yield browser, url
+                finally:
+                    browser.close()
+        finally:
+            stop(server)
+    log = log_path.read_text()
+    assert "Traceback" not in log and "Could not load URL" not in log, log
+
+
+def open_page(shared_viz, **context):
+    """A fresh page of the view, loaded (Step enabled, Year 0); its page errors and
+    console errors are collected in ``page.problems``."""
+    from playwright.sync_api import expect
+
+    browser, url = shared_viz
+    page = browser.new_context(viewport={"width": 1280, "height": 1500}, **context).new_page()
+    page.problems = []
+    page.on("pageerror", lambda e: page.problems.append(f"page error: {e}"))
+    page.on(
+        "console",
+        lambda m: page.problems.append(f"console: {m.text}") if m.type == "error" else None,
+    )
+    page.goto(url)
+    expect(page.get_by_role("button", name="Step")).to_be_enabled(timeout=60_000)
+    expect(page.locator(".landsim-year")).to_have_text("Year 0 of 30", timeout=30_000)
+    return page
+
+
+def set_slider(page, name, presses: int, key: str = "ArrowRight"):
+    """Move a slider (found by its label) by ``presses`` steps with the keyboard."""
+    slider = page.get_by_role("slider", name=name)
+    slider.focus()
+    for _ in range(presses):
+        slider.press(key)
+    return slider
+
+
+def pick_scenario(page, name: str):
+    page.get_by_label("Scenario").click(force=True)
+    page.get_by_role("option", name=name, exact=True).click()
+
+
+@pytest.mark.slow
+def test_browser_play_with_a_render_interval_stops_at_the_last_year(shared_viz):
+    """Render interval above 1, Play: the run ends at year 30, finished, no error."""
+    from playwright.sync_api import expect
+
+    page = open_page(shared_viz)
+    # 3 presses: 4 years per redraw here (7 in Mesa's own slider); 30 is a multiple of neither.
+    set_slider(page, re.compile("Render interval", re.I), 3)
+    page.get_by_role("button", name="▶").click()
+    expect(page.locator(".landsim-year")).to_have_text("Year 30 of 30", timeout=90_000)
+    expect(page.locator(".landsim-run")).to_contain_text("the run is finished")
+    expect(page.get_by_text("error in step")).to_have_count(0)
+    expect(page.get_by_role("button", name="Step")).to_be_disabled()
+    page.screenshot(path=ARTIFACTS / "10-render-interval.png", full_page=True)
+    assert page.problems == []
+    page.context.close()
+
+
+@pytest.mark.slow
+def test_browser_offers_no_thread_switch_and_plays_safely(shared_viz):
+    """Threads stepped the model while the plots read it: the switch is gone."""
+    from playwright.sync_api import expect
+
+    page = open_page(shared_viz)
+    expect(page.get_by_text(re.compile("use threads", re.I))).to_have_count(0)
+    expect(page.get_by_role("checkbox")).to_have_count(0)
+    set_slider(page, re.compile("Play interval", re.I), 10, "ArrowLeft")  # as fast as it goes
+    page.get_by_role("button", name="▶").click()
+    expect(page.locator(".landsim-year")).to_have_text("Year 30 of 30", timeout=90_000)
+    expect(page.get_by_text("Traceback")).to_have_count(0)
+    expect(page.locator(".landsim-plot canvas")).to_have_count(len(app.TRAJECTORIES))
+    assert page.problems == []
+    page.context.close()
+
+
+@pytest.mark.slow
+def test_browser_is_readable_with_a_dark_system_preference(shared_viz):
+    from playwright.sync_api import expect
+
+    page = open_page(shared_viz, color_scheme="dark")
+    assert page.evaluate("matchMedia('(prefers-color-scheme: dark)').matches")
+    expect(page.locator(".landsim-plot canvas")).to_have_count(len(app.TRAJECTORIES))
+    labels = page.locator(".v-slider__thumb-label")
+    expect(labels).to_have_count(len(app.CONTROLS) + 2)  # the sliders and the two intervals
+    checked = [*labels.all(), page.locator(".landsim-year"), page.locator(".landsim-legend")]
+    checked += page.locator(".landsim-run td").all()[:4]
+    for element in checked:
+        contrast, _ = element.evaluate(CONTRAST_JS)
+        assert contrast >= 4.5, (element.inner_text(), contrast)
+    for plot in page.locator(".landsim-plot").all():  # plot text is dark: its ground is light
+        _, ground = plot.evaluate(CONTRAST_JS)
+        assert ground > 0.8
+    page.screenshot(path=ARTIFACTS / "11-dark-preference.png", full_page=True)
+    page.context.close()
+
+
+@pytest.mark.slow
+def test_browser_sliders_follow_the_picked_scenario_and_take_any_value(shared_viz):
+    from playwright.sync_api import expect
+
+    page = open_page(shared_viz)  # launched with Tambopata: monitoring 0.8, cap 350
+    monitoring = page.get_by_role("slider", name="Monitoring probability (0-1)")
+    expect(monitoring).to_have_attribute("aria-valuenow", "0.8")
+    pick_scenario(page, "caqueta_conservation_agreements")
+    expect(monitoring).to_have_attribute("aria-valuenow", "0.7")
+    cap = page.get_by_role("slider", name="Enrolment cap (farms)")
+    expect(cap).to_have_attribute("aria-valuenow", "36")
+    payment = page.get_by_role("slider", name="Forest payment (USD/ha/yr)")
+    expect(payment).to_have_attribute("aria-valuenow", "20")
+    page.get_by_role("button", name="Reset").click()
+    run_card = page.locator(".landsim-run")
+    expect(run_card).to_contain_text("caqueta_conservation_agreements, as written")
+    expect(run_card).not_to_contain_text("(slider)")
+    # 0.8, where the slider stood for the launch scenario, is a value like any other.
+    set_slider(page, "Monitoring probability (0-1)", 2)
+    expect(monitoring).to_have_attribute("aria-valuenow", "0.8")
+    page.get_by_role("button", name="Reset").click()
+    expect(run_card).to_contain_text("0.8 (slider)")
+    expect(run_card).to_contain_text("changed by the sliders (monitoring probability 0.8)")
+    page.screenshot(path=ARTIFACTS / "12-picked-scenario.png", full_page=True)
+    assert page.problems == []
+    page.context.close()
+
+
+@pytest.mark.slow
+def test_browser_run_card_describes_the_added_teaching_programme(shared_viz):
+    from playwright.sync_api import expect
+
+    page = open_page(shared_viz)
+    pick_scenario(page, app.EMBEDDED)
+    payment = set_slider(page, "Forest payment (USD/ha/yr)", 4)
+    expect(payment).to_have_attribute("aria-valuenow", "20")
+    page.get_by_role("button", name="Reset").click()
+    for k in (1, 2):
+        page.get_by_role("button", name="Step").click()
+        expect(page.locator(".landsim-year")).to_have_text(f"Year {k} of 30")
+    run_card = page.locator(".landsim-run")
+    expect(run_card).to_contain_text("farms enrolled now")
+    headline = run_card.locator("p").first
+    expect(headline).to_contain_text("teaching programme is added")
+    expect(headline).not_to_contain_text(re.compile(r"^[^“]*no incentive scheme"))
+    expect(run_card).to_contain_text("Farm income in year 2: mean")
+    page.screenshot(path=ARTIFACTS / "13-teaching-programme.png", full_page=True)
+    page.context.close()
+
+
+def layout(page) -> list[dict]:
+    boxes = [page.locator(".landsim-run").bounding_box()]
+    boxes += [plot.bounding_box() for plot in page.locator(".landsim-plot").all()]
+    return [{k: round(v) for k, v in box.items()} for box in boxes]
+
+
+@pytest.mark.slow
+def test_browser_dragging_on_the_map_keeps_the_layout(shared_viz):
+    page = open_page(shared_viz)
+    image = page.locator("img.landsim-map")
+    before = layout(page)
+    box = image.bounding_box()
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    page.mouse.move(x, y)
+    page.mouse.down()
+    page.mouse.move(x + 350, y + 500, steps=15)
+    page.mouse.up()
+    page.wait_for_timeout(800)
+    assert layout(page) == before
+    assert image.bounding_box() == box
+    page.context.close()
+
+
+@pytest.mark.slow
+def test_browser_gives_an_instructor_what_the_lab_needs(shared_viz):
+    """Year and scale on the map, hover values, a clicked farm, the CSV, the previous
+    run, the About panel; and none of Mesa's controls that mean nothing here."""
+    from playwright.sync_api import expect
+
+    page = open_page(shared_viz)
+    step = page.get_by_role("button", name="Step")
+    expect(page.get_by_text("Page 0")).to_have_count(0)
+    expect(page.get_by_text(re.compile(r"^Time:"))).to_have_count(0)
+
+    # The year on the map and a scale bar.
+    expect(page.locator(".landsim-map-year")).to_have_text("Year 0")
+    for k in (1, 2, 3):
+        step.click()
+        expect(page.locator(".landsim-year")).to_have_text(f"Year {k} of 30")
+    expect(page.locator(".landsim-map-year")).to_have_text("Year 3")
+    expect(page.locator(".landsim-scale-label")).to_have_text("2 km")
+    expect(page.locator(".landsim-run")).to_contain_text("Farm income in year 3: mean")
+    legend = page.locator(".landsim-legend")
+    expect(legend).to_contain_text("road")
+
+    # Hover values on a plot.
+    plot = page.locator(".landsim-plot").first
+    box = plot.bounding_box()
+    page.mouse.move(box["x"] + box["width"] * 0.25, box["y"] + box["height"] * 0.6)
+    expect(plot.get_by_text("primary forest").first).to_be_visible(timeout=5_000)
+
+    # A click on a farm shows that farm.
+    model = app.TeachingModel(**picked_arguments("tambopata_redd_cocoa"))
+    ls = model.landscape
+    rows, cols = np.nonzero(ls.owner >= 0)
+    row, col = rows[len(rows) // 2], cols[len(rows) // 2]
+    farm = int(ls.owner[row, col])
+    image = page.locator("img.landsim-map").bounding_box()
+    page.mouse.click(
+        image["x"] + (col + 0.5) / ls.shape[1] * image["width"],
+        image["y"] + (row + 0.5) / ls.shape[0] * image["height"],
+    )
+    card = page.locator(".landsim-farm")
+    expect(card).to_contain_text(f"Farm {farm} ")
+    for words in ("primary forest", "Savings", "Net income", "Programme:"):
+        expect(card).to_contain_text(words)
+    expect(legend).to_contain_text("the farm you clicked")
+    page.screenshot(path=ARTIFACTS / "14-farm.png", full_page=True)
+
+    # The yearly table as CSV.
+    with page.expect_download() as download:
+        page.get_by_text("Download the yearly table (CSV)").click()
+    assert download.value.suggested_filename.endswith("-year3.csv")
+    text = Path(download.value.path()).read_text(encoding="utf-8")
+    assert text.splitlines()[0].startswith("year,") and len(text.splitlines()) == 1 + 4
+
+    # Reset: the run just made stays on the plots, faint, to compare with the next.
+    page.get_by_role("button", name="Reset").click()
+    expect(page.locator(".landsim-year")).to_have_text("Year 0 of 30")
+    expect(page.get_by_text("Faint dashed lines: the previous run")).to_contain_text("to year 3")
+    step.click()
+    expect(page.locator(".landsim-year")).to_have_text("Year 1 of 30")
+    page.mouse.move(box["x"] + box["width"] * 0.2, box["y"] + box["height"] * 0.6)
+    expect(plot.get_by_text(f"({app.PREVIOUS})").first).to_be_visible(timeout=5_000)
+
+    # The About panel opens the model description and the lab.
+    page.get_by_role("button", name="The guided lab").click()
+    expect(page.get_by_text("Guided lab: a forest frontier in the browser")).to_be_visible()
+    page.get_by_role("button", name="Close").click()
+    page.get_by_role("button", name="The model (ODD description)").click()
+    expect(page.get_by_role("dialog")).to_contain_text("ODD")
+    page.screenshot(path=ARTIFACTS / "15-about.png", full_page=True)
+    assert page.problems == []
+    page.context.close()

@@ -1400,10 +1400,15 @@ def find_document(relative: str) -> Path | None:
 def About():
     """What the page is, with the model description and the lab to open."""
     shown, set_shown = solara.use_state(None)
-    solara.Markdown(
-        "landsim simulates smallholder households at a tropical forest frontier, "
-        "year by year (an agent-based model built on Mesa). Pick a scenario, move "
-        "sliders, press **Reset**, then **▶** or **Step**."
+    solara.HTML(
+        tag="div",
+        unsafe_innerHTML=(
+            "landsim simulates smallholder households at a tropical forest frontier, year by "
+            "year (an agent-based model built on Mesa). Pick a scenario, move sliders, press "
+            "<b>Reset</b>, then <b>▶</b> or <b>Step</b>. The documents open here as text "
+            "(they are Markdown files of the landsim repository):"
+        ),
+        style={"font-size": "13px"},
     )
     for title, relative in DOCUMENTS.items():
         path = find_document(relative)
@@ -1416,7 +1421,10 @@ def About():
         dialog = solara.v.Dialog(v_model=True, on_v_model=lambda _: set_shown(None), width="900")
         with dialog, solara.Card(shown):
             with solara.Div(classes=["landsim-doc"]):
-                solara.Markdown(path.read_text(encoding="utf-8") if path else "")
+                solara.Preformatted(
+                    path.read_text(encoding="utf-8") if path else "",
+                    style_="white-space: pre-wrap; font-size: 13px",
+                )
             solara.Button("Close", on_click=lambda: set_shown(None))
 
 
@@ -1519,7 +1527,7 @@ def Page():
             solara.SliderInt(
                 "Play interval (ms between years)",
                 value=play_interval,
-                min=1,
+                min=0,
                 max=500,
                 step=10,
             )
