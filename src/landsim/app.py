@@ -1117,6 +1117,8 @@ TRAJECTORIES = (
 )
 #: The yearly columns the plots read.
 PLOT_COLUMNS = [column for spec in TRAJECTORIES for column, _, _ in spec.lines]
+#: Where a plot's axes are in its box (pixels from each side).
+CHART_GRID = {"left": 64, "right": 16, "top": 72, "bottom": 42}
 #: What the faint lines of the previous run are called in the hover box.
 PREVIOUS = "previous run"
 
@@ -1171,7 +1173,7 @@ def chart_option(
         "title": {"text": spec.title, "left": "center", "textStyle": {"fontSize": 14}},
         "tooltip": {"trigger": "axis"},
         "legend": {"top": 26, "data": [label for _, label, _ in spec.lines]},
-        "grid": {"left": 64, "right": 16, "top": 72, "bottom": 42},
+        "grid": dict(CHART_GRID),
         "xAxis": {
             "type": "value",
             "name": "year",
