@@ -7,7 +7,7 @@ Usage::
 
 Server side: what one press of Step costs the server for the embedded default
 scenario (200 x 200 cells, 350 farms): the model's yearly step, the map in one view
-drawn and encoded as PNG, the four plots drawn as SVG and the run card, each year
+drawn and encoded as PNG, the four plots' ECharts options and the run card, each year
 of a 30-year run; median and maximum per map view.
 
 ``--browser``: starts ``landsim viz`` on a free port, loads the page in Debian's
@@ -55,7 +55,7 @@ def time_server_steps(view: str, years: int) -> list[float]:
         app.format_legend(legend)
         table = model.yearly_table()
         for spec in app.TRAJECTORIES:
-            app.draw_trajectory(table, spec, model.params.years)
+            app.chart_option(table, spec, model.params.years)
         app.describe_run(model)
         durations.append(time.perf_counter() - start)
     return durations

@@ -300,7 +300,7 @@ def test_unknown_slider_is_an_error():
 
 
 def test_mesa_reset_builds_the_model_from_the_sliders():
-    """SolaraViz's Reset: Mesa adds its own scenario object, which is ignored."""
+    """Mesa's Reset (its ModelController): Mesa adds its own scenario object, ignored."""
     params = default_params()
     model = app.TeachingModel(**app.initial_arguments(params))
     values = app.initial_arguments(params) | {"markets.carbon.values": 20.0, "seed": "3"}
@@ -977,7 +977,7 @@ def test_browser_is_readable_with_a_dark_system_preference(shared_viz):
 
     page = open_page(shared_viz, color_scheme="dark")
     assert page.evaluate("matchMedia('(prefers-color-scheme: dark)').matches")
-    expect(page.locator(".landsim-plot canvas")).to_have_count(len(app.TRAJECTORIES))
+    expect(page.locator(".landsim-plot")).to_have_count(len(app.TRAJECTORIES))
     labels = page.locator(".v-slider__thumb-label")
     expect(labels).to_have_count(len(app.CONTROLS) + 2)  # the sliders and the two intervals
     checked = [*labels.all(), page.locator(".landsim-year"), page.locator(".landsim-legend")]

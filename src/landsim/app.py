@@ -1,36 +1,49 @@
-"""The browser view for students: ``landsim viz`` (Mesa SolaraViz).
+"""The browser view for students: ``landsim viz`` (Mesa and Solara).
 
 :func:`launch` serves the page ``landsim.app:Page`` with ``solara run`` in a child
 process on localhost, passing the scenario file in the environment variable
-``LANDSIM_VIZ_SCENARIO``, and blocks until Ctrl-C. The page is Mesa's
-``SolaraViz``:
+``LANDSIM_VIZ_SCENARIO``, and blocks until Ctrl-C. The page:
 
-- the sidebar holds Mesa's controls (Reset, Play, Step), a picker for the
-  shipped scenarios, a seed field and sliders for the parameters students explore
-  (cocoa price, carbon price, payment per ha of forest, enrolment cap, monitoring,
-  discount rate);
-- the main area holds a card on the run (scenario, year, the value each slider's
-  parameter has in this run, messages), a map of the landscape (land cover, with
-  switchable views of carbon, soil fertility and farms) and line plots of forest
-  area, yearly deforestation, carbon stock and farm income.
+- the sidebar holds Mesa's ``ModelController`` (Reset, Play, Step) with its play
+  and render intervals, a picker for the shipped scenarios, a seed field, sliders
+  for the parameters students explore (cocoa price, carbon price, payment per ha of
+  forest, enrolment cap, monitoring, discount rate) and an About panel that opens
+  the model description (docs/ODD.md) and the guided lab (docs/teaching.md);
+- the main area holds a map of the landscape (land cover, with switchable views of
+  carbon, soil fertility and farms; roads, the year and a scale bar; a click on a
+  farm selects it), a card on the run (what runs, the year, indicators, farm
+  income, the value each slider's parameter has in this run, messages), a card on
+  the selected farm, line plots of forest area, yearly deforestation, carbon stock
+  and farm income with hover values (Solara's ECharts component, served locally),
+  on which the previous run stays as faint dashed lines, and a download of the
+  yearly table as CSV.
 
 Sliders are named by scenario key paths, as in the TOML files (one vocabulary;
 see :data:`CONTROLS`); programme keys are written as in a ``[[programmes]]``
 table (``programmes.enrolment_cap``) and apply to every programme of the
-scenario. A slider overrides the chosen scenario only once it has been moved away
-from its starting position (the launch scenario's value), so that picking a
-scenario runs that scenario as written until a slider is moved. In a scenario
-without a programme, moving a programme slider adds :func:`teaching_programme`
-(a payment per ha of standing forest with a no-clearing obligation). As
-everywhere in Mesa, new slider values, a new scenario or a new seed take effect on
-Reset.
+scenario. Picking a scenario puts every slider where that scenario has its
+parameter (:meth:`Control.slider_value`); a slider left there changes nothing
+(the scenario runs as written), any other value overrides the scenario. In a
+scenario without a programme, moving a programme slider adds
+:func:`teaching_programme` (a payment per ha of standing forest with a
+no-clearing obligation). As everywhere in Mesa, new slider values, a new scenario
+or a new seed take effect on Reset.
+
+The page is laid out here rather than by Mesa's ``SolaraViz``: its draggable grid
+rearranged the page when students dragged on the map, its page tabs and step
+counter ("Page 0", "Time: 30.0") mean nothing here, its "Use Threads" switch let
+the plots read the model in the middle of a step, its parameter inputs cannot be
+moved by the scenario picker, and its theme switch follows a dark system
+preference that the app's fixed colours do not suit (the page stays light).
+Mesa's own controller still steps the model: a step past the last year does
+nothing (:meth:`TeachingModel.step`), so its render interval is safe; the model
+steps under a lock that the page holds while reading it.
 
 The map is drawn from the model's numpy rasters straight into a PNG (one square
-of pixels per cell), the plots from its yearly table as SVG: a step and its redraw
-take tens of milliseconds on the server at the default size. No Mesa grid is
-built (``model.grid`` stays unbuilt). SolaraViz's draggable grid gets a layout of
-its own (:func:`install_grid_layout`). The model never imports this module (the
-Mesa convention); this module imports the model.
+of pixels per cell): a step and its redraw take tens of milliseconds on the
+server at the default size, where Mesa's matplotlib space renderer takes hundreds.
+No Mesa grid is built (``model.grid`` stays unbuilt). The model never imports this
+module (the Mesa convention); this module imports the model.
 """
 
 from __future__ import annotations
