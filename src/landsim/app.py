@@ -910,7 +910,7 @@ def describe_extent(model: LandUseModel) -> str:
 #: under its knob (Vuetify's sliders show it only while dragged, and students need
 #: to see what they set before pressing Reset).
 PAGE_CSS = """
-.landsim-map-frame { width: 100%; max-width: 520px; }
+.landsim-map-frame { width: 100%; max-width: 600px; }
 .landsim-map-holder { position: relative; line-height: 0; }
 .landsim-map { width: 100%; height: auto; image-rendering: pixelated; cursor: crosshair;
     user-select: none; }
@@ -927,6 +927,7 @@ PAGE_CSS = """
     color: #222 !important; width: auto !important; height: auto !important;
     border-radius: 0 !important; font-size: 12px; }
 .v-slider .v-slider__thumb-label > * { transform: none !important; }
+.v-input__slider { padding-bottom: 10px; }
 .landsim-run td, .landsim-run th { padding: 2px 6px 2px 0; vertical-align: top; }
 .landsim-key { font-family: monospace; font-size: 11px; color: #555; word-break: break-all; }
 .landsim-finished { color: #1b5e20; }
@@ -1528,6 +1529,7 @@ def Page():
             runs.current["previous"] = old
         runs.current["current"] = current
     previous = runs.current["previous"]
+    solara.use_effect(lambda: set_selected(None), [id(current)])  # a new run: no farm picked
     previous_table = solara.use_memo(
         lambda: None if previous is None else read_table(previous)[["year", *PLOT_COLUMNS]],
         dependencies=[id(previous)],
@@ -1561,8 +1563,8 @@ def Page():
         with solara.Card("About"):
             About()
     with solara.Column(style={"padding": "8px"}):
-        with solara.Columns([1, 1]):
-            with solara.Card(style={"min-height": "100%"}):
+        with solara.Columns([3, 2]):
+            with solara.Card():
                 LandscapeMap(current, selected, set_selected)
             with solara.Column():
                 with solara.Card():
