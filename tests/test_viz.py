@@ -532,6 +532,18 @@ def test_any_slider_value_can_be_chosen_whatever_the_launch_scenario():
     assert as_written.params.programmes[0].detection_probability == 0.8
 
 
+def test_settings_waiting_for_reset_are_listed():
+    params = default_params()
+    model = app.TeachingModel(**app.initial_arguments(params))
+    settings = app.initial_arguments(params)
+    assert app.describe_pending(settings, model.inputs) == ""
+    settings |= {"seed": "4", "programmes.enrolment_cap": 50, "scenario_file": "baseline"}
+    assert app.describe_pending(settings, model.inputs) == (
+        "Press Reset to apply: scenario baseline, seed 4, enrolment cap 50."
+    )
+    assert app.describe_pending(settings, app.TeachingModel(**settings).inputs) == ""
+
+
 def test_run_card_says_when_the_sliders_add_the_teaching_programme():
     pay = "programmes.forest_payment.usd_per_ha_per_year"
     model = app.TeachingModel(**default_arguments(**{pay: 20.0}))
@@ -806,6 +818,7 @@ def test_browser_view_steps_redraws_and_resets_offline(viz_server):
             for _ in range(5):
                 cocoa.press("ArrowRight")
             expect(cocoa).to_have_attribute("aria-valuenow", "2.5")
+            expect(page.locator(".landsim-pending")).to_contain_text("cocoa price 2.5")
             step.click()
             expect(year).to_have_text("Year 1 of 30")
             reset.click()
@@ -1001,6 +1014,9 @@ def test_browser_sliders_follow_the_picked_scenario_and_take_any_value(shared_vi
     expect(monitoring).to_have_attribute("aria-valuenow", "0.8")
     pick_scenario(page, "caqueta_conservation_agreements")
     expect(monitoring).to_have_attribute("aria-valuenow", "0.7")
+    expect(page.locator(".landsim-pending")).to_contain_text(
+        "scenario caqueta_conservation_agreements"
+    )
     cap = page.get_by_role("slider", name="Enrolment cap (farms)")
     expect(cap).to_have_attribute("aria-valuenow", "36")
     payment = page.get_by_role("slider", name="Forest payment (USD/ha/yr)")
@@ -1012,7 +1028,10 @@ def test_browser_sliders_follow_the_picked_scenario_and_take_any_value(shared_vi
     # 0.8, where the slider stood for the launch scenario, is a value like any other.
     set_slider(page, "Monitoring probability (0-1)", 2)
     expect(monitoring).to_have_attribute("aria-valuenow", "0.8")
+    pending = page.locator(".landsim-pending")
+    expect(pending).to_have_text("Press Reset to apply: monitoring probability 0.8.")
     page.get_by_role("button", name="Reset").click()
+    expect(pending).to_have_count(0)
     expect(run_card).to_contain_text("0.8 (slider)")
     expect(run_card).to_contain_text("changed by the sliders (monitoring probability 0.8)")
     page.screenshot(path=ARTIFACTS / "12-picked-scenario.png", full_page=True)
@@ -1028,6 +1047,7 @@ def test_browser_run_card_describes_the_added_teaching_programme(shared_viz):
     pick_scenario(page, app.EMBEDDED)
     payment = set_slider(page, "Forest payment (USD/ha/yr)", 4)
     expect(payment).to_have_attribute("aria-valuenow", "20")
+    expect(page.locator(".landsim-pending")).to_contain_text("forest payment 20")
     page.get_by_role("button", name="Reset").click()
     for k in (1, 2):
         page.get_by_role("button", name="Step").click()

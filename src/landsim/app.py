@@ -587,6 +587,8 @@ class TeachingModel(LandUseModel):
         The slider values applied, by key path.
     notices : list of str
         Messages for the student (bad seed, invalid scenario), shown on the page.
+    inputs : dict
+        The picker, seed field and slider values the model was built from.
     lock : threading.RLock
         Held while the model steps; the page holds it while it reads the model, so
         that it never reads a year half-done.
@@ -607,6 +609,7 @@ class TeachingModel(LandUseModel):
             raise TypeError(f"unknown slider(s): {', '.join(unknown)}")
         self.notices: list[str] = []
         self.lock = threading.RLock()
+        self.inputs = {"scenario_file": scenario_file, "seed": seed, **controls}
         if isinstance(scenario, MesaScenario):
             scenario = None
         self.base, self.scenario_name = self._choose_scenario(scenario, setup, scenario_file)
@@ -1452,14 +1455,34 @@ def read_launch_file() -> str | None:
     return os.environ.get(SCENARIO_ENV) or None
 
 
+def describe_pending(settings: Mapping[str, Any], inputs: Mapping[str, Any]) -> str:
+    """The settings changed since the run was built (which Reset would apply), in words;
+    "" if none."""
+    changes = []
+    if settings.get("scenario_file") != inputs.get("scenario_file"):
+        changes.append(f"scenario {settings.get('scenario_file')}")
+    if str(settings.get("seed") or "").strip() != str(inputs.get("seed") or "").strip():
+        changes.append(f"seed {settings.get('seed')}")
+    for control in CONTROLS:
+        new, old = settings.get(control.key), inputs.get(control.key)
+        if new is not None and (old is None or not math.isclose(new, old, abs_tol=1e-9)):
+            changes.append(f"{control.label.lower()} {new:g}")
+    if not changes:
+        return ""
+    return "Press Reset to apply: " + ", ".join(changes) + "."
+
+
 @solara.component
 def ParameterInputs(
-    model_params: Mapping[str, Any], settings: solara.Reactive[dict[str, Any]]
+    model_params: Mapping[str, Any],
+    settings: solara.Reactive[dict[str, Any]],
+    inputs: Mapping[str, Any],
 ) -> None:
     """The scenario picker, the seed field and the sliders, bound to ``settings``.
 
     Picking a scenario puts every slider where that scenario has its parameter, so
-    the sliders always show what a Reset would run.
+    the sliders always show what a Reset would run; what differs from the run's
+    ``inputs`` is listed as waiting for Reset.
     """
     setup: ViewerSetup = model_params["setup"]
     problem, set_problem = solara.use_state(None)
@@ -1483,8 +1506,6 @@ def ParameterInputs(
         value=settings.value["scenario_file"],
         on_value=pick,
     )
-    if problem:
-        solara.Error(problem)
     solara.InputText(
         model_params["seed"]["label"],
         value=str(settings.value["seed"]),
@@ -1501,6 +1522,13 @@ def ParameterInputs(
             step=kind(control.step),
             on_value=lambda value, key=control.key: change(key, value),
         )
+    # Messages come last: an element shown above the sliders would rebuild them (and
+    # take the keyboard focus from a slider being moved).
+    pending = describe_pending(settings.value, inputs)
+    if pending:
+        solara.Text(pending, classes=["landsim-pending"], style={"font-size": "13px"})
+    if problem:
+        solara.Error(problem)
 
 
 @solara.component
@@ -1559,7 +1587,7 @@ def Page():
                 use_threads=use_threads,
             )
         with solara.Card("Model parameters"):
-            ParameterInputs(model_params, settings)
+            ParameterInputs(model_params, settings, current.inputs)
         with solara.Card("About"):
             About()
     with solara.Column(style={"padding": "8px"}):
@@ -1571,8 +1599,8 @@ def Page():
                     RunCard(current)
                 with solara.Card("Farm"):
                     FarmCard(current, selected)
-        if previous is not None:
-            solara.Text(describe_previous(previous), style={"font-size": "13px"})
+        # Always there (empty before a first Reset), so the plots below are never rebuilt.
+        solara.Text(describe_previous(previous), style={"font-size": "13px"})
         with solara.Columns([1, 1]):
             for spec in TRAJECTORIES[:2]:
                 with solara.Card():
