@@ -1,11 +1,15 @@
 """The browser view (``landsim viz``, ``landsim.app``).
 
 Fast tests of the parts that need no browser (seeds, scenario listing, sliders
-and their scenario overrides, the Mesa Reset path, drawing, launching); a slow
-test that the claims of the guided lab (docs/teaching.md) still hold; and a slow
-test that starts the real ``landsim viz`` command and drives Debian's Chromium
-with Playwright. Its screenshots and the server's log are saved in
-``test-artifacts/viz/`` (gitignored; ``LANDSIM_TEST_ARTIFACTS`` moves it).
+and their scenario overrides, the Mesa Reset path, steps past the last year,
+drawing the map, the plots' ECharts options, the run and farm cards, the CSV,
+launching); a slow test that the claims of the guided lab (docs/teaching.md)
+still hold; and slow tests that start the real ``landsim viz`` command and drive
+Debian's Chromium with Playwright: one walk through the page, and one test for
+each defect of the view's issue (render interval, threads, dark preference,
+sliders of a picked scenario, the run card of an added programme, dragging on
+the map, what an instructor needs). Screenshots and the servers' logs are saved
+in ``test-artifacts/viz/`` (gitignored; ``LANDSIM_TEST_ARTIFACTS`` moves it).
 """
 
 from __future__ import annotations
