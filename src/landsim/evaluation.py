@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from landsim.display import fmt
 from landsim.scenario import Scenario, ScenarioError
 
 #: tCO2e per tC.
@@ -834,18 +835,6 @@ def _to_parquet(frame: pd.DataFrame, path: Path, meta: str) -> None:
     table.to_parquet(path, index=False)
 
 
-def _fmt(value: float) -> str:
-    if not np.isfinite(value):
-        return "n/a"
-    if value == 0:
-        return "0"
-    if abs(value) >= 100:
-        return f"{value:,.0f}"
-    if abs(value) >= 1:
-        return f"{value:,.2f}"
-    return f"{value:.3g}"
-
-
 def format_comparison(comparison: Comparison) -> str:
     """The header and a table of metric, mean and 95 % confidence interval."""
     c = comparison
@@ -864,9 +853,9 @@ def format_comparison(comparison: Comparison) -> str:
     summary = c.summary()
     labels = [f"{METRICS[m][0]} ({METRICS[m][1]})" for m in summary.index]
     width = max(len(s) for s in [*labels, "metric"])
-    means = [_fmt(v) for v in summary["mean"]]
+    means = [fmt(v) for v in summary["mean"]]
     cis = [
-        f"[{_fmt(lo)}, {_fmt(hi)}]" if np.isfinite(lo) else "n/a"
+        f"[{fmt(lo)}, {fmt(hi)}]" if np.isfinite(lo) else "n/a"
         for lo, hi in zip(summary["ci_low"], summary["ci_high"], strict=True)
     ]
     mw = max(len(s) for s in [*means, "mean"])
