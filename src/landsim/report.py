@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import math
+import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -144,13 +145,19 @@ class BatchSummary:
         names = {g: (f"G{i + 1}" if keyed else g) for i, g in enumerate(groups)}
         if keyed:
             lines += ["", "groups:"]
-            lines += [f"  {names[g]:<4} {g}" for g in groups]
+            lines += [
+                textwrap.fill(
+                    g, width, initial_indent=f"  {names[g]:<4} ", subsequent_indent=" " * 7
+                )
+                for g in groups
+            ]
         name_w = max(len(n) for n in names.values())
         for variable, block in blocks.items():
             lines += ["", indicator_label(variable)]
             for g, mean, ci, n in block:
                 lines.append(f"  {names[g]:<{name_w}}  {mean:>{mean_w}} {ci:<{ci_w}}  n={n}")
-        return "\n".join(lines)
+        head = [textwrap.fill(line, width, subsequent_indent="  ") for line in lines[:3]]
+        return "\n".join(head + lines[3:])
 
     def write(self) -> list[Path]:
         """Write the tables (CSV and Parquet) and the trajectory figure to DIR/summary."""

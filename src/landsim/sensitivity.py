@@ -677,11 +677,11 @@ class SensitivityAnalysis:
                     else ""
                 )
                 messages.append(
-                    f"{size} = {n} is too small: the widest {spec.options.conf_level:.0%} "
-                    f"interval is +/-{widest:.2g}{negative}, so the indices cannot rank "
-                    f"the factors. Intervals shrink about as 1/sqrt({size}): "
-                    f"{size} = {needed:,} or more should bring them within "
-                    f"+/-{MAX_HALF_WIDTH}"
+                    f"{size} = {n} is too small for intervals within +/-{MAX_HALF_WIDTH}: the "
+                    f"widest {spec.options.conf_level:.0%} interval is +/-{widest:.2g}"
+                    f"{negative}, so factors whose indices differ by less cannot be told "
+                    f"apart. Intervals shrink about as 1/sqrt({size}): {size} = {needed:,} "
+                    "or more should bring them within that"
                 )
         if method == "morris" and n < MIN_MORRIS_TRAJECTORIES:
             messages.append(
