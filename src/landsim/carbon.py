@@ -8,7 +8,7 @@ into removals (gains) and emissions (losses), so that, summed over the landscape
 References
 ----------
 Poorter, L., et al. (2016). Biomass resilience of Neotropical secondary forests.
-Nature, 530, 211-214. (Regrowth curve; Chapman-Richards fit in PARAMETERS.md.)
+Nature, 530, 211-214. (Regrowth curve; a Chapman-Richards fit, docs/references.md.)
 Gonas, M., et al. (2022). Sustainability, 14, 9739. (Cocoa agroforestry biomass.)
 Don, A., Schumacher, J., & Freibauer, A. (2011). Impact of tropical land-use change
 on soil organic carbon stocks - a meta-analysis. Global Change Biology, 17, 1658-1670.
