@@ -172,16 +172,21 @@ def test_the_model_pipeline_writes_indices_figures_and_resumable_runs(small_scen
     )
     sa.sample()
     assert all(isinstance(p["decision.neighbours"], int) for p in sa.points_)
-    sa.evaluate(out=tmp_path, workers=1).analyze()
+    sa.evaluate(out=tmp_path, workers=1)
+    with pytest.warns(SensitivityWarning, match="r = 3 Morris trajectories is few"):
+        sa.analyze()
     paths = {p.name for p in sa.write(tmp_path)}
     assert {
         "indices.csv",
         "indices.parquet",
         "indices.png",
         "morris_mu_star_sigma.png",
-        "convergence.png",
+        "warnings.txt",
         "manifest.json",
     } <= paths
+    # Three trajectories give one sample size: no convergence plot, and said so.
+    assert "convergence.png" not in paths
+    assert "convergence.csv holds one sample size only" in (tmp_path / "warnings.txt").read_text()
     table = pd.read_csv(tmp_path / "indices.csv")
     assert set(table["factor"]) == set(small_factors())
     assert {"mu_star", "sigma", "mu_star_conf"} <= set(table["index"])

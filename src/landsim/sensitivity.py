@@ -705,8 +705,9 @@ class SensitivityAnalysis:
                     f"({size} = {n} gives {sizes})"
                 )
                 change = f"set n = {4 * least if method != 'pawn' else 2 * least} or more"
+            table = "is empty" if sizes == 0 else "holds one sample size only"
             messages.append(
-                f"convergence {why}: convergence.csv is empty and no convergence plot "
+                f"convergence {why}: convergence.csv {table} and no convergence plot "
                 f"was drawn; {change}"
             )
         if spec.replicates == 1 and not self.is_function_:
