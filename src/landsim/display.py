@@ -91,6 +91,24 @@ def indicator_label(name: str, unit: bool = True) -> str:
     return text
 
 
+def label_and_unit(name: str) -> tuple[str, str]:
+    """An output column's label and unit apart (for a panel title and its y axis)."""
+    text = indicator_label(name.partition("@")[0])
+    if text.endswith(")") and " (" in text:
+        label, _, unit = text.rpartition(" (")
+        return label, unit[:-1]
+    return text, ""
+
+
+def thousands(axis) -> None:
+    """Tick labels with thousands separators (7,500,000, not 7.5 with a 1e6 offset)."""
+    from matplotlib.ticker import FuncFormatter
+
+    axis.set_major_formatter(
+        FuncFormatter(lambda v, _: f"{v:,.0f}" if abs(v) >= 1000 else f"{v:g}")
+    )
+
+
 def factor_label(name: str) -> str:
     """A dotted scenario key, shorter for a tick label: ``"programmes.0.end_year"``
     -> ``"programme 1 end year"``; ``"markets.cocoa.mean"`` -> ``"cocoa price mean"``."""

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from landsim.batch import KEY_COLUMNS, BatchResults, load_batch
-from landsim.display import fmt_column, indicator_label, series_styles
+from landsim.display import fmt_column, indicator_label, label_and_unit, series_styles, thousands
 
 #: Trajectories plotted by :meth:`BatchSummary.plot_trajectories`: column -> label.
 PLOTTED = {
@@ -185,7 +185,6 @@ class BatchSummary:
         has its own colour and line style (:func:`landsim.display.series_styles`)."""
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
-        from matplotlib.ticker import FuncFormatter
 
         variables = [v for v in PLOTTED if v in set(self.yearly["variable"])]
         groups = list(self.groups["group"])[:MAX_PLOTTED_GROUPS]
@@ -196,7 +195,6 @@ class BatchSummary:
         fig.set_layout_engine("constrained")
         FigureCanvasAgg(fig)
         axes = fig.subplots(rows, 2, squeeze=False).ravel()
-        thousands = FuncFormatter(lambda v, _: f"{v:,.0f}" if abs(v) >= 1000 else f"{v:g}")
         for ax, variable in zip(axes, variables, strict=False):
             data = self.yearly[self.yearly["variable"] == variable]
             for group, style in zip(groups, styles, strict=True):
@@ -221,11 +219,11 @@ class BatchSummary:
                     label=group,
                     linewidth=1.5,
                 )
-            label, _, unit = PLOTTED[variable].partition(" (")
+            label, unit = label_and_unit(variable)
             ax.set_title(label)
-            ax.set_ylabel(unit.rstrip(")"))
+            ax.set_ylabel(unit)
             ax.set_xlabel("year")
-            ax.yaxis.set_major_formatter(thousands)
+            thousands(ax.yaxis)
             ax.grid(alpha=0.3)
         for ax in axes[len(variables) :]:
             ax.set_visible(False)
