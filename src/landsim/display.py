@@ -207,14 +207,18 @@ def series_styles(n: int) -> list[dict]:
     return styles
 
 
-def spread_positions(values, gap: float, low: float | None = None, high: float | None = None):
+def spread_positions(
+    values, gap: float, low: float | None = None, high: float | None = None, keys=None
+):
     """Move ``values`` (label positions along one axis) the least so that any two
-    are at least ``gap`` apart, keeping their order, within [low, high] when given.
-    Returns a list in the order of ``values``."""
+    are at least ``gap`` apart, keeping their order (or the order of ``keys``, e.g.
+    to uncross leader lines), within [low, high] when given. Returns a list in the
+    order of ``values``."""
     values = [float(v) for v in values]
     if not values:
         return []
-    order = sorted(range(len(values)), key=lambda i: values[i])
+    keys = values if keys is None else [float(k) for k in keys]
+    order = sorted(range(len(values)), key=lambda i: keys[i])
     pos = [values[i] for i in order]
     if low is not None:
         pos[0] = max(pos[0], low)

@@ -808,10 +808,15 @@ class SensitivityAnalysis:
         """The ranked tables of every output, for the terminal."""
         index, _ = MAIN_INDEX[self.spec_.method]
         lines = [
-            f"{self.name}: {self.spec_.method} on {len(self.names)} factors, n = {self.spec_.n} "
-            f"({len(self.points_)} points x {self.spec_.replicates} replicate(s)"
-            + (" x 2 scenarios" if self.counterfactual_ is not None else "")
-            + f"), seed {self.spec_.seed}; factors ranked by {index}"
+            textwrap.fill(
+                f"{self.name}: {self.spec_.method} on {len(self.names)} factors, n = "
+                f"{self.spec_.n} ({len(self.points_)} points x {self.spec_.replicates} "
+                "replicate(s)"
+                + (" x 2 scenarios" if self.counterfactual_ is not None else "")
+                + f"), seed {self.spec_.seed}; factors ranked by {index}",
+                width=99,
+                subsequent_indent="  ",
+            )
         ]
         for output in self.spec_.outputs:
             lines += [

@@ -87,6 +87,16 @@ def _units(output: str) -> str:
     return label[label.rfind("(") + 1 : -1] if label.endswith(")") else ""
 
 
+def _size_warning(sa) -> str:
+    """A second title line when the analysis warned that its sample is small."""
+    small = [
+        w.split(":")[0]
+        for w in getattr(sa, "warnings_", [])
+        if "too small" in w or "trajectories is few" in w
+    ]
+    return f"\nwarning: {small[0]} (see warnings.txt)" if small else ""
+
+
 def plot_indices(sa, path: Path) -> Path:
     """One horizontal bar chart per output: the method's indices with their
     bootstrap intervals, factors ordered by the main index."""
@@ -136,6 +146,7 @@ def plot_indices(sa, path: Path) -> Path:
         f"{sa.name}: {method} indices per output, factors ranked by "
         f"{INDEX_NAMES.get(bars[0][0] if method == 'morris' else 'ST', '')}"
         + (f" ({level:.0%} bootstrap intervals)" if bars[0][1] else "")
+        + _size_warning(sa)
     )
     fig.savefig(path, dpi=110)
     return Path(path)
@@ -165,11 +176,14 @@ def plot_morris(sa, path: Path) -> Path:
         _value_axis(ax.yaxis)
         ax.grid(alpha=0.3)
         labelled = wide.head(MORRIS_LABELS)
-        y_frac = [
-            (row["sigma"] - ax.get_ylim()[0]) / np.ptp(ax.get_ylim())
-            for _, row in labelled.iterrows()
-        ]
-        placed = spread_positions(y_frac, gap=1 / 17, low=0.02, high=0.98)
+        (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
+        x_frac = ((labelled["mu_star"] - x0) / (x1 - x0)).to_numpy()
+        y_frac = ((labelled["sigma"] - y0) / (y1 - y0)).to_numpy()
+        # Labels in a column beside the panel, in the order that keeps the leaders
+        # from crossing: a point further left (a longer leader) gets a higher label.
+        placed = spread_positions(
+            y_frac, gap=1 / 17, low=0.02, high=0.98, keys=y_frac + 0.25 * (1 - x_frac)
+        )
         for (factor, row), y_text in zip(labelled.iterrows(), placed, strict=True):
             ax.annotate(
                 f"{int(row['rank'])}. {factor}",
@@ -186,6 +200,7 @@ def plot_morris(sa, path: Path) -> Path:
         f"{sa.name}: Morris screening (dashed: sigma = mu*; above it, non-linear or "
         "interacting effects)"
         + (f"; the top {MORRIS_LABELS} of {len(sa.names)} factors labelled" if more else "")
+        + _size_warning(sa)
     )
     fig.savefig(path, dpi=110)
     return Path(path)
