@@ -14,7 +14,6 @@ Nothing here imports matplotlib.
 from __future__ import annotations
 
 import math
-import re
 
 #: Known output columns: label and unit (docs/ODD.md, "Outputs").
 INDICATORS: dict[str, tuple[str, str]] = {
@@ -107,14 +106,6 @@ def thousands(axis) -> None:
     axis.set_major_formatter(
         FuncFormatter(lambda v, _: f"{v:,.0f}" if abs(v) >= 1000 else f"{v:g}")
     )
-
-
-def factor_label(name: str) -> str:
-    """A dotted scenario key, shorter for a tick label: ``"programmes.0.end_year"``
-    -> ``"programme 1 end year"``; ``"markets.cocoa.mean"`` -> ``"cocoa price mean"``."""
-    text = re.sub(r"programmes\.(\d+)\.", lambda m: f"programme {int(m[1]) + 1} ", name)
-    text = re.sub(r"^markets\.(\w+)\.", r"\1 price ", text)
-    return text.replace("_", " ").replace(".", ": ", 1).replace(".", " ")
 
 
 def fmt(value, digits: int | None = None) -> str:
