@@ -55,6 +55,7 @@ from landsim.landscape import (
     rank_within_groups,
 )
 from landsim.market import PRODUCTS, UNITS, Market
+from landsim.provenance import describe_seed, resolve_seed
 from landsim.scenario import Scenario, ScenarioError, load_scenario
 from landsim.schemes import Programmes
 
@@ -72,13 +73,18 @@ def resolve_scenario(scenario: Scenario | str | Path | None) -> Scenario:
     return load_scenario(scenario)
 
 
-def describe_seed(rng) -> int | str | None:
-    """What a manifest records of the ``rng`` argument."""
-    if rng is None or isinstance(rng, int | np.integer):
-        return None if rng is None else int(rng)
-    if isinstance(rng, np.random.SeedSequence):
-        return f"SeedSequence(entropy={rng.entropy}, spawn_key={rng.spawn_key})"
-    return f"{type(rng).__name__} (state not recorded)"
+def apply_keyword_overrides(scenario: Scenario, overrides: dict) -> Scenario:
+    """``scenario`` with model keyword arguments applied as dotted-key overrides.
+
+    ``seed`` is refused: a model's randomness comes from ``rng`` (Mesa 3's
+    convention), and a scenario's ``seed`` given here would silently not be used.
+    """
+    if "seed" in overrides:
+        raise TypeError(
+            "LandUseModel takes its seed as rng= (Mesa 3's convention), not seed=; "
+            f"use rng={overrides['seed']!r}"
+        )
+    return scenario.with_overrides(overrides, source=f"{scenario.source} (model keywords)")
 
 
 def _read_record(model: LandUseModel, key: str):
@@ -199,16 +205,27 @@ class LandUseModel(mesa.Model):
     scenario : Scenario, path or None
         A validated scenario, a TOML file, or None for the embedded default.
     rng : int, numpy.random.SeedSequence, numpy.random.Generator or None
-        Seed or generator; None uses ``scenario.seed``.
+        Seed or generator. None draws a fresh seed from the operating system
+        (Mesa's and SPEC 7's meaning), recorded in :attr:`seed`; pass
+        ``rng=scenario.seed`` for the scenario's own seed (the command line's
+        default).
     landscape : Landscape, optional
         Use this landscape instead of generating (or loading) one.
     indicators : list of str, optional
         Record only these yearly indicators (and ``year``), and compute only what
         they need; by default every indicator is recorded. Batches that keep a few
         outputs use this.
+    **overrides
+        Scenario values by dotted key path, as Mesa passes model parameters:
+        ``LandUseModel(**{"markets.cocoa.mean": 2.0}, years=20)`` is
+        ``LandUseModel(scenario.with_overrides({...}))``, validated the same way.
+        This is what lets ``mesa.batch_run(LandUseModel, parameters={...})`` sweep
+        scenario keys.
 
     Attributes
     ----------
+    seed : int or str
+        The seed the run used (the fresh one when ``rng`` was None).
     params : Scenario
         The landsim scenario (``model.scenario`` is Mesa's own experimental
         scenario object, left untouched).
@@ -233,15 +250,12 @@ class LandUseModel(mesa.Model):
         rng=None,
         landscape: Landscape | None = None,
         indicators: list[str] | None = None,
+        **overrides,
     ):
         scenario = resolve_scenario(scenario)
-        seed = scenario.seed if rng is None else rng
-        if isinstance(seed, np.random.SeedSequence):
-            # Spawning mutates a SeedSequence: work on a copy, so that the caller's
-            # object (and what the manifest records of it) reproduces this run.
-            seed = np.random.SeedSequence(
-                seed.entropy, spawn_key=seed.spawn_key, pool_size=seed.pool_size
-            )
+        if overrides:
+            scenario = apply_keyword_overrides(scenario, overrides)
+        seed = resolve_seed(rng)
         super().__init__(rng=seed)
         self.params = scenario
         self.seed = describe_seed(seed)
