@@ -65,19 +65,12 @@ from mesa.discrete_space import OrthogonalMooreGrid
 
 from landsim import carbon
 from landsim.agents import draw_farmers
-from landsim.economics import OPTION_NAMES, Option, gini
-from landsim.landscape import (
-    COVER_NAMES,
-    NO_OWNER,
-    Cover,
-    Landscape,
-    generate_landscape,
-    load_landscape,
-)
+from landsim.economics import gini
+from landsim.landscape import generate_landscape, load_landscape
 from landsim.market import PRODUCTS, UNITS, Market
-from landsim.model import resolve_scenario
+from landsim.model.state import COVER_NAMES, NO_OWNER, OPTION_NAMES, Cover, Landscape, Option
 from landsim.provenance import describe_seed, resolve_seed
-from landsim.scenario import Programme, Scenario
+from landsim.scenario import Programme, Scenario, resolve_scenario
 from landsim.schemes import LOT_REFERENCE_HA, YEAR_KEYS
 
 #: Property layers of the reference grid, with their dtypes (as in the Landscape).
