@@ -35,6 +35,7 @@ import numpy as np
 from landsim import carbon
 from landsim.economics import Option, cocoa_yield, discount_factors
 from landsim.landscape import Cover
+from landsim.model.state import PERENNIALS, system_params
 from landsim.scenario import Programme
 
 LOT_REFERENCE_HA = 40.0  # the obligation "per 40 ha" (Tambopata rule)
@@ -326,11 +327,10 @@ class Programmes:
                 a[:, Option.SILVOPASTURE] += bonus
             if spec.establishment_support is not None:
                 es = spec.establishment_support
-                for option, system in (
-                    (Option.COCOA_AGROFORESTRY, sc.cocoa_agroforestry),
-                    (Option.SILVOPASTURE, sc.silvopasture),
-                ):
-                    support = es.share * system.establishment_cost_usd_per_ha
+                for system in PERENNIALS:
+                    option = system.option
+                    cost = system_params(system, sc).establishment_cost_usd_per_ha
+                    support = es.share * cost
                     if es.mode == "loan":
                         repay = discount_factors(fs.discount_rate[e], es.loan_years).sum(axis=1)
                         support = support * (1.0 - repay / es.loan_years)
@@ -347,11 +347,8 @@ class Programmes:
         sc = self.state.params
         ages = np.arange(years + 1)
         out = {}
-        for option, code in (
-            (Option.COCOA_AGROFORESTRY, Cover.COCOA_AGROFORESTRY),
-            (Option.SILVOPASTURE, Cover.SILVOPASTURE),
-            (Option.ABANDON, Cover.SECONDARY_FOREST),
-        ):
+        systems = [(s.option, s.cover) for s in PERENNIALS]
+        for option, code in [*systems, (Option.ABANDON, Cover.SECONDARY_FOREST)]:
             stock = carbon.biomass_density(np.full(ages.shape, code), ages, sc)
             out[option] = np.diff(stock) * carbon.CO2_PER_C
         return out
@@ -359,10 +356,7 @@ class Programmes:
     def upfront_shares(self, year: int) -> dict[Option, np.ndarray]:
         """Share of the establishment cost each farmer pays up front, by option."""
         n = self.state.farmers.n
-        shares = {
-            Option.COCOA_AGROFORESTRY: np.ones(n),
-            Option.SILVOPASTURE: np.ones(n),
-        }
+        shares = {system.option: np.ones(n) for system in PERENNIALS}
         for spec, acc in zip(self.specs, self.accounts, strict=True):
             if spec.establishment_support is None or not self.active(spec, year):
                 continue
@@ -379,17 +373,13 @@ class Programmes:
             es = spec.establishment_support
             if es is None or not self.active(spec, year):
                 continue
-            for option, system in (
-                (Option.COCOA_AGROFORESTRY, sc.cocoa_agroforestry),
-                (Option.SILVOPASTURE, sc.silvopasture),
-            ):
-                farms = cells_by_option.get(option)
+            for system in PERENNIALS:
+                farms = cells_by_option.get(system.option)
                 if farms is None or farms.size == 0:
                     continue
                 ha = np.bincount(farms, minlength=fs.n) * cell
-                due += np.where(
-                    acc.enrolled, es.share * system.establishment_cost_usd_per_ha * ha, 0
-                )
+                cost = system_params(system, sc).establishment_cost_usd_per_ha
+                due += np.where(acc.enrolled, es.share * cost * ha, 0)
 
     def settle(self, year: int, cleared_ha: np.ndarray, farm_carbon: dict) -> np.ndarray:
         """Monitoring, sanctions and payments at the end of the year.
