@@ -223,7 +223,8 @@ def run_command(args: argparse.Namespace) -> int:
     check_output_dir(args.out, OUTPUT_FILES, args.force)
 
     scenario = load_scenario(args.scenario)
-    result = simulate(scenario, rng=args.seed, years=args.years)
+    seed = scenario.seed if args.seed is None else args.seed  # the CLI's default seed
+    result = simulate(scenario, rng=seed, years=args.years)
     if not args.quiet:
         print(format_summary(result))
     if args.out:

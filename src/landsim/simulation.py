@@ -73,7 +73,9 @@ def simulate(scenario=None, *, rng=None, years: int | None = None) -> Simulation
     scenario : Scenario, path or None
         None runs the embedded default scenario.
     rng : int, SeedSequence, Generator or None
-        None uses the scenario's seed.
+        None draws a fresh seed (Mesa's and SPEC 7's meaning), recorded in
+        ``result.seed`` and in every output; pass ``rng=scenario.seed`` for the
+        scenario's own seed, which is what ``landsim run`` uses by default.
     years : int, optional
         Override the scenario's number of years.
     """
