@@ -307,3 +307,21 @@ def test_morris_labels_do_not_overlap(morris18, saved_figures, tmp_path):
         for ticks in (ax.get_xticklabels(), ax.get_yticklabels()):
             boxes = [t.get_window_extent(renderer) for t in ticks if t.get_text()]
             assert not overlapping(boxes)
+
+
+def test_a_small_sample_is_flagged_on_the_index_figure(saved_figures, tmp_path):
+    from landsim.sensitivity_plots import plot_indices
+
+    def model(p):
+        return {OUTPUTS[0]: p["a"] + 2 * p["b"] * p["c"], OUTPUTS[1]: p["a"] ** 2}
+
+    sa = SensitivityAnalysis(
+        {k: [0.0, 1.0] for k in "abc"}, "sobol", 8, OUTPUTS, seed=4, model=model
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        sa.sample().evaluate(workers=1).analyze()
+    plot_indices(sa, tmp_path / "i.png")
+    (fig,) = saved_figures
+    title = fig.get_suptitle()
+    assert "warning: N = 8 is too small" in title and "warnings.txt" in title

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from landsim.display import indicator_label, series_styles, spread_positions
+from landsim.display import MAX_SERIES, indicator_label, series_styles, spread_positions
 
 #: Indices drawn as bars, per method: (index, its interval column or None).
 BARS = {
@@ -214,6 +214,10 @@ def plot_convergence(sa, path: Path) -> Path:
     table = sa.convergence_
     outputs = list(sa.spec_.outputs)
     factors = list(sa.names)
+    if len(factors) > MAX_SERIES:  # beyond what styles can tell apart: the top ones
+        top = table[table["n"] == table["n"].max()].groupby("factor")["value"].max()
+        factors = list(top.sort_values(ascending=False).index[:MAX_SERIES])
+        table = table[table["factor"].isin(factors)]
     styles = dict(zip(factors, series_styles(len(factors)), strict=True))
     banded = len(factors) <= MAX_BANDED_FACTORS
     fig, axes = _figure(len(outputs), width=5.0, height=3.6)
@@ -254,6 +258,11 @@ def plot_convergence(sa, path: Path) -> Path:
     fig.suptitle(
         f"{sa.name}: convergence of the indices as the sample grows"
         + ("" if banded else " (intervals in convergence.csv)")
+        + (
+            f"; the {len(factors)} of {len(sa.names)} factors of highest index"
+            if len(factors) < len(sa.names)
+            else ""
+        )
     )
     fig.savefig(path, dpi=110)
     return Path(path)
