@@ -1,5 +1,6 @@
 """The command line: runs, outputs, and clear errors (exit code 2, no traceback)."""
 
+import argparse
 import json
 import subprocess
 import sys
@@ -137,3 +138,20 @@ def test_shipped_scenarios_load_and_run():
         scenario = load_scenario(path)
         result = simulate(scenario.with_overrides({"years": 2}), rng=1)
         assert len(result.yearly) == 3, path
+
+
+def test_every_help_text_renders_percent_signs_once(capsys):
+    """argparse %-formats help strings but not descriptions: no '%%' may show."""
+    from landsim.cli import build_parser
+
+    parser = build_parser()
+    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    texts = [parser.format_help()]
+    for name in commands.choices:
+        with pytest.raises(SystemExit) as exc:
+            main([name, "--help"])
+        assert exc.value.code == 0
+        texts.append(capsys.readouterr().out)
+    for text in texts:
+        assert "%%" not in text and "%(" not in text
+    assert "95 % interval" in " ".join(texts[1 + list(commands.choices).index("summarize")].split())

@@ -117,7 +117,7 @@ def build_parser() -> argparse.ArgumentParser:
         "summarize",
         help="summarise a batch directory: tables and trajectory plots",
         description=(
-            "Read the batch in DIR and print the end-of-run outputs (mean and 95 %% "
+            "Read the batch in DIR and print the end-of-run outputs (mean and 95 % "
             "interval over replicates, per scenario and design point). Writes "
             "DIR/summary/: yearly and end-of-run summary tables (CSV, Parquet) and "
             "trajectory plots with bands."
