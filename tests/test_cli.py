@@ -154,4 +154,6 @@ def test_every_help_text_renders_percent_signs_once(capsys):
         texts.append(capsys.readouterr().out)
     for text in texts:
         assert "%%" not in text and "%(" not in text
-    assert "95 % interval" in " ".join(texts[1 + list(commands.choices).index("summarize")].split())
+    assert "95 % interval" in " ".join(
+        texts[1 + list(commands.choices).index("summarize")].split()
+    )

@@ -209,6 +209,7 @@ class TestCommonRandomNumbers:
             ({"replicates": 2.5}, "replicates must be an integer"),
             ({"seed": -1}, "seed must be a non-negative integer"),
             ({"years": 0}, "years must be at least 1"),
+            ({"replicates": 10**9}, "compare: replicates: asks for 2,000,000,000 runs"),
         ],
     )
     def test_bad_arguments(self, tiny, kwargs, message):

@@ -247,13 +247,14 @@ class ModelRunner:
             columns = list(model.yearly_table().columns)
             layers = list(model.rasters())
             problems = []
+            values = [c for c in columns if c != "year"]  # a scalar is a value, not a year
             for i, text in enumerate(outputs.scalars):
                 column, stat = parse_scalar(text, experiment.source, f"outputs.scalars.{i}")
-                if column not in columns:
+                if column not in values:
                     problems.append(
                         (
                             f"outputs.scalars.{i}",
-                            f"{text!r}: unknown column {column!r}; allowed: {', '.join(columns)}",
+                            f"{text!r}: unknown column {column!r}; allowed: {', '.join(values)}",
                         )
                     )
                 elif isinstance(stat, int) and stat > scenario.years:

@@ -482,7 +482,8 @@ def compare(
                 "raster_years": [horizon],
                 "raster_layers": list(STATIC_LAYERS),
             },
-        }
+        },
+        source="compare",
     )
     results = execute_experiment(
         experiment,
