@@ -15,7 +15,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from landsim.batch import BatchError, LandscapeCache, ModelRunner, load_batch, run_batch
+from landsim.batch import (
+    BatchError,
+    BatchResults,
+    LandscapeCache,
+    ModelRunner,
+    load_batch,
+    run_batch,
+)
 from landsim.cli import main
 from landsim.experiment import Experiment, load_experiment, replicate_seed
 from landsim.report import summarize_batch
@@ -127,8 +134,8 @@ def test_replicate_streams_are_spawned_from_the_seed():
 
 def test_each_run_equals_simulate_with_its_overrides_and_stream(experiment_file):
     experiment = load_experiment(experiment_file)
-    runs = run_batch(experiment, workers=1)
-    yearly = run_batch(experiment, workers=1, table="yearly")
+    runs = run_batch(experiment, workers=1).runs
+    yearly = run_batch(experiment, workers=1).yearly
     assert (runs["status"] == "ok").all()
     for run in (experiment.runs()[4], experiment.runs()[11]):
         row = runs.loc[run.run_id]
@@ -146,6 +153,39 @@ def test_each_run_equals_simulate_with_its_overrides_and_stream(experiment_file)
             expected["income_mean_usd"].iloc[1:].mean(), rel=1e-12
         )
         assert row["carbon_stock_tc@3"] == expected["carbon_stock_tc"].iloc[3]
+
+
+def test_run_batch_returns_every_table_as_load_batch_reads_them(experiment_file, tmp_path):
+    memory = run_batch(experiment_file, workers=1)
+    out = tmp_path / "out"
+    streamed = run_batch(experiment_file, out=out, workers=1)
+    loaded = load_batch(out)
+    assert type(memory) is type(streamed) is type(loaded) is BatchResults
+    assert memory.root is None and streamed.root == loaded.root == out
+    for name in ("runs", "yearly", "farms"):
+        pd.testing.assert_frame_equal(
+            without_timing(getattr(memory, name)), without_timing(getattr(loaded, name))
+        )
+    assert len(memory.runs) == 12 and len(memory.yearly) == 12 * 7 and len(memory.farms) == 240
+    for run_id in (0, 11):
+        mine, theirs = memory.rasters(run_id), loaded.rasters(run_id)
+        assert set(mine) == set(theirs) == {"cover_y0", "cover_y6", "owner_y0", "owner_y6"}
+        for name in mine:
+            np.testing.assert_array_equal(mine[name], theirs[name])
+    assert memory.parameters == loaded.parameters == ["markets.cocoa.mean", "farmers.savings_rate"]
+    assert memory.manifest["fingerprint"] == loaded.manifest["fingerprint"]
+    assert memory.manifest["attempts"][0]["ok"] == 12
+    assert memory.report.ok == streamed.report.ok == 12 and loaded.report is None
+    again = memory.reproduce(5).yearly
+    rows = memory.yearly[memory.yearly["run_id"] == 5].reset_index(drop=True)
+    np.testing.assert_array_equal(rows["forest_area_ha"], again["forest_area_ha"])
+    assert "12 runs, 0 failed; in memory" in repr(memory)
+    # Code written for the old return value (the run table) is told where it went.
+    with pytest.raises(TypeError, match=r"\.runs"):
+        memory["status"]
+    with pytest.warns(DeprecationWarning, match=r"use run_batch\(\.\.\.\)\.yearly"):
+        yearly = run_batch(experiment_file, workers=1, table="yearly")
+    pd.testing.assert_frame_equal(yearly, memory.yearly)
 
 
 def test_runs_that_share_a_landscape_equal_runs_that_generate_it(tmp_path):
@@ -193,11 +233,11 @@ def test_the_landscape_cache_keeps_copies_within_its_size():
 
 
 def test_replicates_differ_and_points_share_common_random_numbers(experiment_file):
-    runs = run_batch(experiment_file, workers=1)
+    runs = run_batch(experiment_file, workers=1).runs
     by = runs.set_index(["point", "replicate"])["forest_area_ha"]
     assert by.loc[(0, 0)] != by.loc[(0, 1)] or by.loc[(0, 1)] != by.loc[(0, 2)]
     # Points 0 and 1 differ only in savings rate: the landscape (year 0) is shared.
-    yearly = run_batch(experiment_file, workers=1, table="yearly")
+    yearly = run_batch(experiment_file, workers=1).yearly
     start = yearly[yearly["year"] == 0].set_index(["point", "replicate"])["forest_area_ha"]
     assert start.loc[(0, 1)] == start.loc[(1, 1)] == start.loc[(3, 1)]
 
@@ -267,10 +307,10 @@ def test_yearly_column_subset_and_no_yearly(tmp_path):
         'name = "sub"\nseed = 2\n[scenarios]\nsmall = "small.toml"\n'
         '[outputs]\nyearly = ["forest_area_ha"]\n',
     )
-    yearly = run_batch(path, workers=1, table="yearly")
+    yearly = run_batch(path, workers=1).yearly
     assert list(yearly.columns[-2:]) == ["year", "forest_area_ha"]
     path.write_text(path.read_text().replace('["forest_area_ha"]', "false"))
-    assert run_batch(path, workers=1, table="yearly").empty
+    assert run_batch(path, workers=1).yearly.empty
 
 
 # --------------------------------------------------------------------------- backends
@@ -278,11 +318,11 @@ def test_yearly_column_subset_and_no_yearly(tmp_path):
 
 @pytest.mark.slow
 def test_serial_processes_and_dask_give_identical_results(experiment_file, tmp_path):
-    serial = run_batch(experiment_file, workers=1)
-    serial_yearly = run_batch(experiment_file, workers=1, table="yearly")
-    pool = run_batch(experiment_file, workers=2, chunk_size=2)
+    serial = run_batch(experiment_file, workers=1).runs
+    serial_yearly = run_batch(experiment_file, workers=1).yearly
+    pool = run_batch(experiment_file, workers=2, chunk_size=2).runs
     out = tmp_path / "dask"
-    dask = run_batch(experiment_file, dask_local=2, chunk_size=5, out=out)
+    dask = run_batch(experiment_file, dask_local=2, chunk_size=5, out=out).runs
     dask_yearly = load_batch(out).yearly
     pd.testing.assert_frame_equal(without_timing(serial), without_timing(pool))
     pd.testing.assert_frame_equal(without_timing(serial), without_timing(dask))
@@ -293,7 +333,7 @@ def test_a_function_that_cannot_be_pickled_is_refused_for_processes(tmp_path):
     path = write_experiment(tmp_path, 'name = "f"\nseed = 1\n[scenarios]\nsmall = "small.toml"\n')
     with pytest.raises(BatchError, match="worker processes"):
         run_batch(path, workers=2, function=lambda params: 1.0)
-    assert run_batch(path, workers=1, function=lambda params: 2.0)["y"].tolist() == [2.0]
+    assert run_batch(path, workers=1, function=lambda params: 2.0).runs["y"].tolist() == [2.0]
 
 
 def test_backend_options_are_exclusive(experiment_file):
@@ -389,7 +429,7 @@ def test_resume_after_a_kill_completes_without_duplicates(tmp_path):
     assert not orphan.exists() and not list(out.glob("*/*.tmp"))
     assert batch.manifest["attempts"][-1]["already_done"] == done_before
 
-    complete = run_batch(path, workers=1)
+    complete = run_batch(path, workers=1).runs
     pd.testing.assert_frame_equal(without_timing(batch.runs), without_timing(complete))
 
 
@@ -428,7 +468,7 @@ def test_interrupt_reports_what_is_saved(tmp_path):
 
 def test_resume_on_an_empty_directory_starts_the_batch(experiment_file, tmp_path):
     out = tmp_path / "fresh"
-    runs = run_batch(experiment_file, out=out, workers=1, resume=True)
+    runs = run_batch(experiment_file, out=out, workers=1, resume=True).runs
     assert runs["run_id"].tolist() == list(range(12))
     stray = tmp_path / "stray"
     (stray / "runs").mkdir(parents=True)
@@ -657,7 +697,7 @@ def test_python_experiments_accept_scenario_objects(small_scenario):
             "points": [{"markets.cocoa.mean": 2.5}],
         }
     )
-    runs = run_batch(experiment, workers=1)
+    runs = run_batch(experiment, workers=1).runs
     assert runs["scenario_name"].tolist() == [small_scenario.name] * 2
     with pytest.raises(ScenarioError, match=r"points\.1: markets\.cocoa\.nope: unknown key"):
         Experiment.from_dict(

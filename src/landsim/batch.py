@@ -58,6 +58,7 @@ import sys
 import threading
 import time
 import traceback
+import warnings
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -635,11 +636,7 @@ class BatchStore:
         self.root = Path(out)
         self.experiment = experiment
         self.attempt = 0
-        self.meta = {
-            "experiment": experiment.name,
-            "fingerprint": experiment.fingerprint(),
-            "seed": experiment.seed,
-        }
+        self.meta = batch_meta(experiment)
 
     # -- opening
 
@@ -690,33 +687,13 @@ class BatchStore:
         self.manifest = manifest
         self._write_manifest()
         (root / "experiment.json").write_text(
-            json.dumps(
-                {**self.experiment.to_dict(), "points": self.experiment.points},
-                indent=1,
-                default=str,
-            )
-            + "\n",
+            json.dumps(experiment_record(self.experiment), indent=1, default=str) + "\n",
             encoding="utf-8",
         )
         return done
 
     def _new_manifest(self) -> dict:
-        from landsim.simulation import landsim_version
-
-        return {
-            "landsim_version": landsim_version(),
-            **self.meta,
-            "experiment_file": self.experiment.source,
-            "runs": len(self.experiment),
-            "replicates": self.experiment.replicates,
-            "seed_rule": "run stream = numpy.random.SeedSequence(seed).spawn(replicates)"
-            "[replicate]",
-            "created": _now(),
-            "python": sys.version.split()[0],
-            "platform": platform.platform(),
-            "dependencies": _dependency_versions(),
-            "attempts": [],
-        }
+        return new_manifest(self.experiment)
 
     def _remove_batch(self) -> None:
         import shutil
@@ -791,6 +768,35 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
+def batch_meta(experiment: Experiment) -> dict:
+    """What every part of a batch records about its experiment (Parquet metadata)."""
+    return {
+        "experiment": experiment.name,
+        "fingerprint": experiment.fingerprint(),
+        "seed": experiment.seed,
+    }
+
+
+def new_manifest(experiment: Experiment) -> dict:
+    """The manifest of a new batch (``attempts`` empty)."""
+    from landsim.simulation import landsim_version
+
+    return {
+        "kind": "batch",
+        "landsim_version": landsim_version(),
+        **batch_meta(experiment),
+        "experiment_file": experiment.source,
+        "runs": len(experiment),
+        "replicates": experiment.replicates,
+        "seed_rule": "run stream = numpy.random.SeedSequence(seed).spawn(replicates)[replicate]",
+        "created": _now(),
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "dependencies": _dependency_versions(),
+        "attempts": [],
+    }
+
+
 def stack_with_keys(
     frames: list[pd.DataFrame], rows: list[dict], parameters: list[str]
 ) -> pd.DataFrame:
@@ -844,6 +850,9 @@ class BatchReport:
     failed: int
     interrupted: bool = False
     elapsed_s: float = 0.0
+    backend: str = ""
+    started: str = ""
+    finished: str = ""
 
 
 def run_batch(
@@ -857,10 +866,10 @@ def run_batch(
     resume: bool = False,
     force: bool = False,
     progress: bool = False,
-    table: str = "runs",
+    table: str | None = None,
     function: Callable | None = None,
     report: list | None = None,
-) -> pd.DataFrame:
+) -> BatchResults:
     """Run an experiment and return its results.
 
     Parameters
@@ -886,9 +895,9 @@ def run_batch(
         Replace a batch already in ``out``.
     progress : bool
         Show a progress bar (tqdm, on stderr).
-    table : {"runs", "yearly", "farms"}
-        Which table to return: one row per run (keys, parameters, status, scalars),
-        the yearly table of every run, or the final farm tables.
+    table : {"runs", "yearly", "farms"}, optional
+        Deprecated: return only this table (a DataFrame), as ``run_batch`` did before
+        it returned :class:`BatchResults`; use ``.runs``, ``.yearly`` or ``.farms``.
     function : callable, optional
         Evaluate ``function(params)`` (or ``function(params, rng=...)``) in place of
         the land-use model; it returns a number (column ``y``) or a dict of numbers.
@@ -897,10 +906,13 @@ def run_batch(
 
     Returns
     -------
-    pandas.DataFrame
-        The requested table, sorted by ``run_id`` (then year or farm), including
-        runs done by earlier attempts when resuming. Failed runs appear in the run
-        table with ``status == "error"``; they do not raise.
+    BatchResults
+        The run table (``.runs``), the yearly and farm tables (``.yearly``,
+        ``.farms``), the rasters kept (``.rasters(run_id)``), the manifest and the
+        counts of this call (``.report``), sorted by ``run_id``, including runs done
+        by earlier attempts when resuming; with ``out`` it is ``load_batch(out)``.
+        Failed runs appear in the run table with ``status == "error"``; they do not
+        raise.
 
     Raises
     ------
@@ -909,27 +921,56 @@ def run_batch(
     BatchError
         For an output directory or backend that cannot be used.
     """
-    if table not in ("runs", "yearly", "farms"):
-        raise ValueError(f"table must be 'runs', 'yearly' or 'farms' (got {table!r})")
+    if table is not None:
+        if table not in TABLES:
+            raise ValueError(f"table must be 'runs', 'yearly' or 'farms' (got {table!r})")
+        warnings.warn(
+            f"run_batch(table={table!r}) is deprecated: run_batch returns BatchResults; "
+            f"use run_batch(...).{table}",
+            DeprecationWarning,
+            stacklevel=2,
+        )
     experiment = as_experiment(experiment)
     if resume and out is None:
         raise BatchError("resume needs an output directory (out=)")
-    results = execute_experiment(
-        experiment,
-        out=out,
-        workers=workers,
-        scheduler=scheduler,
-        dask_local=dask_local,
-        chunk_size=chunk_size,
-        resume=resume,
-        force=force,
-        progress=progress,
-        function=function,
-        report=report,
-    )
+    counts: list[BatchReport] = []
+    try:
+        results = execute_experiment(
+            experiment,
+            out=out,
+            workers=workers,
+            scheduler=scheduler,
+            dask_local=dask_local,
+            chunk_size=chunk_size,
+            resume=resume,
+            force=force,
+            progress=progress,
+            function=function,
+            report=counts,
+        )
+    finally:
+        if report is not None:
+            report.extend(counts)
     if out is not None:
-        return getattr(load_batch(out), table)
-    return results_table(results, experiment.parameters, table)
+        batch = load_batch(out)
+        batch.report = counts[0]
+    else:
+        manifest = new_manifest(experiment)
+        done = counts[0]
+        manifest["attempts"].append(
+            {
+                "started": done.started,
+                "backend": done.backend,
+                "command": sys.argv,
+                "already_done": 0,
+                "finished": done.finished,
+                "ok": done.ok,
+                "failed": done.failed,
+                "interrupted": done.interrupted,
+            }
+        )
+        batch = in_memory_results(experiment, results, manifest, done)
+    return batch.table(table) if table is not None else batch
 
 
 def execute_experiment(
@@ -967,7 +1008,8 @@ def execute_experiment(
     chunks = [todo[i : i + size] for i in range(0, len(todo), size)]
 
     kept: list[RunResult] = []
-    counts = BatchReport(len(experiment), len(done), 0, 0)
+    counts = BatchReport(len(experiment), len(done), 0, 0, backend=backend.describe())
+    counts.started = _now()
     started = time.perf_counter()
     bar = _progress_bar(len(experiment), len(done), enabled=progress)
     try:
@@ -987,6 +1029,7 @@ def execute_experiment(
         raise
     finally:
         counts.elapsed_s = time.perf_counter() - started
+        counts.finished = _now()
         if bar is not None:
             bar.close()
         if store is not None:
@@ -1048,47 +1091,138 @@ def results_table(results: list[RunResult], parameters: list[str], table: str) -
 # --------------------------------------------------------------------------- reading
 
 
-@dataclass
-class BatchResults:
-    """A batch directory read back (see :func:`load_batch`)."""
+#: The tables of a batch and the columns they are sorted by.
+TABLES = {
+    "runs": ["run_id"],
+    "yearly": ["run_id", "year"],
+    "farms": ["run_id", "farm_id"],
+}
 
-    root: Path
-    manifest: dict
-    runs: pd.DataFrame
-    yearly: pd.DataFrame
-    farms: pd.DataFrame
+
+class BatchResults:
+    """The results of a batch: what :func:`run_batch` returns and :func:`load_batch`
+    reads back from a directory (the same class, the same tables).
+
+    Attributes
+    ----------
+    runs : pandas.DataFrame
+        One row per run (keys, parameters, status, error, scalars), by ``run_id``.
+        (This is the table ``run_batch`` returned before it returned this object.)
+    yearly : pandas.DataFrame
+        The yearly tables of the runs that kept them, by run and year (empty if none).
+    farms : pandas.DataFrame
+        The final farm tables, by run and farm (empty unless ``outputs.farms``).
+    manifest : dict
+        Versions, seed, fingerprint and one entry per attempt (as ``manifest.json``).
+    experiment : dict
+        The experiment as resolved: its spec, base scenarios and points (as
+        ``experiment.json``).
+    root : Path or None
+        The batch directory (None for a batch held in memory).
+    report : BatchReport or None
+        The counts of the :func:`run_batch` call that returned it (None when read by
+        :func:`load_batch`).
+
+    A directory's tables are read when first used, so opening a large batch for its
+    run table does not read its yearly table.
+    """
+
+    def __init__(
+        self,
+        manifest: dict,
+        experiment: dict,
+        *,
+        root: str | Path | None = None,
+        runs: pd.DataFrame | None = None,
+        yearly: pd.DataFrame | None = None,
+        farms: pd.DataFrame | None = None,
+        rasters: dict[int, dict[str, np.ndarray]] | None = None,
+        report: BatchReport | None = None,
+    ):
+        self.manifest = manifest
+        self.experiment = experiment
+        self.root = Path(root) if root is not None else None
+        self._tables = {"runs": runs, "yearly": yearly, "farms": farms}
+        self._rasters = rasters
+        self.report = report
+
+    def _table(self, name: str) -> pd.DataFrame:
+        if self._tables[name] is None:
+            if self.root is None:
+                self._tables[name] = pd.DataFrame()
+            else:
+                self._tables[name] = _read_parts(self.root / name, TABLES[name])
+        return self._tables[name]
+
+    @property
+    def runs(self) -> pd.DataFrame:
+        return self._table("runs")
+
+    @property
+    def yearly(self) -> pd.DataFrame:
+        return self._table("yearly")
+
+    @property
+    def farms(self) -> pd.DataFrame:
+        return self._table("farms")
+
+    def table(self, name: str) -> pd.DataFrame:
+        """One of the tables by name: "runs", "yearly" or "farms"."""
+        if name not in TABLES:
+            raise ValueError(f"table must be 'runs', 'yearly' or 'farms' (got {name!r})")
+        return self._table(name)
 
     @property
     def parameters(self) -> list[str]:
-        experiment = json.loads((self.root / "experiment.json").read_text("utf-8"))
+        """The override keys of the design, in order of first appearance."""
         keys: dict[str, None] = {}
-        for point in experiment.get("points", []):
+        for point in self.experiment.get("points", []):
             keys.update(dict.fromkeys(point))
         return list(keys)
 
     @property
     def failures(self) -> pd.DataFrame:
-        return self.runs[self.runs["status"] != "ok"]
+        runs = self.runs
+        return runs[runs["status"] != "ok"] if len(runs) else runs
+
+    def __len__(self) -> int:
+        return len(self.runs)
+
+    def __repr__(self) -> str:
+        runs = self.runs
+        failed = len(self.failures)
+        where = f"in {self.root}" if self.root is not None else "in memory"
+        name = self.manifest.get("experiment", "?")
+        return f"BatchResults({name!r}: {len(runs)} runs, {failed} failed; {where})"
+
+    def __getitem__(self, key):
+        raise TypeError(
+            "BatchResults is not a table: run_batch returns the run table as .runs "
+            f"(results.runs[{key!r}]), the yearly table as .yearly, the farm tables as .farms"
+        )
 
     def reproduce(self, run_id: int):
-        """Run one run of the batch again, alone, from what the directory records (the
+        """Run one run of the batch again, alone, from what the batch records (the
         resolved scenario, the run's overrides and its stream); returns a
         :class:`~landsim.simulation.SimulationResult` whose yearly table equals the
         batch's rows for that run."""
         from landsim.scenario import Scenario
         from landsim.simulation import simulate
 
-        experiment = json.loads((self.root / "experiment.json").read_text("utf-8"))
+        experiment = self.experiment
+        where = self.root if self.root is not None else "this batch"
         replicates = experiment["spec"]["replicates"]
         n_points = len(experiment["points"])
         ids = list(experiment["scenarios"])
         if not 0 <= run_id < len(ids) * n_points * replicates:
-            raise BatchError(f"{self.root}: no run {run_id}")
+            raise BatchError(f"{where}: no run {run_id}")
         scenario_id = ids[run_id // (n_points * replicates)]
+        data = experiment["scenarios"][scenario_id]
+        if data is None:
+            raise BatchError(f"{where}: run {run_id} evaluated a Python function, not a scenario")
         point = experiment["points"][(run_id // replicates) % n_points]
-        scenario = Scenario.from_dict(
-            experiment["scenarios"][scenario_id], source=f"{self.root}/experiment.json"
-        )
+        source = f"{self.root}/experiment.json" if self.root is not None else "<batch>"
+        scenario = Scenario.from_dict(data, source=source)
         if point:
             scenario = scenario.with_overrides(point)
         seed = replicate_seed(experiment["spec"]["seed"], run_id % replicates)
@@ -1096,6 +1230,10 @@ class BatchResults:
 
     def rasters(self, run_id: int) -> dict[str, np.ndarray]:
         """The rasters kept for one run, by ``{layer}_y{year}``."""
+        if self._rasters is not None:
+            return dict(self._rasters.get(run_id, {}))
+        if self.root is None:
+            return {}
         prefix = f"run{run_id}_"
         out = {}
         for part in sorted((self.root / "rasters").glob("part-*.npz")):
@@ -1117,19 +1255,37 @@ def _read_parts(folder: Path, sort: list[str]) -> pd.DataFrame:
     return frame.sort_values(keys, kind="stable").reset_index(drop=True)
 
 
+def experiment_record(experiment: Experiment) -> dict:
+    """The experiment as ``experiment.json`` records it: spec, base scenarios, points."""
+    return {**experiment.to_dict(), "points": experiment.points}
+
+
 def load_batch(out: str | Path) -> BatchResults:
-    """Read a batch directory: manifest, run table, yearly and farm tables."""
+    """Read a batch directory: manifest, experiment, and the run, yearly and farm
+    tables (each read when first used)."""
     root = Path(out)
     manifest_path = root / "manifest.json"
     if not manifest_path.is_file():
         raise BatchError(f"{root}: not a batch directory (no manifest.json)")
     manifest = json.loads(manifest_path.read_text("utf-8"))
+    experiment = json.loads((root / "experiment.json").read_text("utf-8"))
+    return BatchResults(manifest, experiment, root=root)
+
+
+def in_memory_results(
+    experiment: Experiment, results: list[RunResult], manifest: dict, report: BatchReport
+) -> BatchResults:
+    """The results of a batch held in memory, with the dtypes of a directory's."""
+    results = sorted(results, key=lambda r: r.row["run_id"])
+    rasters = {r.row["run_id"]: r.rasters for r in results if r.rasters}
     return BatchResults(
-        root,
         manifest,
-        _read_parts(root / "runs", ["run_id"]),
-        _read_parts(root / "yearly", ["run_id", "year"]),
-        _read_parts(root / "farms", ["run_id", "farm_id"]),
+        json.loads(json.dumps(experiment_record(experiment), default=str)),
+        runs=results_table(results, experiment.parameters, "runs"),
+        yearly=results_table(results, experiment.parameters, "yearly"),
+        farms=results_table(results, experiment.parameters, "farms"),
+        rasters=rasters,
+        report=report,
     )
 
 

@@ -289,7 +289,7 @@ def batch_command(args: argparse.Namespace) -> int:
     experiment = load_experiment(args.experiment)
     report: list = []
     try:
-        runs = run_batch(
+        batch = run_batch(
             experiment,
             out=args.out,
             workers=args.workers,
@@ -312,8 +312,8 @@ def batch_command(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
         raise
-    print(format_report(report[0], runs, args.out))
-    return 1 if (runs["status"] != "ok").any() else 0
+    print(format_report(report[0], batch.runs, args.out))
+    return 1 if len(batch.failures) else 0
 
 
 def summarize_command(args: argparse.Namespace) -> int:

@@ -595,13 +595,13 @@ class SensitivityAnalysis:
             out=root / "runs" if root is not None else None,
             function=self.model if self.is_function_ else None,
             **backend,
-        )
+        ).runs
         if self.counterfactual_ is not None:
             cf_runs = run_batch(
                 self._experiment(self.points_, counterfactual=True),
                 out=root / "runs_counterfactual" if root is not None else None,
                 **backend,
-            )
+            ).runs
             runs = pd.concat([runs, cf_runs], ignore_index=True)
         self.runs_ = runs
         failed = runs[runs["status"] != "ok"]
