@@ -329,6 +329,50 @@ def test_serial_processes_and_dask_give_identical_results(experiment_file, tmp_p
     pd.testing.assert_frame_equal(serial_yearly, dask_yearly)
 
 
+SCRIPT_START = """\
+import landsim
+
+scenario = landsim.load_scenario(None).with_overrides(
+    {"landscape.width": 40, "landscape.height": 40, "landscape.n_farms": 6, "years": 2}
+)
+"""
+
+SCRIPT_CALLS = {
+    "compare": "result = landsim.compare(scenario, scenario, replicates=2, workers=2)",
+    "run_batch": (
+        "result = landsim.run_batch({'name': 's', 'seed': 1, 'replicates': 2, "
+        "'scenarios': {'a': scenario}}, workers=2)"
+    ),
+}
+
+
+def run_script(tmp_path, name: str, text: str) -> subprocess.CompletedProcess:
+    path = tmp_path / f"{name}.py"
+    path.write_text(text, encoding="utf-8")
+    return subprocess.run(
+        [sys.executable, str(path)], capture_output=True, text=True, timeout=120, cwd=tmp_path
+    )
+
+
+@pytest.mark.parametrize("call", list(SCRIPT_CALLS))
+def test_a_script_without_a_main_guard_fails_at_once_saying_what_to_add(tmp_path, call):
+    started = time.monotonic()
+    proc = run_script(tmp_path, "script", SCRIPT_START + SCRIPT_CALLS[call] + "\nprint('done')\n")
+    assert proc.returncode != 0 and "done" not in proc.stdout
+    assert 'if __name__ == "__main__":' in proc.stderr and "workers=1" in proc.stderr
+    assert "script.py, line 6" in proc.stderr
+    assert "worker process died" not in proc.stderr and "RuntimeError" not in proc.stderr
+    assert time.monotonic() - started < 60
+
+
+def test_a_script_with_a_main_guard_runs_on_worker_processes(tmp_path):
+    call = SCRIPT_CALLS["run_batch"]
+    guarded = f'if __name__ == "__main__":\n    {call}\n    print("done", len(result.runs))\n'
+    proc = run_script(tmp_path, "guarded", SCRIPT_START + guarded)
+    assert proc.returncode == 0, proc.stderr
+    assert "done 2" in proc.stdout
+
+
 def test_a_function_that_cannot_be_pickled_is_refused_for_processes(tmp_path):
     path = write_experiment(tmp_path, 'name = "f"\nseed = 1\n[scenarios]\nsmall = "small.toml"\n')
     with pytest.raises(BatchError, match="worker processes"):

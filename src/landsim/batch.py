@@ -48,6 +48,7 @@ Read a directory back with :func:`load_batch`.
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import inspect
 import json
@@ -991,6 +992,7 @@ def execute_experiment(
     ``run_id`` order (none with ``out``: those are on disk). The engine behind
     :func:`run_batch`, for callers that need whole results (``compare``)."""
     backend = Backend.choose(workers, scheduler, dask_local)
+    check_main_guard(backend)
     if chunk_size is not None and chunk_size < 1:
         raise BatchError(f"chunk_size must be at least 1 (got {chunk_size})")
     if function is None:
@@ -1037,6 +1039,74 @@ def execute_experiment(
         if report is not None:
             report.append(counts)
     return sorted(kept, key=lambda r: r.row["run_id"])
+
+
+def _is_main_guard(test: ast.expr) -> bool:
+    """Whether an ``if`` test is ``__name__ == "__main__"`` (either way round)."""
+    if not (isinstance(test, ast.Compare) and len(test.ops) == 1):
+        return False
+    if not isinstance(test.ops[0], ast.Eq):
+        return False
+    sides = [test.left, test.comparators[0]]
+    names = [s for s in sides if isinstance(s, ast.Name) and s.id == "__name__"]
+    mains = [s for s in sides if isinstance(s, ast.Constant) and s.value == "__main__"]
+    return len(names) == 1 and len(mains) == 1
+
+
+def unguarded_main_call() -> tuple[str, int] | None:
+    """Where the main script calls into landsim from its top level outside
+    ``if __name__ == "__main__":`` (file, line), or None (guarded, interactive, or
+    not a script whose source can be read)."""
+    main = sys.modules.get("__main__")
+    path = getattr(main, "__file__", None)
+    if not path:
+        return None
+    frame = sys._getframe(1)
+    while frame is not None:
+        code = frame.f_code
+        if code.co_name == "<module>" and frame.f_globals.get("__name__") == "__main__":
+            break
+        frame = frame.f_back
+    if frame is None:
+        return None
+    line = frame.f_lineno
+    try:
+        tree = ast.parse(Path(frame.f_code.co_filename).read_text("utf-8"))
+    except (OSError, SyntaxError, ValueError):
+        return None
+    for node in ast.walk(tree):
+        if (
+            isinstance(node, ast.If)
+            and _is_main_guard(node.test)
+            and node.body[0].lineno <= line <= (node.body[-1].end_lineno or line)
+        ):
+            return None
+    return frame.f_code.co_filename, line
+
+
+def check_main_guard(backend: Backend) -> None:
+    """Refuse, before any run, a batch on local worker processes started from the top
+    level of a script without ``if __name__ == "__main__":``: each worker process
+    imports the script again (forkserver and spawn do), which would start the batch
+    again inside it and kill the worker.
+
+    Raises
+    ------
+    BatchError
+        Naming the script and line, and what to add.
+    """
+    if not (backend.kind == "processes" or (backend.kind == "dask" and not backend.scheduler)):
+        return
+    where = unguarded_main_call()
+    if where is None:
+        return
+    path, line = where
+    raise BatchError(
+        f"{path}, line {line}: runs a batch on {backend.describe()} from the top level of "
+        "the script. Each worker process starts by importing the script again, which would "
+        "run the batch again inside it: put the code that starts it under `if __name__ == "
+        '"__main__":` (see docs/batch.md), or run in this process with workers=1'
+    )
 
 
 def _check_picklable(runner) -> None:
