@@ -643,9 +643,13 @@ class BatchStore:
 
     def open(self, *, resume: bool, force: bool, backend: Backend) -> set[int]:
         """Prepare the directory; return the ids of runs already done (resume)."""
+        from landsim.outdir import OutputDirError, check_out_dir
+
         root = self.root
-        if root.exists() and not root.is_dir():
-            raise BatchError(f"{root}: exists and is not a directory")
+        try:  # a directory, that can be created, and holds no other results
+            check_out_dir(root, "batch", option="", same_kind="caller")
+        except OutputDirError as exc:
+            raise BatchError(str(exc)) from None
         manifest_path = root / "manifest.json"
         holds = [name for name in BATCH_ENTRIES if (root / name).exists()]
         if resume and not manifest_path.exists():

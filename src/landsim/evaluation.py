@@ -697,23 +697,29 @@ class Comparison:
         (Parquet), the restoration table (CSV), the manifest (JSON) and two figures
         (PNG) to ``out_dir``; see :data:`COMPARISON_FILES`.
 
+        The files are written beside ``out_dir`` and moved in, so an interrupted
+        write leaves no partial results unmarked (:func:`landsim.outdir.staged`).
+
         Raises
         ------
         FileExistsError
-            If ``out_dir`` already holds any of these files and not ``force``.
+            (:class:`landsim.outdir.OutputExistsError`) If ``out_dir`` already holds a
+            comparison and not ``force``, or holds other results (a batch, a run, a
+            sensitivity analysis).
         NotADirectoryError
-            If ``out_dir`` exists and is not a directory.
+            (:class:`landsim.outdir.OutputNotADirectoryError`) If ``out_dir`` exists
+            and is not a directory.
+        landsim.outdir.OutputDirError
+            If ``out_dir`` cannot be created.
         """
-        out = Path(out_dir)
-        if out.exists() and not out.is_dir():
-            raise NotADirectoryError(f"{out}: exists and is not a directory")
-        existing = [name for name in COMPARISON_FILES if (out / name).exists()]
-        if existing and not force:
-            raise FileExistsError(
-                f"{out}: already holds results ({', '.join(existing)}); "
-                "choose another directory or pass force=True to overwrite them"
-            )
-        out.mkdir(parents=True, exist_ok=True)
+        from landsim.outdir import check_out_dir, staged
+
+        out = check_out_dir(out_dir, "comparison", force=force, option="", force_flag="force=True")
+        with staged(out, "comparison") as tmp:
+            self._write(tmp)
+        return [out / name for name in COMPARISON_FILES]
+
+    def _write(self, out: Path) -> None:
         info = self.manifest()
         meta = json.dumps(
             {
@@ -737,7 +743,6 @@ class Comparison:
         )
         self.plot_trajectories(paths["trajectories.png"])
         self.plot_effects(paths["effects.png"])
-        return list(paths.values())
 
     # ---------------------------------------------------------------- figures
 

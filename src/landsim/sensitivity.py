@@ -577,8 +577,14 @@ class SensitivityAnalysis:
         SensitivityError
             If some runs failed (they are recorded; fix the cause and resume).
         """
-        from landsim.batch import run_batch
+        from landsim.batch import BatchError, run_batch
+        from landsim.outdir import OutputDirError, check_out_dir
 
+        if out is not None:
+            try:  # not a directory of other results; its runs are checked by the batch
+                check_out_dir(out, "sensitivity", option="", same_kind="caller")
+            except OutputDirError as exc:
+                raise BatchError(str(exc)) from None
         if not hasattr(self, "points_"):
             self.sample()
         backend = {
@@ -784,10 +790,16 @@ class SensitivityAnalysis:
     def write(self, out: str | Path) -> list[Path]:
         """Write the indices, convergence, samples and results (CSV and Parquet), the
         figures and a manifest to ``out``."""
+        from landsim.outdir import check_out_dir, staged
+
+        out = check_out_dir(out, "sensitivity", option="", same_kind="caller")
+        with staged(out, "sensitivity") as tmp:
+            names = self._write(tmp)
+        return [out / name for name in names]
+
+    def _write(self, out: Path) -> list[str]:
         from landsim.simulation import landsim_version
 
-        out = Path(out)
-        out.mkdir(parents=True, exist_ok=True)
         samples = pd.DataFrame(self.samples_, columns=self.names)
         tables = {
             "indices": self.indices_,
@@ -804,6 +816,7 @@ class SensitivityAnalysis:
             frame.to_parquet(paths[-1], index=False)
         paths += self.plot(out)
         manifest = {
+            "kind": "sensitivity",
             "landsim_version": landsim_version(),
             "name": self.name,
             "source": self.source,
@@ -819,7 +832,7 @@ class SensitivityAnalysis:
         }
         paths.append(out / "manifest.json")
         paths[-1].write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
-        return paths
+        return [p.name for p in paths]
 
     def plot(self, out: Path) -> list[Path]:
         """Bar charts with intervals, the Morris mu*-sigma plot, the convergence plot."""
