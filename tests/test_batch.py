@@ -539,6 +539,105 @@ def test_an_existing_batch_is_never_overwritten_silently(experiment_file, tmp_pa
     assert load_batch(out).manifest["seed"] == 12
 
 
+# --------------------------------------------------------------------------- damage
+
+
+@pytest.fixture(scope="module")
+def finished_batch(tmp_path_factory):
+    """A finished batch of 12 runs in 6 chunks, and its experiment file."""
+    folder = tmp_path_factory.mktemp("finished")
+    (folder / "small.toml").write_text(SMALL_SCENARIO, encoding="utf-8")
+    path = folder / "grid.toml"
+    path.write_text(EXPERIMENT, encoding="utf-8")
+    run_batch(path, out=folder / "out", workers=1, chunk_size=2)
+    return path, folder / "out"
+
+
+def _cut(path: Path) -> None:
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+
+
+def _replace_with_folder(path: Path) -> None:
+    path.unlink()
+    path.mkdir()
+    (path / "x").write_text("x")
+
+
+DAMAGE = {
+    "manifest empty": ("manifest.json", lambda p: p.write_text(""), "is empty", 12),
+    "manifest not JSON": ("manifest.json", lambda p: p.write_text("{"), "not valid JSON", 12),
+    "manifest a list": ("manifest.json", lambda p: p.write_text("[1]"), "JSON list", 12),
+    "manifest a folder": ("manifest.json", _replace_with_folder, "is a directory", 12),
+    "manifest not UTF-8": ("manifest.json", lambda p: p.write_bytes(b"\xff\xfe{"), "UTF-8", 12),
+    "runs part cut": ("runs/part-000-00002.parquet", _cut, "is damaged", 10),
+    "runs part not Parquet": (
+        "runs/part-000-00002.parquet",
+        lambda p: p.write_text("not parquet"),
+        "is damaged",
+        10,
+    ),
+    "yearly part cut": ("yearly/part-000-00004.parquet", _cut, "damaged chunk", 10),
+    "rasters part cut": ("rasters/part-000-00001.npz", _cut, "damaged chunk", 10),
+    "runs a file": ("runs", None, "is a file, not a folder", 0),
+}
+
+
+@pytest.mark.parametrize("case", list(DAMAGE))
+def test_resume_repairs_a_damaged_directory_and_keeps_every_finished_run(
+    finished_batch, tmp_path, capsys, case
+):
+    import shutil
+
+    path, finished = finished_batch
+    out = tmp_path / "out"
+    shutil.copytree(finished, out)
+    name, damage, problem, kept = DAMAGE[case]
+    target = out / name
+    if damage is None:  # a folder replaced by a file
+        shutil.rmtree(target)
+        target.write_text("not a folder")
+    else:
+        damage(target)
+    if name == "manifest.json" or name.startswith("runs/"):
+        with pytest.raises(BatchError, match=r"--resume"):
+            _ = load_batch(out).runs
+        assert main(["summarize", str(out)]) == 2
+        assert name.split("/")[0] in capsys.readouterr().err
+    code = main(["batch", str(path), "--out", str(out), "--resume", "--workers", "1", "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 0, err
+    assert "Traceback" not in err and f"landsim: warning: {target}" in err and problem in err
+    assert list((out / "damaged").iterdir()), "the damaged file is kept, set aside"
+    batch = load_batch(out)
+    assert batch.manifest["attempts"][-1]["already_done"] == kept
+    assert batch.manifest["attempts"][-1]["repaired"]
+    complete = load_batch(finished)
+    for table in ("runs", "yearly", "farms"):
+        pd.testing.assert_frame_equal(
+            without_timing(getattr(batch, table)), without_timing(getattr(complete, table))
+        )
+    np.testing.assert_array_equal(batch.rasters(3)["cover_y6"], complete.rasters(3)["cover_y6"])
+    # Resuming again finds nothing to repair and nothing to run.
+    assert main(["batch", str(path), "--out", str(out), "--resume", "--quiet"]) == 0
+    assert "warning" not in capsys.readouterr().err
+    assert load_batch(out).manifest["attempts"][-1]["already_done"] == 12
+
+
+def test_a_damaged_manifest_of_another_experiment_is_not_rebuilt(finished_batch, tmp_path):
+    import shutil
+
+    path, finished = finished_batch
+    out = tmp_path / "out"
+    shutil.copytree(finished, out)
+    (out / "manifest.json").write_text("{")
+    other = path.with_name("other.toml")
+    other.write_text(path.read_text().replace("seed = 11", "seed = 12"))
+    with pytest.raises(BatchError, match="record another experiment"):
+        run_batch(other, out=out, workers=1, resume=True)
+    assert (out / "manifest.json").read_text() == "{"
+
+
 # --------------------------------------------------------------------------- bad input
 
 

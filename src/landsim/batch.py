@@ -74,6 +74,7 @@ from landsim.experiment import (
     Experiment,
     Run,
     chunk_size_for,
+    fingerprint_of,
     load_experiment,
     parse_scalar,
     replicate_seed,
@@ -91,6 +92,7 @@ BATCH_ENTRIES = (
     "farms",
     "rasters",
     "summary",
+    "damaged",
 )
 
 
@@ -638,6 +640,9 @@ class BatchStore:
         self.experiment = experiment
         self.attempt = 0
         self.meta = batch_meta(experiment)
+        #: What resuming found damaged and did about it (also warned, and recorded in
+        #: the attempt's manifest entry).
+        self.repairs: list[str] = []
 
     # -- opening
 
@@ -660,15 +665,20 @@ class BatchStore:
                 )
             resume = False  # nothing there yet: --resume starts the batch
         if resume:
-            manifest = json.loads(manifest_path.read_text("utf-8"))
+            for folder in ("runs", "yearly", "farms", "rasters"):
+                if (root / folder).exists() and not (root / folder).is_dir():
+                    self._set_aside(root / folder, "is a file, not a folder")
+            manifest, problem = read_manifest(root)
+            if manifest is None:
+                manifest = self._rebuild_manifest(problem)
             if manifest.get("fingerprint") != self.meta["fingerprint"]:
                 raise BatchError(
                     f"{root}: holds a different experiment ({manifest.get('experiment')!r}, "
                     f"fingerprint {manifest.get('fingerprint')}; this one is "
                     f"{self.meta['fingerprint']}): resume only the experiment that made it"
                 )
-            self.attempt = len(manifest.get("attempts", []))
             done = self._clean_for_resume()
+            self.attempt = max(len(manifest["attempts"]), self._next_attempt())
         else:
             if holds and not force:
                 raise BatchError(
@@ -681,14 +691,15 @@ class BatchStore:
             done = set()
         for folder in ("runs", "yearly", "farms", "rasters"):
             (root / folder).mkdir(parents=True, exist_ok=True)
-        manifest["attempts"].append(
-            {
-                "started": _now(),
-                "backend": backend.describe(),
-                "command": sys.argv,
-                "already_done": len(done),
-            }
-        )
+        attempt = {
+            "started": _now(),
+            "backend": backend.describe(),
+            "command": sys.argv,
+            "already_done": len(done),
+        }
+        if self.repairs:
+            attempt["repaired"] = list(self.repairs)
+        manifest["attempts"].append(attempt)
         self.manifest = manifest
         self._write_manifest()
         (root / "experiment.json").write_text(
@@ -710,20 +721,96 @@ class BatchStore:
             elif path.exists():
                 path.unlink()
 
+    def _repair(self, message: str) -> None:
+        self.repairs.append(message)
+        warnings.warn(message, BatchWarning, stacklevel=2)
+
+    def _set_aside(self, path: Path, problem: str) -> None:
+        """Move a damaged file or folder into ``DIR/damaged/`` (never deleted)."""
+        aside = self.root / "damaged"
+        aside.mkdir(exist_ok=True)
+        name = "-".join(path.relative_to(self.root).parts)
+        target, n = aside / name, 1
+        while target.exists():
+            target, n = aside / f"{name}.{n}", n + 1
+        os.replace(path, target)
+        self._repair(f"{path} {problem}: moved to {target}")
+
+    def _rebuild_manifest(self, problem: str) -> dict:
+        """A new manifest for a batch whose manifest is damaged, if what the directory
+        holds shows that this experiment made it (its parts and experiment.json record
+        the fingerprint); the damaged one is set aside, and the runs it listed are kept."""
+        root = self.root
+        fingerprints = set()
+        for part in sorted((root / "runs").glob("part-*.parquet")):
+            meta = _part_meta(part)
+            if meta is not None:
+                fingerprints.add(meta.get("fingerprint"))
+        try:
+            record = json.loads((root / "experiment.json").read_text("utf-8"))
+            fingerprints.add(fingerprint_of(record))
+        except (OSError, ValueError, TypeError, AttributeError):
+            pass
+        ours = self.meta["fingerprint"]
+        if fingerprints - {ours}:
+            other = sorted(str(f) for f in fingerprints - {ours})
+            raise BatchError(
+                f"{root}/manifest.json {problem}, and the batch's parts record another "
+                f"experiment (fingerprint {', '.join(other)}; this one is {ours}): resume "
+                "it with the experiment that made it, or pass --force to replace the batch"
+            )
+        path = root / "manifest.json"
+        if path.exists():
+            self._set_aside(path, problem)
+        manifest = self._new_manifest()
+        manifest["rebuilt"] = _now()
+        self._repair(
+            f"{path}: rebuilt from the runs in {root}/runs (the earlier attempts it listed "
+            "are lost; no finished run is)"
+        )
+        return manifest
+
+    def _next_attempt(self) -> int:
+        """One more than the highest attempt number in the parts' names (so that a
+        rebuilt manifest never reuses a part name)."""
+        numbers = [
+            int(p.name.split("-")[1])
+            for folder in ("runs", "yearly", "farms", "rasters")
+            for p in (self.root / folder).glob("part-*")
+            if p.name.split("-")[1].isdigit()
+        ]
+        return max(numbers, default=-1) + 1
+
     def _clean_for_resume(self) -> set[int]:
-        """Drop temporary files, parts of uncommitted chunks and failed records;
-        return the ids of the runs that finished."""
+        """Drop temporary files, parts of uncommitted chunks and failed records; set
+        aside damaged parts (their chunk's runs run again); return the ids of the runs
+        that finished."""
         root = self.root
         for tmp in root.glob("*/*.tmp"):
             tmp.unlink()
-        committed = {p.stem for p in (root / "runs").glob("part-*.parquet")}
+        done: set[int] = set()
+        tables: dict[str, pd.DataFrame] = {}
+        for part in sorted((root / "runs").glob("part-*.parquet")):
+            try:
+                runs = pd.read_parquet(part)
+                if not {"run_id", "status"} <= set(runs.columns):
+                    raise ValueError("no run_id or status column")
+            except Exception as exc:
+                self._set_aside(part, f"is damaged ({_describe(exc)}); its runs run again")
+                continue
+            tables[part.stem] = runs
+        for name in list(tables):  # a chunk whose other parts are damaged runs again
+            problem = _damaged_chunk(root, name)
+            if problem is not None:
+                del tables[name]
+                for path in _chunk_parts(root, name):
+                    self._set_aside(path, f"belongs to a damaged chunk ({problem})")
         for folder, suffix in (("yearly", ".parquet"), ("farms", ".parquet"), ("rasters", ".npz")):
             for part in (root / folder).glob(f"part-*{suffix}"):
-                if part.name.removesuffix(suffix) not in committed:
+                if part.name.removesuffix(suffix) not in tables:
                     part.unlink()
-        done: set[int] = set()
-        for part in sorted((root / "runs").glob("part-*.parquet")):
-            runs = pd.read_parquet(part)
+        for name, runs in tables.items():
+            part = root / "runs" / f"{name}.parquet"
             ok = runs["status"] == "ok"
             if not ok.all():  # failed runs are run again: keep only what succeeded
                 if ok.any():
@@ -767,6 +854,74 @@ class BatchStore:
         tmp = path.with_name("manifest.json.tmp")
         tmp.write_text(json.dumps(self.manifest, indent=2, default=str) + "\n", "utf-8")
         os.replace(tmp, path)
+
+
+class BatchWarning(UserWarning):
+    """Something in a batch directory was damaged and has been dealt with."""
+
+
+def _describe(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
+
+
+def read_manifest(root: Path) -> tuple[dict | None, str | None]:
+    """A batch directory's manifest, or (None, what is wrong with it)."""
+    path = root / "manifest.json"
+    if path.is_dir():
+        return None, "is a directory, not a file"
+    try:
+        text = path.read_text("utf-8")
+    except UnicodeDecodeError:
+        return None, "is not UTF-8 text"
+    except OSError as exc:
+        return None, f"cannot be read ({exc.strerror or exc})"
+    if not text.strip():
+        return None, "is empty"
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        return None, f"is not valid JSON ({exc})"
+    if not isinstance(data, dict):
+        return None, f"holds a JSON {type(data).__name__}, not an object"
+    if not isinstance(data.get("attempts"), list):
+        return None, "has no list of attempts"
+    return data, None
+
+
+def _part_meta(part: Path) -> dict | None:
+    import pyarrow.parquet as pq
+
+    try:
+        meta = pq.read_schema(part).metadata or {}
+        return json.loads(meta[b"landsim"])
+    except Exception:
+        return None
+
+
+def _chunk_parts(root: Path, name: str) -> list[Path]:
+    paths = [root / folder / f"{name}.parquet" for folder in ("yearly", "farms")]
+    paths += [root / "rasters" / f"{name}.npz", root / "runs" / f"{name}.parquet"]
+    return [p for p in paths if p.exists()]
+
+
+def _damaged_chunk(root: Path, name: str) -> str | None:
+    """What is wrong with a committed chunk's yearly, farm or raster part (their
+    footers and indexes are read, not their data), or None."""
+    import zipfile
+
+    import pyarrow.parquet as pq
+
+    for path in _chunk_parts(root, name)[:-1]:
+        try:
+            if path.suffix == ".npz":
+                with zipfile.ZipFile(path) as archive:
+                    archive.namelist()
+            else:
+                pq.read_metadata(path)
+        except Exception as exc:
+            return f"{path.name} in {path.parent.name}/: {_describe(exc)}"
+    return None
 
 
 def _now() -> str:
@@ -1320,7 +1475,16 @@ class BatchResults:
 
 def _read_parts(folder: Path, sort: list[str]) -> pd.DataFrame:
     parts = sorted(folder.glob("part-*.parquet")) if folder.is_dir() else []
-    frames = [pd.read_parquet(p) for p in parts]
+    frames = []
+    for part in parts:
+        try:
+            frames.append(pd.read_parquet(part))
+        except Exception as exc:
+            raise BatchError(
+                f"{part}: damaged ({_describe(exc)}); resume the batch (landsim batch "
+                f"EXPERIMENT --out {folder.parent} --resume) to set it aside and run its "
+                "runs again"
+            ) from None
     frames = [f for f in frames if len(f)]
     if not frames:
         return pd.DataFrame()
@@ -1339,10 +1503,23 @@ def load_batch(out: str | Path) -> BatchResults:
     tables (each read when first used)."""
     root = Path(out)
     manifest_path = root / "manifest.json"
-    if not manifest_path.is_file():
+    if not manifest_path.exists():
         raise BatchError(f"{root}: not a batch directory (no manifest.json)")
-    manifest = json.loads(manifest_path.read_text("utf-8"))
-    experiment = json.loads((root / "experiment.json").read_text("utf-8"))
+    resume = f"resume the batch (landsim batch EXPERIMENT --out {root} --resume) to "
+    manifest, problem = read_manifest(root)
+    if manifest is None:
+        raise BatchError(
+            f"{manifest_path} {problem}: {resume}rebuild it (its finished runs are kept)"
+        )
+    try:
+        experiment = json.loads((root / "experiment.json").read_text("utf-8"))
+        if not isinstance(experiment, dict):
+            raise ValueError("not a JSON object")
+    except (OSError, ValueError) as exc:
+        raise BatchError(
+            f"{root / 'experiment.json'} is damaged or missing ({_describe(exc)}): {resume}"
+            "write it again"
+        ) from None
     return BatchResults(manifest, experiment, root=root)
 
 

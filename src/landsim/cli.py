@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 from pathlib import Path
 
 EXIT_USAGE = 2
@@ -388,6 +389,16 @@ def viz_command(args: argparse.Namespace) -> int:
     return launch(scenario_file, host=args.host, port=args.port)
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """Warnings about the user's files as one line each, without the source line."""
+    from landsim.batch import BatchWarning
+
+    if issubclass(category, BatchWarning):
+        print(f"landsim: warning: {message}", file=sys.stderr)
+    else:
+        sys.stderr.write(warnings.formatwarning(message, category, filename, lineno, line))
+
+
 def main(argv: list[str] | None = None) -> int:
     from landsim.outdir import OutputDirError
     from landsim.scenario import ScenarioError
@@ -395,7 +406,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return args.handler(args)
+        with warnings.catch_warnings():
+            warnings.showwarning = _show_warning
+            return args.handler(args)
     except (ScenarioError, UsageError, OutputDirError) as exc:
         print(f"landsim: error: {exc}", file=sys.stderr)
         return EXIT_USAGE

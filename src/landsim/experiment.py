@@ -465,17 +465,21 @@ class Experiment:
     def fingerprint(self) -> str:
         """A hash of everything that decides the runs' results (not of file paths):
         a batch directory can be resumed only with the same fingerprint."""
-        data = self.to_dict()
-        data.pop("source")
-        data["points"] = self.points
-        text = json.dumps(data, sort_keys=True, default=str)
-        return hashlib.sha256(text.encode()).hexdigest()[:16]
+        return fingerprint_of({**self.to_dict(), "points": self.points})
 
     def __repr__(self) -> str:
         return (
             f"Experiment({self.name!r}: {len(self.scenarios)} scenario(s) x "
             f"{len(self.points)} point(s) x {self.replicates} replicate(s) = {len(self)} runs)"
         )
+
+
+def fingerprint_of(record: dict) -> str:
+    """The fingerprint of an experiment given as :meth:`Experiment.to_dict` plus its
+    ``points`` (as a batch's ``experiment.json`` records it); ``source`` is left out."""
+    data = {k: v for k, v in record.items() if k != "source"}
+    text = json.dumps(data, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def replicate_seed(seed: int, replicate: int) -> np.random.SeedSequence:
