@@ -815,6 +815,23 @@ def test_integer_keys_are_sampled_over_their_integers(tmp_path):
     assert all(type(p["markets.cocoa.mean"]) is float for p in points)
 
 
+def test_a_batch_in_memory_whose_results_would_not_fit_is_refused_before_any_run(
+    tmp_path, monkeypatch
+):
+    import landsim.batch
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("nothing may run")
+
+    monkeypatch.setattr(landsim.batch, "execute", refuse)
+    path = write_experiment(
+        tmp_path,
+        'name = "big"\nseed = 1\nreplicates = 500000\n[scenarios]\nsmall = "small.toml"\n',
+    )
+    with pytest.raises(BatchError, match=r"500,000 runs would take about .* GB.*out=DIR"):
+        run_batch(path, workers=1)
+
+
 def test_missing_scenario_file_is_named(tmp_path, capsys):
     path = write_experiment(tmp_path, 'name = "m"\nseed = 1\n[scenarios]\nx = "nope.toml"\n')
     assert main(["batch", str(path), "--out", str(tmp_path / "o")]) == 2

@@ -96,6 +96,13 @@ BATCH_ENTRIES = (
 )
 
 
+#: The most memory the results of a batch held in memory (no ``out``) may take; a
+#: larger batch streams to a directory (``out=``, ``landsim batch --out``).
+MAX_MEMORY_RESULTS_BYTES = 2 * 2**30
+
+#: Estimated bytes of one row of the run table (keys, status, scalars, strings).
+RUN_ROW_BYTES = 2048
+
 #: Workers assumed when sizing chunks for a remote Dask cluster, whose size is not
 #: known before it is used (chunks then hold at most ceil(runs / 800) runs).
 REMOTE_WORKERS_GUESS = 100
@@ -232,10 +239,11 @@ class ModelRunner:
         self.landscapes = LandscapeCache()
 
     @staticmethod
-    def check_outputs(experiment: Experiment) -> None:
+    def check_outputs(experiment: Experiment) -> dict[str, int]:
         """Check the experiment's outputs against what each base scenario's model
         reports (a model is built, not run), so that a misspelt output fails before
-        the batch starts.
+        the batch starts; return the bytes one run of each base scenario keeps
+        (yearly table, farm table, rasters: an estimate, for batches held in memory).
 
         Raises
         ------
@@ -246,10 +254,27 @@ class ModelRunner:
         from landsim.scenario import ScenarioError
 
         outputs = experiment.outputs
+        kept: dict[str, int] = {}
         for scenario_id, scenario in experiment.scenarios.items():
             model = LandUseModel(scenario, rng=0)
             columns = list(model.yearly_table().columns)
-            layers = list(model.rasters())
+            rasters = model.rasters()
+            layers = list(rasters)
+            yearly = (
+                len(columns)
+                if outputs.yearly is True
+                else len(outputs.yearly or []) + (1 if outputs.yearly else 0)
+            )
+            farms = (
+                model.farm_table().shape[1] * scenario.landscape.n_farms if outputs.farms else 0
+            )
+            kept[scenario_id] = (
+                RUN_ROW_BYTES
+                + 8 * (yearly + len(KEY_COLUMNS)) * (scenario.years + 1)
+                + 8 * farms
+                + len(outputs.raster_years)
+                * sum(rasters[k].nbytes for k in outputs.raster_layers if k in rasters)
+            )
             problems = []
             values = [c for c in columns if c != "year"]  # a scalar is a value, not a year
             for i, text in enumerate(outputs.scalars):
@@ -293,6 +318,7 @@ class ModelRunner:
             if problems:
                 problems = [(k, f"{m} (scenario {scenario_id!r})") for k, m in problems]
                 raise ScenarioError(experiment.source, problems)
+        return kept
 
     def __call__(self, run: Run) -> RunResult:
         from landsim.model import LandUseModel
@@ -1155,7 +1181,9 @@ def execute_experiment(
     if chunk_size is not None and chunk_size < 1:
         raise BatchError(f"chunk_size must be at least 1 (got {chunk_size})")
     if function is None:
-        ModelRunner.check_outputs(experiment)
+        kept = ModelRunner.check_outputs(experiment)
+        if out is None:
+            check_memory_results(experiment, kept)
         runner = ModelRunner(experiment)
     else:
         runner = FunctionRunner(function, experiment.seed)
@@ -1266,6 +1294,22 @@ def check_main_guard(backend: Backend) -> None:
         "run the batch again inside it: put the code that starts it under `if __name__ == "
         '"__main__":` (see docs/batch.md), or run in this process with workers=1'
     )
+
+
+def check_memory_results(experiment: Experiment, kept: dict[str, int]) -> None:
+    """Refuse a batch held in memory whose results would pass
+    :data:`MAX_MEMORY_RESULTS_BYTES` (counted before any run)."""
+    per_point = len(experiment.points) * experiment.replicates
+    need = sum(kept.values()) * per_point
+    if need > MAX_MEMORY_RESULTS_BYTES:
+        gb = 2**30
+        raise BatchError(
+            f"{experiment.source}: the results of {len(experiment):,} runs would take about "
+            f"{need / gb:,.1f} GB of memory (the limit for a batch held in memory is "
+            f"{MAX_MEMORY_RESULTS_BYTES / gb:,.0f} GB, landsim.batch.MAX_MEMORY_RESULTS_BYTES): "
+            "stream them to a directory (out=DIR, landsim batch --out DIR), keep less "
+            "(outputs.yearly, outputs.farms, outputs.raster_years) or ask for fewer runs"
+        )
 
 
 def _check_picklable(runner) -> None:
