@@ -205,6 +205,8 @@ def staged(out: str | Path, kind: str) -> Iterator[Path]:
 
 
 def _move_in(tmp: Path, out: Path, kind: str) -> None:
+    if out.is_dir() and not any(out.iterdir()):
+        out.rmdir()  # an empty directory is replaced whole
     if not out.exists():
         os.rename(tmp, out)  # the directory appears complete, in one step
         return
