@@ -216,6 +216,12 @@ class TestCommonRandomNumbers:
         with pytest.raises(ValueError, match=message):
             compare(tiny, tiny, **kwargs)
 
+    def test_a_comparison_too_large_for_memory_is_refused_before_any_run(self, tiny):
+        from landsim.batch import BatchError
+
+        with pytest.raises(BatchError, match=r"GB of memory.*fewer replicates"):
+            compare(tiny, tiny, replicates=400_000)
+
     def test_results_do_not_depend_on_the_backend(self, tiny, capsys):
         serial = compare(tiny, tiny, replicates=3, years=2, seed=4)
         pooled = compare(tiny, tiny, replicates=3, years=2, seed=4, workers=2, progress=True)

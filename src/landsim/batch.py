@@ -100,6 +100,13 @@ BATCH_ENTRIES = (
 #: larger batch streams to a directory (``out=``, ``landsim batch --out``).
 MAX_MEMORY_RESULTS_BYTES = 2 * 2**30
 
+#: What to do about a batch held in memory that is too large (the default advice).
+MEMORY_ADVICE = (
+    "stream them to a directory (out=DIR, landsim batch --out DIR), keep less "
+    "(outputs.yearly, outputs.farms, outputs.raster_years) or ask for fewer runs"
+)
+
+
 #: Estimated bytes of one row of the run table (keys, status, scalars, strings).
 RUN_ROW_BYTES = 2048
 
@@ -270,7 +277,7 @@ class ModelRunner:
             )
             kept[scenario_id] = (
                 RUN_ROW_BYTES
-                + 8 * (yearly + len(KEY_COLUMNS)) * (scenario.years + 1)
+                + (8 * (yearly + len(KEY_COLUMNS)) * (scenario.years + 1) if yearly else 0)
                 + 8 * farms
                 + len(outputs.raster_years)
                 * sum(rasters[k].nbytes for k in outputs.raster_layers if k in rasters)
@@ -1172,6 +1179,7 @@ def execute_experiment(
     progress: bool = False,
     function: Callable | None = None,
     report: list | None = None,
+    memory_advice: str = MEMORY_ADVICE,
 ) -> list[RunResult]:
     """Run an experiment; return the :class:`RunResult` of every run made now, in
     ``run_id`` order (none with ``out``: those are on disk). The engine behind
@@ -1183,7 +1191,7 @@ def execute_experiment(
     if function is None:
         kept = ModelRunner.check_outputs(experiment)
         if out is None:
-            check_memory_results(experiment, kept)
+            check_memory_results(experiment, kept, memory_advice)
         runner = ModelRunner(experiment)
     else:
         runner = FunctionRunner(function, experiment.seed)
@@ -1296,7 +1304,9 @@ def check_main_guard(backend: Backend) -> None:
     )
 
 
-def check_memory_results(experiment: Experiment, kept: dict[str, int]) -> None:
+def check_memory_results(
+    experiment: Experiment, kept: dict[str, int], advice: str = MEMORY_ADVICE
+) -> None:
     """Refuse a batch held in memory whose results would pass
     :data:`MAX_MEMORY_RESULTS_BYTES` (counted before any run)."""
     per_point = len(experiment.points) * experiment.replicates
@@ -1307,8 +1317,7 @@ def check_memory_results(experiment: Experiment, kept: dict[str, int]) -> None:
             f"{experiment.source}: the results of {len(experiment):,} runs would take about "
             f"{need / gb:,.1f} GB of memory (the limit for a batch held in memory is "
             f"{MAX_MEMORY_RESULTS_BYTES / gb:,.0f} GB, landsim.batch.MAX_MEMORY_RESULTS_BYTES): "
-            "stream them to a directory (out=DIR, landsim batch --out DIR), keep less "
-            "(outputs.yearly, outputs.farms, outputs.raster_years) or ask for fewer runs"
+            f"{advice}"
         )
 
 

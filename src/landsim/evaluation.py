@@ -491,6 +491,7 @@ def compare(
         scheduler=scheduler,
         dask_local=dask_local,
         progress=progress,
+        memory_advice="ask for fewer replicates (a comparison keeps every run in memory)",
     )
     failed = [r for r in results if not r.ok]
     if failed:
