@@ -385,3 +385,22 @@ def test_cli_runs_a_small_analysis(tmp_path, capsys):
     assert "already holds" in capsys.readouterr().err
     assert main(["sensitivity", str(path), "--out", str(out), "--resume"]) == 0
     assert "forest_area_ha:" in capsys.readouterr().out
+
+
+def test_writing_an_analysis_again_leaves_no_file_of_the_earlier_one(tmp_path):
+    def linear(p):
+        return p["a"] + 2 * p["b"]
+
+    factors = {"a": [0, 1], "b": [0, 1]}
+    out = tmp_path / "sa"
+    morris = SensitivityAnalysis(factors, "morris", 4, model=linear, replicates=2)
+    morris.sample().evaluate(workers=1).analyze().write(out)
+    assert (out / "morris_mu_star_sigma.png").is_file() and (
+        out / "replicate_spread.csv"
+    ).is_file()
+    sobol = SensitivityAnalysis(factors, "sobol", 16, model=linear)
+    written = {p.name for p in sobol.sample().evaluate(workers=1).analyze().write(out)}
+    assert {p.name for p in out.iterdir()} == written
+    assert "morris_mu_star_sigma.png" not in written
+    assert json.loads((out / "manifest.json").read_text())["spec"]["method"] == "sobol"
+    assert [p.name for p in tmp_path.iterdir()] == ["sa"]  # no partial directory left

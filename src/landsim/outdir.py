@@ -27,7 +27,7 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 #: The kinds of results, as recorded in the ``kind`` entry of their manifests.
@@ -190,21 +190,25 @@ def check_out_dir(
 
 
 @contextlib.contextmanager
-def staged(out: str | Path, kind: str) -> Iterator[Path]:
+def staged(out: str | Path, kind: str, owned: Iterable[str] = ()) -> Iterator[Path]:
     """Write into the temporary directory this yields; on success its files are
     moved into ``out`` (see the module docstring). On an error or an interrupt the
-    temporary directory is removed and ``out`` is left as it was."""
+    temporary directory is removed and ``out`` is left as it was.
+
+    ``owned`` names the files this kind of result may write: those not written this
+    time are removed from ``out`` (so that a figure of an earlier analysis does not
+    stay beside the new one)."""
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
     try:
         yield tmp
-        _move_in(tmp, out, kind)
+        _move_in(tmp, out, kind, set(owned))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def _move_in(tmp: Path, out: Path, kind: str) -> None:
+def _move_in(tmp: Path, out: Path, kind: str, owned: set[str]) -> None:
     if out.is_dir() and not any(out.iterdir()):
         out.rmdir()  # an empty directory is replaced whole
     if not out.exists():
@@ -221,6 +225,10 @@ def _move_in(tmp: Path, out: Path, kind: str) -> None:
     if "manifest.json" in names:  # last: a manifest means the rest is there
         names.remove("manifest.json")
         names.append("manifest.json")
+    for name in sorted(owned - set(names)):  # left by an earlier write
+        stale = out / name
+        if stale.is_file():
+            stale.unlink()
     for name in names:
         target = out / name
         if target.is_dir() and not target.is_symlink():

@@ -123,6 +123,21 @@ DISTRIBUTIONS = {
 LOG_MAX_FLOAT = math.log(sys.float_info.max)
 
 
+#: Every file :meth:`SensitivityAnalysis.write` may write (those an analysis does
+#: not write, e.g. the Morris plot after a Sobol' analysis, are removed from DIR).
+SENSITIVITY_FILES = (
+    *(
+        f"{name}.{ext}"
+        for name in ("indices", "convergence", "samples", "results", "replicate_spread")
+        for ext in ("csv", "parquet")
+    ),
+    "indices.png",
+    "morris_mu_star_sigma.png",
+    "convergence.png",
+    "manifest.json",
+)
+
+
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
@@ -793,7 +808,7 @@ class SensitivityAnalysis:
         from landsim.outdir import check_out_dir, staged
 
         out = check_out_dir(out, "sensitivity", option="", same_kind="caller")
-        with staged(out, "sensitivity") as tmp:
+        with staged(out, "sensitivity", owned=SENSITIVITY_FILES) as tmp:
             names = self._write(tmp)
         return [out / name for name in names]
 
