@@ -23,9 +23,14 @@ Override keys are the dotted key paths of scenario files (``"farmers.discount_ra
 ``"markets.cocoa.mean"``, ``"programmes.0.forest_payment.usd_per_ha_year"``): one
 vocabulary for TOML, code, sliders and sensitivity factors.
 
-Everything is checked when the experiment is loaded, before any run starts: every
-override is applied to every base scenario, so an unknown key or an invalid value
-is reported against the experiment file with its key and what is allowed.
+Everything is checked when the experiment is loaded, before any run starts: the
+runs and the memory of the design are counted (not built) against
+:data:`MAX_RUNS` and :data:`MAX_DESIGN_BYTES`; every value of a grid key and every
+sample bound, then every design point, is applied to every base scenario, so an
+unknown key or an invalid value is reported against the experiment file with its
+key and what is allowed. Booleans are not numbers, and the experiment's own
+numbers are finite. An integer key in ``[samples]`` is drawn over the integers of
+its bounds.
 """
 
 from __future__ import annotations
