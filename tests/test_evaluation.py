@@ -210,11 +210,18 @@ class TestCommonRandomNumbers:
             ({"replicates": 2.5}, "replicates must be an integer"),
             ({"seed": -1}, "seed must be a non-negative integer"),
             ({"years": 0}, "years must be at least 1"),
+            ({"replicates": 10**9}, "compare: replicates: asks for 2,000,000,000 runs"),
         ],
     )
     def test_bad_arguments(self, tiny, kwargs, message):
         with pytest.raises(ValueError, match=message):
             compare(tiny, tiny, **kwargs)
+
+    def test_a_comparison_too_large_for_memory_is_refused_before_any_run(self, tiny):
+        from landsim.batch import BatchError
+
+        with pytest.raises(BatchError, match=r"GB of memory.*fewer replicates"):
+            compare(tiny, tiny, replicates=400_000)
 
     def test_results_do_not_depend_on_the_backend(self, tiny, capsys):
         serial = compare(tiny, tiny, replicates=3, years=2, seed=4)

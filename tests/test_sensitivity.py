@@ -281,6 +281,24 @@ def test_paired_outputs_use_the_counterfactual_on_the_same_streams(small_scenari
         ({"outputs": ["forest_aera_ha"]}, "outputs.scalars.0", "unknown column"),
         ({"factors": {"years": [5, 10]}}, "factors", "at least 2 items"),
         ({"options": {"levels": 4}}, "options.levels", "allowed keys: num_levels"),
+        ({"n": True}, "n", "must be an integer, not a boolean"),
+        ({"replicates": True}, "replicates", "must be an integer, not a boolean"),
+        ({"outputs": ["year"]}, "outputs.scalars.0", "unknown column 'year'"),
+        (
+            {
+                "factors": {
+                    "markets.cocoa.mean": {"dist": "lognorm", "mean": 1000.0, "sd": 1.0},
+                    "years": [5, 10],
+                },
+                "method": "sobol",
+                "n": 8,
+            },
+            'factors."markets.cocoa.mean"',
+            "mean and sd are those of the logarithm",
+        ),
+        ({"method": "sobol", "n": 2**30}, "n", "a batch takes at most 1,000,000 runs"),
+        ({"n": 10**9}, "n", "3,000,000,000 runs"),
+        ({"replicates": 10**9}, "replicates", "at most 1,000,000 runs"),
     ],
 )
 def test_bad_definitions_name_the_factor_or_key(tmp_path, capsys, changes, key, fragment):
@@ -333,6 +351,13 @@ def test_an_output_that_is_not_finite_is_reported():
 def test_python_definitions_are_validated_in_the_constructor():
     with pytest.raises(ScenarioError, match=r'factors."x": inverted bounds'):
         SensitivityAnalysis({"x": [1, 0], "y": [0, 1]}, "sobol", 8, model=ishigami)
+    for bad in (math.nan, math.inf):
+        with pytest.raises(ScenarioError, match=r'factors."x".high: Input should be a finite'):
+            SensitivityAnalysis({"x": [0, bad], "y": [0, 1]}, "sobol", 8, model=ishigami)
+    with pytest.raises(ScenarioError, match=r"options.conf_level: must be a number, not a bool"):
+        SensitivityAnalysis(
+            {"x": [0, 1], "y": [0, 1]}, "sobol", 8, model=ishigami, options={"conf_level": True}
+        )
 
 
 # --------------------------------------------------------------------------- shipped
@@ -435,3 +460,22 @@ def test_the_cli_warns_of_a_small_n_and_of_a_single_replicate(tmp_path, capsys):
     printed = capsys.readouterr().out
     assert "warnings:" in printed and "replicates = 1" in printed
     assert "NaN" not in printed
+
+
+def test_writing_an_analysis_again_leaves_no_file_of_the_earlier_one(tmp_path):
+    def linear(p):
+        return p["a"] + 2 * p["b"]
+
+    factors = {"a": [0, 1], "b": [0, 1]}
+    out = tmp_path / "sa"
+    morris = SensitivityAnalysis(factors, "morris", 4, model=linear, replicates=2)
+    morris.sample().evaluate(workers=1).analyze().write(out)
+    assert (out / "morris_mu_star_sigma.png").is_file() and (
+        out / "replicate_spread.csv"
+    ).is_file()
+    sobol = SensitivityAnalysis(factors, "sobol", 16, model=linear)
+    written = {p.name for p in sobol.sample().evaluate(workers=1).analyze().write(out)}
+    assert {p.name for p in out.iterdir()} == written
+    assert "morris_mu_star_sigma.png" not in written
+    assert json.loads((out / "manifest.json").read_text())["spec"]["method"] == "sobol"
+    assert [p.name for p in tmp_path.iterdir()] == ["sa"]  # no partial directory left

@@ -487,7 +487,8 @@ def compare(
                 "raster_years": [horizon],
                 "raster_layers": list(STATIC_LAYERS),
             },
-        }
+        },
+        source="compare",
     )
     results = execute_experiment(
         experiment,
@@ -495,6 +496,7 @@ def compare(
         scheduler=scheduler,
         dask_local=dask_local,
         progress=progress,
+        memory_advice="ask for fewer replicates (a comparison keeps every run in memory)",
     )
     failed = [r for r in results if not r.ok]
     if failed:
@@ -701,23 +703,29 @@ class Comparison:
         (Parquet), the restoration table (CSV), the manifest (JSON) and two figures
         (PNG) to ``out_dir``; see :data:`COMPARISON_FILES`.
 
+        The files are written beside ``out_dir`` and moved in, so an interrupted
+        write leaves no partial results unmarked (:func:`landsim.outdir.staged`).
+
         Raises
         ------
         FileExistsError
-            If ``out_dir`` already holds any of these files and not ``force``.
+            (:class:`landsim.outdir.OutputExistsError`) If ``out_dir`` already holds a
+            comparison and not ``force``, or holds other results (a batch, a run, a
+            sensitivity analysis).
         NotADirectoryError
-            If ``out_dir`` exists and is not a directory.
+            (:class:`landsim.outdir.OutputNotADirectoryError`) If ``out_dir`` exists
+            and is not a directory.
+        landsim.outdir.OutputDirError
+            If ``out_dir`` cannot be created.
         """
-        out = Path(out_dir)
-        if out.exists() and not out.is_dir():
-            raise NotADirectoryError(f"{out}: exists and is not a directory")
-        existing = [name for name in COMPARISON_FILES if (out / name).exists()]
-        if existing and not force:
-            raise FileExistsError(
-                f"{out}: already holds results ({', '.join(existing)}); "
-                "choose another directory or pass force=True to overwrite them"
-            )
-        out.mkdir(parents=True, exist_ok=True)
+        from landsim.outdir import check_out_dir, staged
+
+        out = check_out_dir(out_dir, "comparison", force=force, option="", force_flag="force=True")
+        with staged(out, "comparison") as tmp:
+            self._write(tmp)
+        return [out / name for name in COMPARISON_FILES]
+
+    def _write(self, out: Path) -> None:
         info = self.manifest()
         meta = json.dumps(
             {
@@ -741,7 +749,6 @@ class Comparison:
         )
         self.plot_trajectories(paths["trajectories.png"])
         self.plot_effects(paths["effects.png"])
-        return list(paths.values())
 
     # ---------------------------------------------------------------- figures
 

@@ -63,6 +63,7 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 import textwrap
 import warnings
 from pathlib import Path
@@ -72,7 +73,13 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from landsim.experiment import Experiment
+from landsim.experiment import (
+    Experiment,
+    Integer,
+    Number,
+    check_design_size,
+    is_integer_key,
+)
 from landsim.scenario import (
     DEFAULT_NAME,
     Scenario,
@@ -129,8 +136,27 @@ DISTRIBUTIONS = {
 }
 
 
+#: The logarithm of the largest float: a lognormal factor must stay below it.
+LOG_MAX_FLOAT = math.log(sys.float_info.max)
+
+
+#: Every file :meth:`SensitivityAnalysis.write` may write (those an analysis does
+#: not write, e.g. the Morris plot after a Sobol' analysis, are removed from DIR).
+SENSITIVITY_FILES = (
+    *(
+        f"{name}.{ext}"
+        for name in ("indices", "convergence", "samples", "results", "replicate_spread")
+        for ext in ("csv", "parquet")
+    ),
+    "indices.png",
+    "morris_mu_star_sigma.png",
+    "convergence.png",
+    "manifest.json",
+)
+
+
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class Factor(_Section):
@@ -142,11 +168,11 @@ class Factor(_Section):
     """
 
     dist: Literal["unif", "triang", "norm", "truncnorm", "lognorm"] = "unif"
-    low: float | None = None
-    high: float | None = None
-    peak: float | None = None
-    mean: float | None = None
-    sd: float | None = Field(default=None, gt=0)
+    low: Number | None = None
+    high: Number | None = None
+    peak: Number | None = None
+    mean: Number | None = None
+    sd: Number | None = Field(default=None, gt=0)
 
     @model_validator(mode="after")
     def _check(self):
@@ -169,6 +195,13 @@ class Factor(_Section):
             raise ValueError(f"inverted bounds: high ({self.high}) must be > low ({self.low})")
         if self.dist == "triang" and not self.low <= self.peak <= self.high:
             raise ValueError(f"peak ({self.peak}) must lie within [low, high]")
+        if self.dist == "lognorm" and self.mean + 3 * self.sd > LOG_MAX_FLOAT:
+            raise ValueError(
+                f"mean and sd are those of the logarithm of the value: mean + 3 sd = "
+                f"{self.mean + 3 * self.sd:.4g} gives values of e^{self.mean + 3 * self.sd:.4g}, "
+                f"beyond the largest float (e^{LOG_MAX_FLOAT:.1f}); for values near x, "
+                "mean is about ln(x) (e.g. 6.9 for 1000)"
+            )
         return self
 
     def salib_bounds(self) -> list[float]:
@@ -196,12 +229,12 @@ def _factor(value: Any) -> Any:
 class Options(_Section):
     """Method options (SALib's names)."""
 
-    num_levels: int = Field(default=4, ge=2)  # morris grid levels
+    num_levels: Integer = Field(default=4, ge=2)  # morris grid levels
     calc_second_order: bool = False  # sobol
-    M: int = Field(default=4, ge=1)  # fast interference factor
-    S: int = Field(default=10, ge=2)  # pawn slices
-    num_resamples: int = Field(default=100, ge=10)  # bootstrap resamples
-    conf_level: float = Field(default=0.95, gt=0, lt=1)
+    M: Integer = Field(default=4, ge=1)  # fast interference factor
+    S: Integer = Field(default=10, ge=2)  # pawn slices
+    num_resamples: Integer = Field(default=100, ge=10)  # bootstrap resamples
+    conf_level: Number = Field(default=0.95, gt=0, lt=1)
 
 
 class SensitivitySpec(_Section):
@@ -210,12 +243,12 @@ class SensitivitySpec(_Section):
     name: str
     description: str = ""
     method: Literal["morris", "sobol", "fast", "delta", "pawn"]
-    n: int = Field(ge=1)
-    seed: int = Field(ge=0)
-    replicates: int = Field(default=1, ge=1)
+    n: Integer = Field(ge=1)
+    seed: Integer = Field(ge=0)
+    replicates: Integer = Field(default=1, ge=1)
     scenario: str = DEFAULT_NAME
     counterfactual: str | None = None
-    years: int | None = Field(default=None, ge=1, le=1000)
+    years: Integer | None = Field(default=None, ge=1, le=1000)
     outputs: list[str] = Field(min_length=1)
     factors: dict[str, Factor] = Field(min_length=2)
     options: Options = Field(default_factory=Options)
@@ -248,6 +281,17 @@ class SensitivitySpec(_Section):
                 f"(got {self.n})"
             )
         return self
+
+    def sample_rows(self) -> int:
+        """The number of sample points the method's sampler draws (counted, not drawn)."""
+        d, n = len(self.factors), self.n
+        if self.method == "morris":
+            return n * (d + 1)
+        if self.method == "sobol":
+            return n * (2 * d + 2 if self.options.calc_second_order else d + 2)
+        if self.method == "fast":
+            return n * d
+        return n
 
 
 # --------------------------------------------------------------------------- the analysis
@@ -366,9 +410,29 @@ class SensitivityAnalysis:
         )
         if callable_model and self.counterfactual is not None:
             raise ScenarioError(self.source, [("counterfactual", "needs a scenario model")])
+        self._check_size()
         if not callable_model:
             self._check_factors()
             self._check_outputs()
+
+    def _check_size(self) -> None:
+        """Count the sample and its runs before drawing anything (the limits of
+        :func:`landsim.experiment.check_design_size`)."""
+        spec = self.spec_
+        rows, d = spec.sample_rows(), len(spec.factors)
+        scenarios = 2 if self.counterfactual_ is not None else 1
+        check_design_size(
+            self.source,
+            "replicates" if spec.replicates >= rows else "n",
+            n_points=rows * scenarios,
+            n_keys=d,
+            n_runs=rows * spec.replicates * scenarios,
+            detail=(
+                f"{spec.method} with n = {spec.n:,} and {d} factors: {rows:,} points x "
+                f"{spec.replicates:,} replicate(s)" + (" x 2 scenarios" if scenarios == 2 else "")
+            ),
+            extra_bytes=4 * rows * d * 8,  # the sample and the sampler's copies of it
+        )
 
     def _check_factors(self) -> None:
         """Every factor must be a key of the scenario; the counterfactual takes the
@@ -389,11 +453,7 @@ class SensitivityAnalysis:
 
     def _coerce(self, name: str, value: float):
         """Round values of integer-valued scenario keys (e.g. years, neighbours)."""
-        try:
-            current = _lookup(self.scenario_.to_dict(), name)
-        except (KeyError, IndexError, ValueError, TypeError):  # reported by with_overrides
-            return float(value)
-        if isinstance(current, int) and not isinstance(current, bool):
+        if is_integer_key(self.scenario_, name):
             return round(value)
         return float(value)
 
@@ -549,8 +609,14 @@ class SensitivityAnalysis:
         SensitivityError
             If some runs failed (they are recorded; fix the cause and resume).
         """
-        from landsim.batch import run_batch
+        from landsim.batch import BatchError, run_batch
+        from landsim.outdir import OutputDirError, check_out_dir
 
+        if out is not None:
+            try:  # not a directory of other results; its runs are checked by the batch
+                check_out_dir(out, "sensitivity", option="", same_kind="caller")
+            except OutputDirError as exc:
+                raise BatchError(str(exc)) from None
         if not hasattr(self, "points_"):
             self.sample()
         backend = {
@@ -567,13 +633,13 @@ class SensitivityAnalysis:
             out=root / "runs" if root is not None else None,
             function=self.model if self.is_function_ else None,
             **backend,
-        )
+        ).runs
         if self.counterfactual_ is not None:
             cf_runs = run_batch(
                 self._experiment(self.points_, counterfactual=True),
                 out=root / "runs_counterfactual" if root is not None else None,
                 **backend,
-            )
+            ).runs
             runs = pd.concat([runs, cf_runs], ignore_index=True)
         self.runs_ = runs
         failed = runs[runs["status"] != "ok"]
@@ -843,10 +909,16 @@ class SensitivityAnalysis:
     def write(self, out: str | Path) -> list[Path]:
         """Write the indices, convergence, samples and results (CSV and Parquet), the
         figures and a manifest to ``out``."""
+        from landsim.outdir import check_out_dir, staged
+
+        out = check_out_dir(out, "sensitivity", option="", same_kind="caller")
+        with staged(out, "sensitivity", owned=SENSITIVITY_FILES) as tmp:
+            names = self._write(tmp)
+        return [out / name for name in names]
+
+    def _write(self, out: Path) -> list[str]:
         from landsim.simulation import landsim_version
 
-        out = Path(out)
-        out.mkdir(parents=True, exist_ok=True)
         samples = pd.DataFrame(self.samples_, columns=self.names)
         tables = {
             "indices": self.indices_,
@@ -870,6 +942,7 @@ class SensitivityAnalysis:
         elif warnings_file.exists():  # from an earlier analysis in the same directory
             warnings_file.unlink()
         manifest = {
+            "kind": "sensitivity",
             "landsim_version": landsim_version(),
             "name": self.name,
             "source": self.source,
@@ -886,7 +959,7 @@ class SensitivityAnalysis:
         }
         paths.append(out / "manifest.json")
         paths[-1].write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
-        return paths
+        return [p.name for p in paths]
 
     def plot(self, out: Path) -> list[Path]:
         """Bar charts with intervals, the Morris mu*-sigma plot, the convergence plot."""
@@ -945,13 +1018,6 @@ def _long_table(analysis, names: list[str], output: str) -> pd.DataFrame:
                         }
                     )
     return pd.DataFrame(rows)
-
-
-def _lookup(data: dict, path: str):
-    node: Any = data
-    for key in path.split("."):
-        node = node[int(key)] if isinstance(node, list) else node[key]
-    return node
 
 
 def _resolve(model, years: int | None) -> Scenario:

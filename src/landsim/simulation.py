@@ -253,6 +253,7 @@ def manifest(result: SimulationResult, scenario_file: str | None) -> dict:
         except metadata.PackageNotFoundError:
             deps[name] = None
     return {
+        "kind": "run",
         "landsim_version": result.version,
         "scenario_name": result.scenario.name,
         "scenario_file": scenario_file,
@@ -270,23 +271,35 @@ def manifest(result: SimulationResult, scenario_file: str | None) -> dict:
 OUTPUT_FILES = ("yearly.csv", "yearly.parquet", "rasters.npz", "manifest.json")
 
 
-def write_outputs(result: SimulationResult, out_dir: str | Path, scenario_file=None) -> list[Path]:
+def write_outputs(
+    result: SimulationResult, out_dir: str | Path, scenario_file=None, *, force: bool = False
+) -> list[Path]:
     """Write the yearly table (CSV, Parquet), final rasters (.npz) and a manifest.
 
     Each file records the scenario, seed and landsim version: as columns of the
-    yearly table, as Parquet metadata, as a ``manifest`` entry of the .npz.
+    yearly table, as Parquet metadata, as a ``manifest`` entry of the .npz. The
+    files are written beside ``out_dir`` and moved in (:func:`landsim.outdir.staged`),
+    so an interrupted write leaves no partial results unmarked.
+
+    Raises
+    ------
+    landsim.outdir.OutputDirError
+        If ``out_dir`` cannot be used: not a directory, cannot be created, holds
+        other results, or already holds a run and not ``force``.
     """
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    from landsim.outdir import check_out_dir, staged
+
+    out = check_out_dir(out_dir, "run", force=force, option="", force_flag="force=True")
     info = manifest(result, scenario_file)
     meta = json.dumps(
         {k: info[k] for k in ("landsim_version", "scenario_name", "scenario_file", "seed")}
     )
-    paths = [out / name for name in OUTPUT_FILES]
-    result.yearly.to_csv(paths[0], index=False)
-    table = result.yearly.copy()
-    table.attrs = {"landsim": meta}
-    table.to_parquet(paths[1], index=False)
-    np.savez_compressed(paths[2], manifest=np.array(meta), **result.rasters)
-    paths[3].write_text(json.dumps(info, indent=2, default=str) + "\n", encoding="utf-8")
-    return paths
+    with staged(out, "run") as tmp:
+        paths = [tmp / name for name in OUTPUT_FILES]
+        result.yearly.to_csv(paths[0], index=False)
+        table = result.yearly.copy()
+        table.attrs = {"landsim": meta}
+        table.to_parquet(paths[1], index=False)
+        np.savez_compressed(paths[2], manifest=np.array(meta), **result.rasters)
+        paths[3].write_text(json.dumps(info, indent=2, default=str) + "\n", encoding="utf-8")
+    return [out / name for name in OUTPUT_FILES]
