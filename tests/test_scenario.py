@@ -102,11 +102,11 @@ class TestLoading:
         # The default discount rate is uniform(low, high); a normal must not inherit them.
         path = _write(
             tmp_path / "s.toml",
-            '[farmers]\ndiscount_rate = { dist = "normal", mean = 0.15, sd = 0.02 }\n',
+            '[farmers]\ndiscount_rate = { dist = "normal", mean = 0.15, sd = 0.02, low = 0.0 }\n',
         )
         rate = load_scenario(path).farmers.discount_rate
         assert isinstance(rate, Normal)
-        assert (rate.mean, rate.sd) == (0.15, 0.02)
+        assert (rate.mean, rate.sd, rate.low, rate.high) == (0.15, 0.02, 0.0, None)
 
     def test_with_overrides(self, default_scenario):
         sc = default_scenario.with_overrides(

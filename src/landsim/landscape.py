@@ -171,8 +171,8 @@ def _lay_out_lots(params: LandscapeParams, depth: int, reserve_rows: int, rng, s
     # Feeder roads run along the western edge of column c, for c = depth, 3 depth, ...
     feeders = np.arange(depth, width, 2 * depth)
     if strip_len < 1 or feeders.size == 0:
-        raise ScenarioError(
-            "landscape",
+        raise ScenarioError(  # the scenario's validation refuses such a layout first
+            source,
             [
                 (
                     "landscape",
@@ -238,7 +238,8 @@ def _initial_cover(params, owner, road_distance_km, n_farms, rng):
     age = np.zeros(shape, dtype=np.int16)
     fertility = np.ones(shape, dtype=np.float64)
 
-    cleared_share = np.clip(params.initial_cleared_fraction.sample(rng, n_farms), 0.0, 1.0)
+    # Validation keeps both distributions inside [0, 1]: no clipping needed.
+    cleared_share = params.initial_cleared_fraction.sample(rng, n_farms)
     cells = np.flatnonzero(owner.ravel() >= 0)
     farm = owner.ravel()[cells]
     order = lexsort_groups(farm, road_distance_km.ravel()[cells], rng.random(cells.size))
@@ -253,9 +254,7 @@ def _initial_cover(params, owner, road_distance_km, n_farms, rng):
     flat_age[cleared_cells] = np.where(
         fallow, rng.integers(1, 16, cleared_cells.size), rng.integers(0, 6, cleared_cells.size)
     )
-    flat_fert[cleared_cells] = np.clip(
-        params.initial_fertility.sample(rng, cleared_cells.size), 0.0, 1.0
-    )
+    flat_fert[cleared_cells] = params.initial_fertility.sample(rng, cleared_cells.size)
     return cover, age, fertility
 
 
