@@ -33,7 +33,7 @@ import mesa
 import numpy as np
 from scipy import ndimage
 
-from landsim import carbon
+from landsim import carbon, limits
 from landsim.agents import Farmer, FarmerState, draw_farmers
 from landsim.economics import (
     OPTION_NAMES,
@@ -55,7 +55,7 @@ from landsim.landscape import (
     rank_within_groups,
 )
 from landsim.market import PRODUCTS, UNITS, Market
-from landsim.scenario import Scenario, ScenarioError, load_scenario
+from landsim.scenario import Scenario, load_scenario
 from landsim.schemes import Programmes
 
 FOREST = (Cover.PRIMARY_FOREST, Cover.SECONDARY_FOREST)
@@ -305,18 +305,9 @@ class LandUseModel(mesa.Model):
     def _build_landscape(self, rng) -> Landscape:
         params = self.params.landscape
         if params.source == "synthetic":
+            limits.check_model_memory(self.params)  # before allocating anything
             return generate_landscape(params, rng, source=self.params.source)
-        if not params.source.endswith(".npz"):
-            raise ScenarioError(
-                self.params.source,
-                [
-                    (
-                        "landscape.source",
-                        f'must be "synthetic" or an .npz file (got {params.source!r})',
-                    )
-                ],
-            )
-        return load_landscape(params.source, params)
+        return load_landscape(params.source, params)  # checks memory from the headers
 
     def farmer(self, farm_id: int) -> Farmer:
         """The agent of farm ``farm_id``."""

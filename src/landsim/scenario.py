@@ -59,6 +59,8 @@ MAX_EXTENDS = 32
 MAX_NAME_CHARS = 100
 #: Longest description and file path (characters).
 MAX_TEXT_CHARS = 4096
+#: Largest landscape side (cells), for the generator and landscape files alike.
+MAX_GRID_SIDE = 20000
 #: Largest seed (seeds are 0 to 2**63 - 1, so that they fit a 64-bit integer).
 MAX_SEED = 2**63 - 1
 
@@ -291,12 +293,18 @@ def lot_depth_cells(params: LandscapeParams) -> int:
     return max(1, round(params.lot_depth_km / side_km))
 
 
+def _landscape_source(value: str) -> str:
+    if value != "synthetic" and not value.endswith(".npz"):
+        raise ValueError(f'must be "synthetic" or an .npz file (got {value!r})')
+    return value
+
+
 class LandscapeParams(_Section):
-    source: Annotated[Text, Field(min_length=1)]
-    width: Integer = Field(ge=10, le=20000)
-    height: Integer = Field(ge=10, le=20000)
+    source: Annotated[Text, AfterValidator(_landscape_source)]
+    width: Integer = Field(ge=10, le=MAX_GRID_SIDE)
+    height: Integer = Field(ge=10, le=MAX_GRID_SIDE)
     cell_size_ha: Annotated[Real, Field(ge=0.01, le=10000)]
-    n_farms: Integer = Field(ge=1, le=20000 * 20000)
+    n_farms: Integer = Field(ge=1, le=MAX_GRID_SIDE**2)
     lot_size_ha: _dist_in(0.0, low_open=True)
     lot_depth_km: Annotated[Real, Field(gt=0, le=100)]
     reserve_fraction: Annotated[Real, Field(ge=0, lt=1)]
@@ -309,10 +317,6 @@ class LandscapeParams(_Section):
     @model_validator(mode="after")
     def _check_layout(self):
         if self.source != "synthetic":
-            if not self.source.endswith(".npz"):
-                raise ValueError(
-                    f'source must be "synthetic" or an .npz file (got {self.source!r})'
-                )
             return self
         # The synthetic layout needs a settled strip and at least one feeder road.
         depth = lot_depth_cells(self)
