@@ -469,13 +469,9 @@ def _read_members(zf: zipfile.ZipFile, src: str) -> dict[str, _Member]:
             problems.append(
                 (name, f"holds {member.dtype} values; this layer must hold {allowed_kinds}")
             )
-        elif name == "cover" and (len(shape) != 2 or min(shape) < 1 or max(shape) > MAX_GRID_SIDE):
+        elif name == "cover" and (len(shape) != 2 or min(shape) < 1):
             problems.append(
-                (
-                    name,
-                    f"shape {shape}: layers must be 2-D arrays of 1-{MAX_GRID_SIDE} rows "
-                    f"and 1-{MAX_GRID_SIDE} columns",
-                )
+                (name, f"shape {shape}: layers must be 2-D arrays of at least 1 x 1 cells")
             )
         elif member.shape != shape:
             problems.append((name, f"shape {member.shape} differs from cover's 2-D shape {shape}"))
@@ -575,6 +571,17 @@ def load_landscape(path: str | Path, params: LandscapeParams) -> Landscape:
             "",
             f"a {width} x {height} landscape (from the layers' headers)",
         )
+        if max(height, width) > MAX_GRID_SIDE:
+            raise ScenarioError(
+                src,
+                [
+                    (
+                        "cover",
+                        f"shape {(height, width)}: layers may have at most {MAX_GRID_SIDE} "
+                        "rows and columns",
+                    )
+                ],
+            )
         data = {name: _load_member(zf, name, m, src) for name, m in members.items()}
 
     problems = _check_values(data)
