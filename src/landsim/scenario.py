@@ -32,7 +32,7 @@ import stat
 import tomllib
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Any, Literal, get_args
+from typing import Annotated, Any, Literal, get_args, get_origin
 
 import numpy as np
 from pydantic import (
@@ -650,28 +650,42 @@ def has_path(scenario: Scenario, path: str) -> bool:
 
 
 def is_scenario_key(path: str) -> bool:
-    """Whether a dotted key path names a key of the scenario schema, in any
-    scenario: a number steps into a list (``programmes.0.name``), an optional
-    section (``programmes.0.training.knowledge_gain``) counts, and a distribution
-    key (``farmers.discount_rate.low``) counts if some distribution has it."""
+    """Whether a dotted key path names a key of the scenario schema, in some
+    scenario: a number steps into a list (``programmes.0.name``) and a name after
+    a list names a key of its items (``programmes.obligations``, as in a TOML
+    table header); optional sections count, and a distribution key
+    (``farmers.discount_rate.low``) counts if some distribution has it."""
     models: list[Any] = [Scenario]
     for key in path.split("."):
         found: list[Any] = []
         for model in models:
-            if key.isdigit() and model is list:
-                found.append(list)
-                continue
-            fields = getattr(model, "model_fields", {})
-            if key in fields:
-                found.extend(_field_models(fields[key].annotation))
+            if isinstance(model, _ListOf):
+                if key.isdigit():
+                    found.extend(model.items)
+                    continue
+                candidates = [m for m in model.items if hasattr(m, "model_fields")]
+            else:
+                candidates = [model]
+            for candidate in candidates:
+                fields = getattr(candidate, "model_fields", {})
+                if key in fields:
+                    found.extend(_field_models(fields[key].annotation))
         if not found:
             return False
         models = found
     return True
 
 
+class _ListOf:
+    """A list field's item types, for :func:`is_scenario_key`."""
+
+    def __init__(self, items: list[Any]):
+        self.items = items
+
+
 def _field_models(annotation: Any) -> list[Any]:
-    """The models (or ``list`` then its items, or ``None`` for a value) a field holds."""
+    """The models a field may hold (a :class:`_ListOf` for a list, ``None`` for a
+    plain value), looking through unions and ``Annotated``."""
     out: list[Any] = []
     stack = [annotation]
     while stack:
@@ -679,10 +693,11 @@ def _field_models(annotation: Any) -> list[Any]:
         if hasattr(tp, "model_fields"):
             out.append(tp)
         elif getattr(tp, "__origin__", None) is list:
-            out.append(list)
-            out.extend(_field_models(get_args(tp)[0]))
+            out.append(_ListOf(_field_models(get_args(tp)[0])))
+        elif get_origin(tp) is Annotated:
+            stack.append(get_args(tp)[0])
         elif get_args(tp):
-            stack.extend(a for a in get_args(tp) if not isinstance(a, type(Field())))
+            stack.extend(get_args(tp))
         else:
             out.append(None)
     return out
