@@ -165,6 +165,21 @@ class TestGenerator:
         assert "landscape.n_farms" in str(excinfo.value)
         assert str(path) in str(excinfo.value)
 
+    @pytest.mark.parametrize(
+        ("text", "words"),
+        [
+            ("lot_depth_km = 30.0\n", "lot_depth_km = 30 is 300 cells"),
+            ("height = 10\nreserve_fraction = 0.99\n", "reserve_fraction = 0.99"),
+        ],
+    )
+    def test_no_room_for_lots_names_the_scenario_file(self, tmp_path, text, words):
+        # Refused when the scenario is loaded, naming the user's file.
+        path = tmp_path / "cramped.toml"
+        path.write_text("[landscape]\n" + text, encoding="utf-8")
+        with pytest.raises(ScenarioError) as excinfo:
+            load_scenario(path)
+        assert str(excinfo.value).startswith(f"{path}: landscape: no room for lots: {words}")
+
     def test_road_distance_is_positive_and_smallest_on_roads(self, small_scenario):
         ls = _generate(small_scenario, 2)
         assert np.all(ls.road_distance_km > 0)

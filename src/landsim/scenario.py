@@ -321,12 +321,16 @@ class LandscapeParams(_Section):
         # The synthetic layout needs a settled strip and at least one feeder road.
         depth = lot_depth_cells(self)
         reserve_rows = round(self.reserve_fraction * self.height)
-        if reserve_rows >= self.height or depth >= self.width:
+        if depth >= self.width:
+            side_km = float(np.sqrt(self.cell_size_ha)) * 0.1
             raise ValueError(
-                f"no room for lots: {self.width} x {self.height} cells, lot depth {depth} "
-                f"cells (lot_depth_km / the cell side), {reserve_rows} reserve rows: "
-                "lot_depth_km must be less than width x the cell side "
-                "and reserve_fraction must leave rows"
+                f"no room for lots: lot_depth_km = {self.lot_depth_km:g} is {depth} cells "
+                f"(cells are {side_km:g} km wide), not less than width = {self.width}"
+            )
+        if reserve_rows >= self.height:
+            raise ValueError(
+                f"no room for lots: reserve_fraction = {self.reserve_fraction:g} leaves no "
+                f"rows outside the reserve (height = {self.height})"
             )
         return self
 
@@ -623,10 +627,17 @@ def _set_path(data: dict, path: str, value: Any, source: str) -> None:
             key = int(key)
         elif not isinstance(node, dict):
             where = ".".join(keys[:i])
-            raise ScenarioError(
-                source,
-                [(".".join(keys[: i + 1]), f"unknown key: {where} is a value, not a table")],
-            )
+            allowed = _schema_keys(where)
+            if node is None and allowed:
+                msg = (
+                    f"{where} is not set in this scenario; override {where} with a whole "
+                    f"table (keys: {', '.join(allowed)})"
+                )
+                if key not in allowed:
+                    msg = f"unknown key; allowed keys: {', '.join(allowed)} ({msg})"
+            else:
+                msg = f"unknown key: {where} is a value, not a table"
+            raise ScenarioError(source, [(".".join(keys[: i + 1]), msg)])
         elif key not in node:
             allowed = "; allowed keys: " + ", ".join(node) if node else ""
             raise ScenarioError(source, [(".".join(keys[: i + 1]), "unknown key" + allowed)])
@@ -674,6 +685,23 @@ def is_scenario_key(path: str) -> bool:
             return False
         models = found
     return True
+
+
+def _schema_keys(path: str) -> list[str]:
+    """The keys the schema allows in the table at ``path`` (none for a value)."""
+    models: list[Any] = [Scenario]
+    for key in path.split(".") if path else []:
+        found: list[Any] = []
+        for model in models:
+            if isinstance(model, _ListOf):
+                found.extend(model.items if key.isdigit() else [])
+            elif key in getattr(model, "model_fields", {}):
+                found.extend(_field_models(model.model_fields[key].annotation))
+        models = found
+    keys: dict[str, None] = {}
+    for model in models:
+        keys |= dict.fromkeys(getattr(model, "model_fields", {}))
+    return list(keys)
 
 
 class _ListOf:
