@@ -67,16 +67,18 @@ def _leaves(data, prefix=""):
 
 
 def _numeric_leaves():
-    sc = load_scenario(ROOT / "scenarios" / "tambopata_redd_cocoa.toml")
-    leaves = [
-        (path, value)
-        for path, value in _leaves(sc.to_dict())
-        if isinstance(value, int | float) and not isinstance(value, bool)
-    ]
-    return sc, leaves
+    """Every numeric key of the default and the shipped scenarios (programme
+    components included), with a scenario that has it."""
+    found: dict[str, Scenario] = {}
+    for path in [None, *sorted((ROOT / "scenarios").glob("*.toml"))]:
+        sc = load_scenario(path)
+        for key, value in _leaves(sc.to_dict()):
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                found.setdefault(key, sc)
+    return found
 
 
-PROGRAMME_SCENARIO, NUMERIC_LEAVES = _numeric_leaves()
+NUMERIC_LEAVES = _numeric_leaves()
 
 
 # --------------------------------------------------------------------------- ranges
@@ -215,12 +217,18 @@ class TestNumbers:
         path = _write(tmp_path / "s.toml", text)
         _refused(path, key)
 
-    @pytest.mark.parametrize(("path", "value"), NUMERIC_LEAVES, ids=[p for p, _ in NUMERIC_LEAVES])
-    def test_every_number_refuses_booleans_and_non_finite_values(self, path, value):
+    def test_numeric_keys_cover_the_programme_components(self):
+        for section in ("obligations", "forest_payment", "carbon_payment", "training"):
+            assert any(f".{section}." in key for key in NUMERIC_LEAVES), section
+        assert len(NUMERIC_LEAVES) > 100
+
+    @pytest.mark.parametrize("path", sorted(NUMERIC_LEAVES))
+    def test_every_number_refuses_booleans_strings_and_non_finite_values(self, path):
         # Overrides (batch grids, points and samples) are validated like files.
-        for bad in (True, False, float("nan"), float("inf"), -float("inf")):
+        scenario = NUMERIC_LEAVES[path]
+        for bad in (True, False, "1", float("nan"), float("inf"), -float("inf")):
             with pytest.raises(ScenarioError) as excinfo:
-                PROGRAMME_SCENARIO.with_overrides({path: bad}, source="grid point 3")
+                scenario.with_overrides({path: bad}, source="grid point 3")
             assert str(excinfo.value).startswith(f"grid point 3: {path}"), (bad, excinfo.value)
 
     def test_overrides_name_the_key(self, default_scenario):

@@ -20,7 +20,9 @@ default scenario and running it for 2-10 years, at 100 x 100 cells with 80 farms
 its Mesa agent), with under 1 kB per simulated year. The resident set size
 (``resource.getrusage``) grew by the same amounts over the interpreter's own
 ~210 MB. The estimate rounds these up to :data:`BYTES_PER_CELL` and
-:data:`BYTES_PER_FARM` and does not count the interpreter itself.
+:data:`BYTES_PER_FARM` and does not count the interpreter itself. The reference
+implementation (:mod:`landsim.reference`, one Python object per cell) needs far
+more; for it the same check is only a first bound.
 """
 
 from __future__ import annotations

@@ -213,6 +213,8 @@ class LogNormal(_Section):
 def _number_to_constant(v: Any) -> Any:
     if isinstance(v, bool | np.bool_):
         raise ValueError("must be a number or a distribution table, not a boolean")
+    if isinstance(v, str | bytes):
+        raise ValueError("must be a number or a distribution table, not a string")
     if isinstance(v, int | float):
         return {"dist": "constant", "value": v}
     return v
@@ -559,6 +561,10 @@ class Scenario(_Section):
     @classmethod
     def from_dict(cls, data: dict, source: str = "<dict>") -> Scenario:
         """Validate ``data`` merged on top of the embedded default."""
+        if not isinstance(data, dict):
+            raise ScenarioError(
+                source, [("", f"must be a table (dict), not {type(data).__name__}")]
+            )
         _check_depth(data, source)
         merged = _deep_merge(_read_default(), data)
         return _validate(merged, source)
@@ -573,6 +579,8 @@ class Scenario(_Section):
         if source is None:
             suffix = " (with overrides)"
             source = self.source if self.source.endswith(suffix) else self.source + suffix
+        if not isinstance(overrides, dict):
+            raise ScenarioError(source, [("", "overrides must be a dict of key paths to values")])
         data = self.to_dict()
         for path, value in overrides.items():
             if not isinstance(path, str):
