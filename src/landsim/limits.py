@@ -15,9 +15,10 @@ Peak memory was measured with :mod:`tracemalloc` (numpy reports its array
 allocations to it) while building a :class:`~landsim.model.LandUseModel` from the
 default scenario and running it for 2-10 years, at 100 x 100 cells with 80 farms,
 200 x 200 with 350, 400 x 400 with 350 and 1400, 800 x 800 with 1400 and
-1000 x 1000 with 350 farms. Peaks were 1.07, 4.06, 14.0, 15.9, 55.3 and 82.9 MB:
-82-87 bytes per cell and about 1.8 kB per farm (its arrays, its neighbour list and
-its Mesa agent), with under 1 kB per simulated year. The resident set size
+1000 x 1000 with 350 farms, and 1000 x 1000 with 8750 farms for 30 years. Peaks
+were 1.07, 4.06, 14.0, 15.9, 55.3, 82.9 and 105 MB: 82-89 bytes per cell and about
+1.8 kB per farm (its arrays, its neighbour list and its Mesa agent), with under
+1 kB per simulated year. The resident set size
 (``resource.getrusage``) grew by the same amounts over the interpreter's own
 ~210 MB. The estimate rounds these up to :data:`BYTES_PER_CELL` and
 :data:`BYTES_PER_FARM` and does not count the interpreter itself. The reference
