@@ -363,6 +363,15 @@ class TestMemory:
         assert msg.startswith(f"{path}: landscape.width, landscape.height: ")
         assert "GiB" in msg and "available" in msg
 
+    def test_generator_checks_memory_for_any_caller(self, default_scenario, monkeypatch):
+        # The batch engine's landscape cache calls the generator directly.
+        monkeypatch.setattr(limits, "available_memory_bytes", lambda: 1024**2)
+        with pytest.raises(ScenarioError) as excinfo:
+            generate_landscape(default_scenario.landscape, np.random.default_rng(0), "s.toml")
+        msg = str(excinfo.value)
+        assert msg.startswith("s.toml: landscape.width, landscape.height: a 200 x 200 landscape")
+        assert "1.0 MiB is available" in msg
+
     def test_cli_exit_status(self, tmp_path, monkeypatch, capsys):
         monkeypatch.setattr(limits, "available_memory_bytes", lambda: 8 * 1024**3)
         path = _write(tmp_path / "huge.toml", "[landscape]\nwidth = 20000\nheight = 20000\n")

@@ -30,7 +30,8 @@ from pathlib import Path
 import numpy as np
 from scipy import ndimage
 
-from landsim.scenario import MAX_GRID_SIDE, LandscapeParams, ScenarioError
+from landsim import limits
+from landsim.scenario import MAX_GRID_SIDE, LandscapeParams, ScenarioError, lot_depth_cells
 
 
 class Cover(IntEnum):
@@ -137,11 +138,18 @@ def generate_landscape(
     Raises
     ------
     ScenarioError
-        If ``n_farms`` lots do not fit in the area left outside the reserve.
+        If ``n_farms`` lots do not fit in the area left outside the reserve, or
+        the landscape would need more memory than is available.
     """
     height, width = params.height, params.width
+    limits.check_memory(  # before allocating anything (callers without a model too)
+        limits.memory_bytes(height * width, params.n_farms),
+        source,
+        "landscape.width, landscape.height",
+        f"a {width} x {height} landscape with {params.n_farms} farms",
+    )
+    depth = lot_depth_cells(params)
     side_km = float(np.sqrt(params.cell_size_ha)) * 0.1
-    depth = max(1, round(params.lot_depth_km / side_km))
     reserve_rows = round(params.reserve_fraction * height)
 
     owner, road, lot_area_cells = _lay_out_lots(params, depth, reserve_rows, rng, source)
@@ -557,8 +565,6 @@ def load_landscape(path: str | Path, params: LandscapeParams) -> Landscape:
         misshapen, mistyped or out-of-range layer, or a landscape too large for
         the memory available.
     """
-    from landsim import limits
-
     src = str(path)
     with _open_npz(Path(path), src) as zf:
         members = _read_members(zf, src)

@@ -263,10 +263,14 @@ def _check_support(dist, low: float, high: float, low_open: bool):
                 problem = outside(f"normal {what}", x)
                 break
             if x is None and math.isfinite(bound):
+                example = (
+                    f"a {what} above {bound:g}"
+                    if what == "low" and low_open
+                    else f"{what} = {bound:g} (or another value inside the range)"
+                )
                 problem = (
                     f"a normal without {what} has draws outside the allowed range {allowed}: "
-                    f"give {what} = {bound:g} (or another value inside the range) "
-                    "to truncate it explicitly"
+                    f"give {example} to truncate it explicitly"
                 )
                 break
     elif isinstance(dist, LogNormal) and (low > 0 or math.isfinite(high)):
