@@ -95,6 +95,8 @@ def _numeric(kind: str):
     otherwise read ``true`` as 1 and ``"2"`` as 2)."""
 
     def check(value: Any) -> Any:
+        if type(value) is float or type(value) is int:  # the common case, first
+            return value
         if isinstance(value, bool | np.bool_):
             raise ValueError(f"must be {kind}, not a boolean")
         if isinstance(value, str | bytes):
@@ -240,10 +242,13 @@ def _check_support(dist, low: float, high: float, low_open: bool):
     ``low`` when the range is bounded below and ``high`` when it is bounded above.
     A lognormal's support is ``(0, inf)``, so it needs a range that holds it.
     """
-    allowed = _interval(low, high, low_open)
 
     def inside(x: float) -> bool:
         return (x > low if low_open else x >= low) and x <= high
+
+    if isinstance(dist, Constant) and inside(dist.value):  # the common case, first
+        return dist
+    allowed = _interval(low, high, low_open)
 
     def outside(what: str, x: float) -> str:
         return f"{what} ({x:g}) is outside the allowed range {allowed}"
