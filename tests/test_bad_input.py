@@ -350,6 +350,16 @@ class TestMemory:
         estimate = limits.model_memory_bytes(sc)
         assert peak <= estimate <= 2 * peak
 
+    def test_estimate_of_a_landscape_file_uses_its_headers(self, tmp_path, default_scenario):
+        path = tmp_path / "land.npz"
+        np.savez(path, **_layers(shape=(30, 50)))
+        sc = default_scenario.with_overrides({"landscape.source": str(path)})
+        assert limits.model_memory_bytes(sc) == limits.memory_bytes(1500, 350, sc.years)
+        bad = tmp_path / "bad.npz"
+        bad.write_bytes(b"junk")
+        sc = default_scenario.with_overrides({"landscape.source": str(bad)})
+        assert limits.model_memory_bytes(sc) == limits.model_memory_bytes(default_scenario)
+
     def test_largest_grid_is_refused_before_it_is_built(self, tmp_path, monkeypatch):
         monkeypatch.setattr(limits, "available_memory_bytes", lambda: 8 * 1024**3)
         monkeypatch.setattr(

@@ -571,8 +571,8 @@ def load_landscape(path: str | Path, params: LandscapeParams) -> Landscape:
         height, width = members["cover"].shape
         cells = height * width
         raw_bytes = sum(m.nbytes for m in members.values())
-        limits.check_memory(
-            limits.memory_bytes(cells, params.n_farms) + raw_bytes,
+        limits.check_memory(  # the farms are counted once the owner layer is read
+            limits.memory_bytes(cells, 0) + raw_bytes,
             src,
             "",
             f"a {width} x {height} landscape (from the layers' headers)",

@@ -101,19 +101,23 @@ def model_memory_bytes(scenario) -> int:
     """Estimated peak memory (bytes) of one :class:`~landsim.model.LandUseModel`
     of ``scenario`` (see the module's calibration).
 
-    The cells are ``landscape.width x landscape.height``, or, for a landscape file,
-    the shape its layers' headers give (read without loading the layers; the
-    scenario's size if the file cannot be read, which the model then reports).
+    The cells are ``landscape.width x landscape.height`` and the farms
+    ``landscape.n_farms``; for a landscape file, the cells are those of the shape
+    its layers' headers give (read without loading the layers; the scenario's size
+    if the file cannot be read, which the model then reports) and the farms at
+    most one per cell.
     """
     params = scenario.landscape
     height, width = params.height, params.width
+    farms = params.n_farms
     if params.source != "synthetic":
         from landsim.landscape import npz_shape
 
         shape = npz_shape(params.source)
         if shape is not None:
             height, width = shape
-    return memory_bytes(height * width, params.n_farms, scenario.years)
+        farms = min(farms, height * width)
+    return memory_bytes(height * width, farms, scenario.years)
 
 
 def check_memory(needed: int, source: str, key: str, what: str) -> None:
