@@ -529,6 +529,11 @@ class TestLandscapeFiles:
         np.savez(path, **_layers(**edit))
         _refused_npz(path, good_npz[0].landscape, key)
 
+    def test_many_members(self, tmp_path, good_npz):
+        path = tmp_path / "many.npz"
+        np.savez(path, **{f"layer{i}": np.zeros(1) for i in range(5000)})
+        assert "holds 5000 arrays" in _refused_npz(path, good_npz[0].landscape)
+
     def test_empty_layers(self, tmp_path, good_npz):
         path = tmp_path / "x.npz"
         np.savez(path, **_layers(shape=(0, 0)))

@@ -425,7 +425,12 @@ def _read_members(zf: zipfile.ZipFile, src: str) -> dict[str, _Member]:
     allowed = REQUIRED_LAYERS + OPTIONAL_LAYERS
     members: dict[str, _Member] = {}
     problems: list[tuple[str, str]] = []
-    for info in zf.infolist():
+    infos = zf.infolist()
+    if len(infos) > 4 * len(allowed):
+        raise ScenarioError(
+            src, [("", f"holds {len(infos)} arrays; allowed layers: {', '.join(allowed)}")]
+        )
+    for info in infos:
         name = info.filename.removesuffix(".npy")
         if name not in allowed or not info.filename.endswith(".npy"):
             problems.append((name, f"unknown layer; allowed: {', '.join(allowed)}"))
