@@ -531,8 +531,8 @@ class TestLandscapeFiles:
 
     def test_many_members(self, tmp_path, good_npz):
         path = tmp_path / "many.npz"
-        np.savez(path, **{f"layer{i}": np.zeros(1) for i in range(5000)})
-        assert "holds 5000 arrays" in _refused_npz(path, good_npz[0].landscape)
+        np.savez(path, **{f"layer{i}": np.zeros(1) for i in range(200)})
+        assert "holds 200 arrays" in _refused_npz(path, good_npz[0].landscape)
 
     def test_empty_layers(self, tmp_path, good_npz):
         path = tmp_path / "x.npz"
