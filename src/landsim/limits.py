@@ -13,17 +13,21 @@ Calibration
 -----------
 Peak memory was measured with :mod:`tracemalloc` (numpy reports its array
 allocations to it) while building a :class:`~landsim.model.LandUseModel` from the
-default scenario and running it for 2-10 years, at 100 x 100 cells with 80 farms,
-200 x 200 with 350, 400 x 400 with 350 and 1400, 800 x 800 with 1400 and
-1000 x 1000 with 350 farms, and 1000 x 1000 with 8750 farms for 30 years. Peaks
-were 1.07, 4.06, 14.0, 15.9, 55.3, 82.9 and 105 MB: 82-89 bytes per cell and about
+default scenario and running it for 2-30 years, at 100 x 100 cells with 80 farms,
+200 x 200 with 350, 400 x 400 with 350 and 1400, 800 x 800 with 1400,
+1000 x 1000 with 350, and 1000 x 1000 with 8750 farms for 30 years. Peaks were
+1.07, 4.06, 14.0, 15.9, 55.3, 82.9 and 105 MB: 82-89 bytes per cell and about
 1.8 kB per farm (its arrays, its neighbour list and its Mesa agent), with under
-1 kB per simulated year. The resident set size
-(``resource.getrusage``) grew by the same amounts over the interpreter's own
-~210 MB. The estimate rounds these up to :data:`BYTES_PER_CELL` and
-:data:`BYTES_PER_FARM` and does not count the interpreter itself. The reference
-implementation (:mod:`landsim.reference`, one Python object per cell) needs far
-more; for it the same check is only a first bound.
+1 kB per simulated year. The growth of the resident set size over a process that
+has only imported landsim (``resource.getrusage``, 164 MB) was a little larger:
+34 MB at 500 x 500 with 3500 farms, 112 MB at 1000 x 1000 with 8750 farms and
+131 MB at 1000 x 1000 with 15,000 farms (30 years), about 100 bytes per cell,
+2.1 kB per farm and some 10 MB of modules and caches loaded by the first model.
+The estimate, :data:`BYTES_PER_CELL` per cell, :data:`BYTES_PER_FARM` per farm and
+:data:`BASE_BYTES` once, is above all of these; it does not count the
+interpreter and the imports themselves. The reference implementation
+(:mod:`landsim.reference`, one Python object per cell) needs far more; for it the
+same check is only a first bound.
 """
 
 from __future__ import annotations
@@ -34,7 +38,10 @@ from pathlib import Path
 #: Peak model memory per landscape cell (bytes), measured as above and rounded up.
 BYTES_PER_CELL = 100
 #: Peak model memory per farm (bytes).
-BYTES_PER_FARM = 2048
+BYTES_PER_FARM = 3072
+#: Memory the first model of a process needs whatever its size (bytes): modules
+#: and caches it loads.
+BASE_BYTES = 16 * 1024**2
 #: Peak model memory per simulated year (bytes): the yearly records and price paths.
 BYTES_PER_YEAR = 1024
 #: Assumed available memory when neither /proc/meminfo nor os.sysconf can tell.
@@ -94,7 +101,9 @@ def _cgroup_available_bytes() -> int | None:
 def memory_bytes(n_cells: int, n_farms: int, years: int = 0) -> int:
     """Estimated peak memory (bytes) of a model of ``n_cells`` cells and
     ``n_farms`` farms run for ``years`` years."""
-    return n_cells * BYTES_PER_CELL + n_farms * BYTES_PER_FARM + years * BYTES_PER_YEAR
+    return (
+        BASE_BYTES + n_cells * BYTES_PER_CELL + n_farms * BYTES_PER_FARM + years * BYTES_PER_YEAR
+    )
 
 
 def model_memory_bytes(scenario) -> int:
