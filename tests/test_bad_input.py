@@ -363,7 +363,7 @@ class TestMemory:
     def test_largest_grid_is_refused_before_it_is_built(self, tmp_path, monkeypatch):
         monkeypatch.setattr(limits, "available_memory_bytes", lambda: 8 * 1024**3)
         monkeypatch.setattr(
-            "landsim.model.generate_landscape",
+            "landsim.model.setup.generate_landscape",
             lambda *a, **k: pytest.fail("the landscape was built"),
         )
         path = _write(tmp_path / "huge.toml", "[landscape]\nwidth = 20000\nheight = 20000\n")

@@ -1,6 +1,7 @@
 """The command line: runs, outputs, and clear errors (exit code 2, no traceback)."""
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -137,3 +138,62 @@ def test_shipped_scenarios_load_and_run():
         scenario = load_scenario(path)
         result = simulate(scenario.with_overrides({"years": 2}), rng=1)
         assert len(result.yearly) == 3, path
+
+
+# --------------------------------------------------------------------------- the run summary
+
+
+def summary_rows(printed: str) -> dict[str, list[str]]:
+    """Label -> cells of the printed summary table (the lines between the header
+    and the first blank line)."""
+    lines = printed.split("\n\n")[0].splitlines()[2:]
+    rows = {}
+    for line in lines:
+        label, *cells = re.split(r"\s{2,}", line.strip())
+        rows[label] = cells
+    return rows
+
+
+def test_run_summary_explains_its_indicators(short_scenario, capsys):
+    assert main(["run", str(short_scenario)]) == 0
+    printed = capsys.readouterr().out
+    assert max(len(line) for line in printed.splitlines()) <= 100
+    assert "nan" not in printed.lower()
+    rows = summary_rows(printed)
+    forest = next(k for k in rows if k.startswith("forest, primary + secondary"))
+    cleared = next(k for k in rows if k.startswith("primary forest cleared"))
+    emissions = next(k for k in rows if k.startswith("net emissions"))
+    income = next(k for k in rows if k.startswith("mean farm income"))
+    # Footnotes say what forest and clearing count, and the sign of net emissions.
+    notes = " ".join(printed.split("\n\n")[1].split())
+    assert forest.endswith("[1]") and cleared.endswith("[1]") and emissions.endswith("[2]")
+    assert "clearing counts primary forest only" in notes
+    assert "emissions minus removals: positive, the landscape releases carbon" in notes
+    # Incomes are not defined in year 0: n/a, and said why.
+    assert rows[income][0] == "n/a" and income.endswith("[3]")
+    assert "n/a in year 0" in notes
+    # One number format per row: no decimals except the Gini coefficient.
+    for label, cells in rows.items():
+        decimals = {len(c.partition(".")[2]) for c in cells if c not in ("0", "n/a")}
+        assert decimals <= ({2} if "Gini" in label else {0}), label
+    # A scenario without programmes has no programme rows.
+    assert "programmes:" not in printed and "farms enrolled" not in rows
+
+
+def test_run_summary_reports_the_programmes(capsys):
+    scenario = ROOT / "scenarios" / "caqueta_conservation_agreements.toml"
+    assert main(["run", str(scenario), "--years", "8"]) == 0
+    printed = capsys.readouterr().out
+    assert max(len(line) for line in printed.splitlines()) <= 100
+    rows = summary_rows(printed)
+    header = printed.splitlines()[1].split()
+    assert "5" in header[1::2]  # the programme's last year is a column
+    assert {"farms enrolled", "payments to farmers (USD/yr)", "budget remaining (USD)"} <= set(
+        rows
+    )
+    assert rows["budget remaining (USD)"][0] == "600,000"
+    text = " ".join(printed.split("programmes:")[1].split())
+    assert "Nature for Peace conservation agreements: works for taxes, years 1-5" in text
+    assert "enrolment peaked at" in text and "expelled" in text
+    assert re.search(r"payments to farmers [\d,]+ USD", text)
+    assert re.search(r"spent [\d,]+ of 600,000 USD \(\d+%\), [\d,]+ USD left", text)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -496,6 +497,16 @@ class TestWrite:
         assert "programmes: none" in text and f"{R} replicates" in text
         for label, _unit in METRICS.values():
             assert label in text
+
+    def test_format_fits_a_terminal_and_prints_each_row_alike(self, costly_comparison):
+        text = costly_comparison.format()
+        assert max(len(line) for line in text.splitlines()) <= 100
+        assert "nan" not in text.lower()
+        for line in text.splitlines():
+            cells = re.findall(r"(-?[\d,]+(?:\.\d+)?)(?=\s|,|\]|$)", line.split(")")[-1])
+            if len(cells) == 3:  # mean [low, high]: one number of decimals per row
+                decimals = {len(c.partition(".")[2]) for c in cells if c != "0"}
+                assert len(decimals) <= 1, line
 
 
 def test_every_metric_is_documented():

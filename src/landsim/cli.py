@@ -223,7 +223,8 @@ def run_command(args: argparse.Namespace) -> int:
     check_output_dir(args.out, OUTPUT_FILES, args.force)
 
     scenario = load_scenario(args.scenario)
-    result = simulate(scenario, rng=args.seed, years=args.years)
+    seed = scenario.seed if args.seed is None else args.seed  # the CLI's default seed
+    result = simulate(scenario, rng=seed, years=args.years)
     if not args.quiet:
         print(format_summary(result))
     if args.out:
@@ -334,8 +335,10 @@ def summarize_command(args: argparse.Namespace) -> int:
 
 
 def sensitivity_command(args: argparse.Namespace) -> int:
+    import warnings
+
     from landsim.batch import BatchError
-    from landsim.sensitivity import SensitivityAnalysis, SensitivityError
+    from landsim.sensitivity import SensitivityAnalysis, SensitivityError, SensitivityWarning
 
     check_backend_options(args)
     out = Path(args.out)
@@ -355,7 +358,9 @@ def sensitivity_command(args: argparse.Namespace) -> int:
             force=args.force,
             progress=not args.quiet,
         )
-        analysis.analyze()
+        with warnings.catch_warnings():  # printed below: in the table, or on stderr
+            warnings.simplefilter("ignore", SensitivityWarning)
+            analysis.analyze()
     except BatchError as exc:
         raise UsageError(str(exc)) from None
     except KeyboardInterrupt:
@@ -372,6 +377,9 @@ def sensitivity_command(args: argparse.Namespace) -> int:
     if not args.quiet:
         print(analysis.format())
         print(f"\nwrote {', '.join(str(p) for p in paths)}")
+    else:
+        for message in analysis.warnings_:
+            print(f"landsim: warning: {message}", file=sys.stderr)
     return 0
 
 

@@ -880,6 +880,13 @@ def _resolve_relative_paths(data: dict, base: Path) -> None:
             landscape["source"] = str(base / source)
 
 
+def resolve_scenario(scenario: Scenario | str | Path | None) -> Scenario:
+    """A :class:`Scenario` from a scenario object, a TOML path, or None (default)."""
+    if isinstance(scenario, Scenario):
+        return scenario
+    return load_scenario(scenario)
+
+
 def load_scenario(path: str | Path | None = None) -> Scenario:
     """Load and validate a scenario file (``None``: the embedded default).
 

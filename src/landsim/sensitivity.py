@@ -63,6 +63,7 @@ from __future__ import annotations
 
 import json
 import math
+import textwrap
 import warnings
 from pathlib import Path
 from typing import Any, Literal
@@ -91,6 +92,22 @@ MAIN_INDEX = {
     "delta": ("delta_raw", "delta_raw_conf"),
     "pawn": ("median", None),
 }
+
+#: Indices that lie in [0, 1] (their intervals say whether n is large enough).
+BOUNDED_INDICES = {
+    "sobol": ("S1", "ST"),
+    "fast": ("S1", "ST"),
+    "delta": ("delta_raw", "delta_balanced", "S1"),
+}
+
+#: Widest interval half-width (and most negative index) of a usable analysis.
+MAX_HALF_WIDTH = 0.1
+
+#: Fewest Morris trajectories without a warning.
+MIN_MORRIS_TRAJECTORIES = 10
+
+#: Columns of the convergence table (also when it is empty).
+CONVERGENCE_COLUMNS = ["output", "factor", "n", "index", "value", "conf"]
 
 #: Outputs computed from a run and its counterfactual (same point and stream).
 PAIRED_OUTPUTS = {
@@ -589,6 +606,8 @@ class SensitivityAnalysis:
             }
         )
         spread["ratio"] = spread["replicate_sd_mean"] / spread["point_means_sd"]
+        if self.spec_.replicates == 1:
+            spread["note"] = "n/a with replicates = 1: set replicates = 2 or more"
         spread.index.name = "output"
         return means.reset_index(drop=True), spread.reset_index()
 
@@ -626,8 +645,80 @@ class SensitivityAnalysis:
             frames.append(self._indices(self.samples_, y, output))
             convergence.append(self._convergence(y, output))
         self.indices_ = pd.concat(frames, ignore_index=True)
-        self.convergence_ = pd.concat(convergence, ignore_index=True)
+        self.convergence_ = pd.concat(convergence, ignore_index=True).reindex(
+            columns=CONVERGENCE_COLUMNS
+        )
+        self.warnings_ = self.diagnose()
+        for message in self.warnings_:
+            warnings.warn(message, SensitivityWarning, stacklevel=2)
         return self
+
+    def diagnose(self) -> list[str]:
+        """What the reader of the indices must know: a sample too small for
+        intervals that rank the factors, no convergence check, no replicate spread.
+        Each message says what to change. :meth:`analyze` issues them as
+        :class:`SensitivityWarning` and keeps them in ``warnings_``; :meth:`format`
+        prints them and :meth:`write` records them (``warnings.txt``, manifest)."""
+        spec, messages = self.spec_, []
+        method, n = spec.method, spec.n
+        size = {"morris": "r", "sobol": "N"}.get(method, "n")
+        if method in BOUNDED_INDICES:
+            table = self.indices_
+            conf = table[table["index"].str.endswith("_conf")]
+            values = table[table["index"].isin(BOUNDED_INDICES[method])]
+            widest = float(conf["value"].abs().max()) if len(conf) else 0.0
+            lowest = float(values["value"].min()) if len(values) else 0.0
+            if widest > MAX_HALF_WIDTH or lowest < -MAX_HALF_WIDTH:
+                needed = _needed_size(method, n, widest)
+                negative = (
+                    f" and an index is {lowest:.2g} (indices lie in [0, 1]: a negative one is "
+                    "sampling error)"
+                    if lowest < 0
+                    else ""
+                )
+                messages.append(
+                    f"{size} = {n} is too small for intervals within +/-{MAX_HALF_WIDTH}: the "
+                    f"widest {spec.options.conf_level:.0%} interval is +/-{widest:.2g}"
+                    f"{negative}, so factors whose indices differ by less cannot be told "
+                    f"apart. Intervals shrink about as 1/sqrt({size}): {size} = {needed:,} "
+                    "or more should bring them within that"
+                )
+        if method == "morris" and n < MIN_MORRIS_TRAJECTORIES:
+            messages.append(
+                f"r = {n} Morris trajectories is few: screening usually needs "
+                f"{MIN_MORRIS_TRAJECTORIES}-50 (Campolongo et al. 2007); mu* and its interval "
+                f"are rough. Set n = {MIN_MORRIS_TRAJECTORIES} or more"
+            )
+        sizes = self.convergence_["n"].nunique() if len(self.convergence_) else 0
+        if sizes < 2:
+            if method in ("fast", "delta"):
+                why = (
+                    "is not computed for eFAST (its sample cannot be cut into smaller ones)"
+                    if method == "fast"
+                    else "is not computed for delta (its bootstrap is too slow)"
+                )
+                change = "rerun with twice n and compare the indices"
+            else:
+                least = {"sobol": 16, "morris": 4, "pawn": 50}[method]
+                why = (
+                    f"needs the indices at two sample sizes or more, each at least {least} "
+                    f"({size} = {n} gives {sizes})"
+                )
+                change = f"set n = {4 * least if method != 'pawn' else 2 * least} or more"
+            table = "is empty" if sizes == 0 else "holds one sample size only"
+            messages.append(
+                f"convergence {why}: convergence.csv {table} and no convergence plot "
+                f"was drawn; {change}"
+            )
+        if spec.replicates == 1 and not self.is_function_:
+            messages.append(
+                "replicates = 1: the replicate spread (replicate_spread.csv) is n/a, since "
+                "a standard deviation needs two replicates per point; the indices then "
+                "include the model's run-to-run noise without measuring it. Set "
+                "replicates = 2 or more to compare that noise with the spread between "
+                "sample points"
+            )
+        return messages
 
     def _indices(self, x: np.ndarray, y: np.ndarray, output: str) -> pd.DataFrame:
         """SALib's analysis of one output on (x, y), as a long table."""
@@ -717,22 +808,35 @@ class SensitivityAnalysis:
         """The ranked tables of every output, for the terminal."""
         index, _ = MAIN_INDEX[self.spec_.method]
         lines = [
-            f"{self.name}: {self.spec_.method} on {len(self.names)} factors, n = {self.spec_.n} "
-            f"({len(self.points_)} points x {self.spec_.replicates} replicate(s)"
-            + (" x 2 scenarios" if self.counterfactual_ is not None else "")
-            + f"), seed {self.spec_.seed}; factors ranked by {index}"
+            textwrap.fill(
+                f"{self.name}: {self.spec_.method} on {len(self.names)} factors, n = "
+                f"{self.spec_.n} ({len(self.points_)} points x {self.spec_.replicates} "
+                "replicate(s)"
+                + (" x 2 scenarios" if self.counterfactual_ is not None else "")
+                + f"), seed {self.spec_.seed}; factors ranked by {index}",
+                width=99,
+                subsequent_indent="  ",
+            )
         ]
         for output in self.spec_.outputs:
             lines += [
                 "",
                 f"{output}:",
-                self.ranked(output).to_string(float_format="{:.3g}".format),
+                self.ranked(output).to_string(float_format="{:.3g}".format, na_rep="n/a"),
             ]
         if len(self.spread_):
             lines += [
                 "",
                 "replicate spread (mean replicate sd / sd of the point means):",
-                self.spread_.to_string(index=False, float_format="{:.3g}".format),
+                self.spread_.drop(columns="note", errors="ignore").to_string(
+                    index=False, float_format="{:.3g}".format, na_rep="n/a"
+                ),
+            ]
+        if getattr(self, "warnings_", None):
+            lines += ["", "warnings:"]
+            lines += [
+                textwrap.fill(m, width=99, initial_indent="  - ", subsequent_indent="    ")
+                for m in self.warnings_
             ]
         return "\n".join(lines)
 
@@ -758,6 +862,13 @@ class SensitivityAnalysis:
             frame.to_csv(paths[-2], index=False)
             frame.to_parquet(paths[-1], index=False)
         paths += self.plot(out)
+        notes = list(getattr(self, "warnings_", []))
+        warnings_file = out / "warnings.txt"
+        if notes:
+            warnings_file.write_text("\n\n".join(notes) + "\n", encoding="utf-8")
+            paths.append(warnings_file)
+        elif warnings_file.exists():  # from an earlier analysis in the same directory
+            warnings_file.unlink()
         manifest = {
             "landsim_version": landsim_version(),
             "name": self.name,
@@ -771,6 +882,7 @@ class SensitivityAnalysis:
             if not self.is_function_
             else getattr(self.model, "__name__", "callable"),
             "points": len(self.points_),
+            "warnings": notes,
         }
         paths.append(out / "manifest.json")
         paths[-1].write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
@@ -783,13 +895,28 @@ class SensitivityAnalysis:
         paths = [plot_indices(self, out / "indices.png")]
         if self.spec_.method == "morris":
             paths.append(plot_morris(self, out / "morris_mu_star_sigma.png"))
-        if len(self.convergence_):
+        if len(self.convergence_) and self.convergence_["n"].nunique() >= 2:
             paths.append(plot_convergence(self, out / "convergence.png"))
         return paths
 
 
 class SensitivityError(Exception):
     """Runs failed or an output cannot be analysed (exit code 1 on the CLI)."""
+
+
+class SensitivityWarning(UserWarning):
+    """The analysis ran but its results need care (see
+    :meth:`SensitivityAnalysis.diagnose`)."""
+
+
+def _needed_size(method: str, n: int, widest: float) -> int:
+    """The sample size at which an interval of half-width ``widest`` at ``n``
+    shrinks to :data:`MAX_HALF_WIDTH` (half-widths go as 1/sqrt(n)); a power of
+    two for Sobol'."""
+    needed = max(2 * n, math.ceil(n * (widest / MAX_HALF_WIDTH) ** 2))
+    if method == "sobol":
+        needed = 1 << (needed - 1).bit_length()
+    return needed
 
 
 def _long_table(analysis, names: list[str], output: str) -> pd.DataFrame:
