@@ -741,15 +741,8 @@ def test_bad_experiments_name_the_file_and_key(tmp_path, capsys, text, key, frag
     assert not (tmp_path / "o").exists(), "nothing runs for a bad experiment"
 
 
-#: Needs the scenario schema to refuse non-finite and out-of-range values
-#: (``Scenario.with_overrides``): the experiment applies every value through it.
-NEEDS_SCENARIO_RANGES = pytest.mark.xfail(
-    reason="Scenario.with_overrides does not yet refuse NaN, inf or out-of-range values",
-    strict=False,
-)
-
-
-@NEEDS_SCENARIO_RANGES
+# The scenario schema refuses non-finite and out-of-range values
+# (``Scenario.with_overrides``): the experiment applies every value through it.
 @pytest.mark.parametrize(
     ("grid", "key"),
     [

@@ -20,7 +20,7 @@ An experiment (a TOML file in ``experiments/``) declares
   end-of-run scalars, the final farm table, rasters at chosen years).
 
 Override keys are the dotted key paths of scenario files (``"farmers.discount_rate"``,
-``"markets.cocoa.mean"``, ``"programmes.0.forest_payment.usd_per_ha_year"``): one
+``"markets.cocoa.mean"``, ``"programmes.0.forest_payment.usd_per_ha_per_year"``): one
 vocabulary for TOML, code, sliders and sensitivity factors.
 
 Everything is checked when the experiment is loaded, before any run starts: the

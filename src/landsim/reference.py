@@ -63,7 +63,7 @@ import mesa
 import numpy as np
 from mesa.discrete_space import OrthogonalMooreGrid
 
-from landsim import carbon
+from landsim import carbon, limits
 from landsim.agents import draw_farmers
 from landsim.economics import gini
 from landsim.landscape import generate_landscape, load_landscape
@@ -983,6 +983,7 @@ class ReferenceModel(mesa.Model):
     def _build_landscape(self, rng) -> Landscape:
         params = self.params.landscape
         if params.source == "synthetic":
+            limits.check_model_memory(self.params)
             return generate_landscape(params, rng, source=self.params.source)
         return load_landscape(params.source, params)
 

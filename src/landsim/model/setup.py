@@ -7,8 +7,9 @@ The farmers' draws are :func:`landsim.agents.draw_farmers` and the price paths
 
 from __future__ import annotations
 
+from landsim import limits
 from landsim.landscape import Landscape, generate_landscape, load_landscape
-from landsim.scenario import Scenario, ScenarioError, resolve_scenario
+from landsim.scenario import Scenario, resolve_scenario
 
 __all__ = ["apply_keyword_overrides", "build_landscape", "resolve_scenario"]
 
@@ -31,10 +32,6 @@ def build_landscape(scenario: Scenario, rng) -> Landscape:
     """The scenario's landscape: generated, or read from its ``.npz`` file."""
     params = scenario.landscape
     if params.source == "synthetic":
+        limits.check_model_memory(scenario)  # before allocating anything
         return generate_landscape(params, rng, source=scenario.source)
-    if not params.source.endswith(".npz"):
-        raise ScenarioError(
-            scenario.source,
-            [("landscape.source", f'must be "synthetic" or an .npz file (got {params.source!r})')],
-        )
-    return load_landscape(params.source, params)
+    return load_landscape(params.source, params)  # checks memory from the headers
