@@ -936,3 +936,34 @@ def test_mesa_batch_run_compatibility_path(small_scenario):
     assert first["Step"] == small_scenario.years
     assert first["forest_area_ha"] == expected["forest_area_ha"].iloc[-1]
     assert os.environ.get("PYTEST_CURRENT_TEST")  # batch_run ran in this process
+
+
+def test_a_local_batch_whose_workers_would_not_fit_in_memory_is_refused(tmp_path, monkeypatch):
+    """Each worker holds one run at a time: the largest run times the local workers
+    must fit in the memory available, before any run starts."""
+    import landsim.batch as batch_module
+    from landsim.limits import model_memory_bytes
+
+    path = write_experiment(tmp_path, EXPERIMENT)
+    experiment = load_experiment(path)
+    per_run = max(model_memory_bytes(s) for s in experiment.scenarios.values())
+    assert experiment.largest_run_bytes >= per_run > 0
+    # Room for a little more than one run: two workers do not fit, one does.
+    monkeypatch.setattr(batch_module, "available_memory_bytes", lambda: int(1.5 * per_run))
+    with pytest.raises(BatchError, match=r"2 at once .* use --workers 1"):
+        run_batch(experiment, workers=2, out=tmp_path / "out")
+    assert not (tmp_path / "out").exists()  # refused before anything was written
+    assert len(run_batch(experiment, workers=1).runs) == len(experiment)
+
+
+def test_the_largest_run_counts_grid_points_that_enlarge_the_landscape(tmp_path):
+    from landsim.limits import model_memory_bytes
+
+    wider = EXPERIMENT.replace("[grid]\n", '[grid]\n"landscape.width" = [60, 120]\n')
+    path = write_experiment(tmp_path, wider)
+    experiment = load_experiment(path)
+    wide = max(
+        model_memory_bytes(s.with_overrides({"landscape.width": 120}))
+        for s in experiment.scenarios.values()
+    )
+    assert experiment.largest_run_bytes == wide

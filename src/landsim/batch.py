@@ -79,6 +79,7 @@ from landsim.experiment import (
     parse_scalar,
     replicate_seed,
 )
+from landsim.limits import available_memory_bytes, format_bytes
 
 #: The key columns of every table, in order.
 KEY_COLUMNS = ("run_id", "scenario", "point", "replicate", "seed")
@@ -1186,6 +1187,8 @@ def execute_experiment(
     :func:`run_batch`, for callers that need whole results (``compare``)."""
     backend = Backend.choose(workers, scheduler, dask_local)
     check_main_guard(backend)
+    if function is None:  # a function in place of the model is not a model run
+        check_concurrent_memory(experiment, backend)
     if chunk_size is not None and chunk_size < 1:
         raise BatchError(f"chunk_size must be at least 1 (got {chunk_size})")
     if function is None:
@@ -1301,6 +1304,34 @@ def check_main_guard(backend: Backend) -> None:
         "the script. Each worker process starts by importing the script again, which would "
         "run the batch again inside it: put the code that starts it under `if __name__ == "
         '"__main__":` (see docs/batch.md), or run in this process with workers=1'
+    )
+
+
+def check_concurrent_memory(experiment: Experiment, backend: Backend) -> None:
+    """Refuse, before any run, a local batch whose runs at once (one per worker
+    process) would not fit in this machine's memory: the largest run's estimate
+    (:func:`landsim.limits.model_memory_bytes`) times the local workers. A remote
+    cluster's workers are their own machines' concern.
+
+    Raises
+    ------
+    BatchError
+        With what one run needs, what the workers need together, what is
+        available, and how many workers would fit.
+    """
+    if backend.kind == "dask" and backend.scheduler:
+        return
+    workers = 1 if backend.kind == "serial" else backend.workers
+    per_run = experiment.largest_run_bytes
+    available = available_memory_bytes()
+    if per_run * workers <= available:
+        return
+    fit = available // per_run if per_run else 0
+    advice = f"use --workers {fit} (workers={fit})" if fit >= 1 else "make the landscape smaller"
+    raise BatchError(
+        f"{experiment.source}: the largest run needs about {format_bytes(per_run)} of memory, "
+        f"{workers} at once (on {backend.describe()}) about {format_bytes(per_run * workers)}, "
+        f"but only {format_bytes(available)} is available: {advice}"
     )
 
 

@@ -53,6 +53,7 @@ from pydantic import (
     model_validator,
 )
 
+from landsim.limits import model_memory_bytes
 from landsim.scenario import DEFAULT_NAME, Scenario, ScenarioError, load_scenario, read_toml
 
 #: End-of-run scalars kept when an experiment does not list its own.
@@ -396,10 +397,15 @@ class Experiment:
             checks += [("samples", point) for point in self.points]
         else:
             checks = []
+        #: The estimated peak memory of the largest run (bytes), for the batch
+        #: engine's check of how many runs fit in memory at once.
+        self.largest_run_bytes = max(
+            (model_memory_bytes(s) for s in self.scenarios.values()), default=0
+        )
         for where, overrides in checks:
             for scenario_id, scenario in self.scenarios.items():
                 try:
-                    scenario.with_overrides(overrides)
+                    varied = scenario.with_overrides(overrides)
                 except ScenarioError as exc:
                     at = ""
                     if where in ("grid", "samples"):
@@ -411,6 +417,9 @@ class Experiment:
                         for key, msg in exc.problems
                     ]
                     raise ScenarioError(self.source, problems) from None
+                if any(k == "years" or k.startswith("landscape.") for k in overrides):
+                    size = model_memory_bytes(varied)
+                    self.largest_run_bytes = max(self.largest_run_bytes, size)
         for i, scalar in enumerate(spec.outputs.scalars):
             parse_scalar(scalar, self.source, f"outputs.scalars.{i}")
 
