@@ -119,7 +119,8 @@ def worker(case_name: str, runs: int) -> None:
     for _ in range(runs):
         phases.clear()
         t = time.perf_counter()
-        result = simulation.simulate(case.scenario_path())
+        scenario = simulation.resolve_scenario(case.scenario_path())
+        result = simulation.simulate(scenario, rng=scenario.seed)  # as `landsim run`
         total = time.perf_counter() - t
         last = result.yearly.iloc[-1]
         results.append(
@@ -225,12 +226,12 @@ def profile_worker(case_name: str, years: int) -> None:
     scenario = scenario.with_overrides({"years": years})
 
     # Pass 1: unprofiled steps (for the profilers' overhead), then the line timer.
-    model = LandUseModel(scenario)
+    model = LandUseModel(scenario, rng=scenario.seed)
     t = time.perf_counter()
     model.run_for(years)
     plain_s = time.perf_counter() - t
     del model
-    model = LandUseModel(scenario)
+    model = LandUseModel(scenario, rng=scenario.seed)
     t = time.perf_counter()
     with LineTimer(str(SRC)) as timer:
         model.run_for(years)
@@ -251,7 +252,7 @@ def profile_worker(case_name: str, years: int) -> None:
         by_function[f"{_short(f)} {q}"] += s
 
     # Pass 2: cProfile, for the inclusive time of each phase of the step.
-    model = LandUseModel(scenario)
+    model = LandUseModel(scenario, rng=scenario.seed)
     prof = cProfile.Profile()
     t = time.perf_counter()
     prof.enable()

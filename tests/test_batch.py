@@ -15,7 +15,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from landsim.batch import BatchError, LandscapeCache, ModelRunner, load_batch, run_batch
+from landsim.batch import (
+    BatchError,
+    BatchResults,
+    LandscapeCache,
+    ModelRunner,
+    load_batch,
+    run_batch,
+)
 from landsim.cli import main
 from landsim.experiment import Experiment, load_experiment, replicate_seed
 from landsim.report import summarize_batch
@@ -127,8 +134,8 @@ def test_replicate_streams_are_spawned_from_the_seed():
 
 def test_each_run_equals_simulate_with_its_overrides_and_stream(experiment_file):
     experiment = load_experiment(experiment_file)
-    runs = run_batch(experiment, workers=1)
-    yearly = run_batch(experiment, workers=1, table="yearly")
+    runs = run_batch(experiment, workers=1).runs
+    yearly = run_batch(experiment, workers=1).yearly
     assert (runs["status"] == "ok").all()
     for run in (experiment.runs()[4], experiment.runs()[11]):
         row = runs.loc[run.run_id]
@@ -146,6 +153,39 @@ def test_each_run_equals_simulate_with_its_overrides_and_stream(experiment_file)
             expected["income_mean_usd"].iloc[1:].mean(), rel=1e-12
         )
         assert row["carbon_stock_tc@3"] == expected["carbon_stock_tc"].iloc[3]
+
+
+def test_run_batch_returns_every_table_as_load_batch_reads_them(experiment_file, tmp_path):
+    memory = run_batch(experiment_file, workers=1)
+    out = tmp_path / "out"
+    streamed = run_batch(experiment_file, out=out, workers=1)
+    loaded = load_batch(out)
+    assert type(memory) is type(streamed) is type(loaded) is BatchResults
+    assert memory.root is None and streamed.root == loaded.root == out
+    for name in ("runs", "yearly", "farms"):
+        pd.testing.assert_frame_equal(
+            without_timing(getattr(memory, name)), without_timing(getattr(loaded, name))
+        )
+    assert len(memory.runs) == 12 and len(memory.yearly) == 12 * 7 and len(memory.farms) == 240
+    for run_id in (0, 11):
+        mine, theirs = memory.rasters(run_id), loaded.rasters(run_id)
+        assert set(mine) == set(theirs) == {"cover_y0", "cover_y6", "owner_y0", "owner_y6"}
+        for name in mine:
+            np.testing.assert_array_equal(mine[name], theirs[name])
+    assert memory.parameters == loaded.parameters == ["markets.cocoa.mean", "farmers.savings_rate"]
+    assert memory.manifest["fingerprint"] == loaded.manifest["fingerprint"]
+    assert memory.manifest["attempts"][0]["ok"] == 12
+    assert memory.report.ok == streamed.report.ok == 12 and loaded.report is None
+    again = memory.reproduce(5).yearly
+    rows = memory.yearly[memory.yearly["run_id"] == 5].reset_index(drop=True)
+    np.testing.assert_array_equal(rows["forest_area_ha"], again["forest_area_ha"])
+    assert "12 runs, 0 failed; in memory" in repr(memory)
+    # Code written for the old return value (the run table) is told where it went.
+    with pytest.raises(TypeError, match=r"\.runs"):
+        memory["status"]
+    with pytest.warns(DeprecationWarning, match=r"use run_batch\(\.\.\.\)\.yearly"):
+        yearly = run_batch(experiment_file, workers=1, table="yearly")
+    pd.testing.assert_frame_equal(yearly, memory.yearly)
 
 
 def test_runs_that_share_a_landscape_equal_runs_that_generate_it(tmp_path):
@@ -193,11 +233,11 @@ def test_the_landscape_cache_keeps_copies_within_its_size():
 
 
 def test_replicates_differ_and_points_share_common_random_numbers(experiment_file):
-    runs = run_batch(experiment_file, workers=1)
+    runs = run_batch(experiment_file, workers=1).runs
     by = runs.set_index(["point", "replicate"])["forest_area_ha"]
     assert by.loc[(0, 0)] != by.loc[(0, 1)] or by.loc[(0, 1)] != by.loc[(0, 2)]
     # Points 0 and 1 differ only in savings rate: the landscape (year 0) is shared.
-    yearly = run_batch(experiment_file, workers=1, table="yearly")
+    yearly = run_batch(experiment_file, workers=1).yearly
     start = yearly[yearly["year"] == 0].set_index(["point", "replicate"])["forest_area_ha"]
     assert start.loc[(0, 1)] == start.loc[(1, 1)] == start.loc[(3, 1)]
 
@@ -267,10 +307,10 @@ def test_yearly_column_subset_and_no_yearly(tmp_path):
         'name = "sub"\nseed = 2\n[scenarios]\nsmall = "small.toml"\n'
         '[outputs]\nyearly = ["forest_area_ha"]\n',
     )
-    yearly = run_batch(path, workers=1, table="yearly")
+    yearly = run_batch(path, workers=1).yearly
     assert list(yearly.columns[-2:]) == ["year", "forest_area_ha"]
     path.write_text(path.read_text().replace('["forest_area_ha"]', "false"))
-    assert run_batch(path, workers=1, table="yearly").empty
+    assert run_batch(path, workers=1).yearly.empty
 
 
 # --------------------------------------------------------------------------- backends
@@ -278,22 +318,66 @@ def test_yearly_column_subset_and_no_yearly(tmp_path):
 
 @pytest.mark.slow
 def test_serial_processes_and_dask_give_identical_results(experiment_file, tmp_path):
-    serial = run_batch(experiment_file, workers=1)
-    serial_yearly = run_batch(experiment_file, workers=1, table="yearly")
-    pool = run_batch(experiment_file, workers=2, chunk_size=2)
+    serial = run_batch(experiment_file, workers=1).runs
+    serial_yearly = run_batch(experiment_file, workers=1).yearly
+    pool = run_batch(experiment_file, workers=2, chunk_size=2).runs
     out = tmp_path / "dask"
-    dask = run_batch(experiment_file, dask_local=2, chunk_size=5, out=out)
+    dask = run_batch(experiment_file, dask_local=2, chunk_size=5, out=out).runs
     dask_yearly = load_batch(out).yearly
     pd.testing.assert_frame_equal(without_timing(serial), without_timing(pool))
     pd.testing.assert_frame_equal(without_timing(serial), without_timing(dask))
     pd.testing.assert_frame_equal(serial_yearly, dask_yearly)
 
 
+SCRIPT_START = """\
+import landsim
+
+scenario = landsim.load_scenario(None).with_overrides(
+    {"landscape.width": 40, "landscape.height": 40, "landscape.n_farms": 6, "years": 2}
+)
+"""
+
+SCRIPT_CALLS = {
+    "compare": "result = landsim.compare(scenario, scenario, replicates=2, workers=2)",
+    "run_batch": (
+        "result = landsim.run_batch({'name': 's', 'seed': 1, 'replicates': 2, "
+        "'scenarios': {'a': scenario}}, workers=2)"
+    ),
+}
+
+
+def run_script(tmp_path, name: str, text: str) -> subprocess.CompletedProcess:
+    path = tmp_path / f"{name}.py"
+    path.write_text(text, encoding="utf-8")
+    return subprocess.run(
+        [sys.executable, str(path)], capture_output=True, text=True, timeout=120, cwd=tmp_path
+    )
+
+
+@pytest.mark.parametrize("call", list(SCRIPT_CALLS))
+def test_a_script_without_a_main_guard_fails_at_once_saying_what_to_add(tmp_path, call):
+    started = time.monotonic()
+    proc = run_script(tmp_path, "script", SCRIPT_START + SCRIPT_CALLS[call] + "\nprint('done')\n")
+    assert proc.returncode != 0 and "done" not in proc.stdout
+    assert 'if __name__ == "__main__":' in proc.stderr and "workers=1" in proc.stderr
+    assert "script.py, line 6" in proc.stderr
+    assert "worker process died" not in proc.stderr and "RuntimeError" not in proc.stderr
+    assert time.monotonic() - started < 60
+
+
+def test_a_script_with_a_main_guard_runs_on_worker_processes(tmp_path):
+    call = SCRIPT_CALLS["run_batch"]
+    guarded = f'if __name__ == "__main__":\n    {call}\n    print("done", len(result.runs))\n'
+    proc = run_script(tmp_path, "guarded", SCRIPT_START + guarded)
+    assert proc.returncode == 0, proc.stderr
+    assert "done 2" in proc.stdout
+
+
 def test_a_function_that_cannot_be_pickled_is_refused_for_processes(tmp_path):
     path = write_experiment(tmp_path, 'name = "f"\nseed = 1\n[scenarios]\nsmall = "small.toml"\n')
     with pytest.raises(BatchError, match="worker processes"):
         run_batch(path, workers=2, function=lambda params: 1.0)
-    assert run_batch(path, workers=1, function=lambda params: 2.0)["y"].tolist() == [2.0]
+    assert run_batch(path, workers=1, function=lambda params: 2.0).runs["y"].tolist() == [2.0]
 
 
 def test_backend_options_are_exclusive(experiment_file):
@@ -389,7 +473,7 @@ def test_resume_after_a_kill_completes_without_duplicates(tmp_path):
     assert not orphan.exists() and not list(out.glob("*/*.tmp"))
     assert batch.manifest["attempts"][-1]["already_done"] == done_before
 
-    complete = run_batch(path, workers=1)
+    complete = run_batch(path, workers=1).runs
     pd.testing.assert_frame_equal(without_timing(batch.runs), without_timing(complete))
 
 
@@ -428,7 +512,7 @@ def test_interrupt_reports_what_is_saved(tmp_path):
 
 def test_resume_on_an_empty_directory_starts_the_batch(experiment_file, tmp_path):
     out = tmp_path / "fresh"
-    runs = run_batch(experiment_file, out=out, workers=1, resume=True)
+    runs = run_batch(experiment_file, out=out, workers=1, resume=True).runs
     assert runs["run_id"].tolist() == list(range(12))
     stray = tmp_path / "stray"
     (stray / "runs").mkdir(parents=True)
@@ -453,6 +537,105 @@ def test_an_existing_batch_is_never_overwritten_silently(experiment_file, tmp_pa
     # --force replaces it.
     run_batch(experiment_file, out=out, workers=1, force=True)
     assert load_batch(out).manifest["seed"] == 12
+
+
+# --------------------------------------------------------------------------- damage
+
+
+@pytest.fixture(scope="module")
+def finished_batch(tmp_path_factory):
+    """A finished batch of 12 runs in 6 chunks, and its experiment file."""
+    folder = tmp_path_factory.mktemp("finished")
+    (folder / "small.toml").write_text(SMALL_SCENARIO, encoding="utf-8")
+    path = folder / "grid.toml"
+    path.write_text(EXPERIMENT, encoding="utf-8")
+    run_batch(path, out=folder / "out", workers=1, chunk_size=2)
+    return path, folder / "out"
+
+
+def _cut(path: Path) -> None:
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+
+
+def _replace_with_folder(path: Path) -> None:
+    path.unlink()
+    path.mkdir()
+    (path / "x").write_text("x")
+
+
+DAMAGE = {
+    "manifest empty": ("manifest.json", lambda p: p.write_text(""), "is empty", 12),
+    "manifest not JSON": ("manifest.json", lambda p: p.write_text("{"), "not valid JSON", 12),
+    "manifest a list": ("manifest.json", lambda p: p.write_text("[1]"), "JSON list", 12),
+    "manifest a folder": ("manifest.json", _replace_with_folder, "is a directory", 12),
+    "manifest not UTF-8": ("manifest.json", lambda p: p.write_bytes(b"\xff\xfe{"), "UTF-8", 12),
+    "runs part cut": ("runs/part-000-00002.parquet", _cut, "is damaged", 10),
+    "runs part not Parquet": (
+        "runs/part-000-00002.parquet",
+        lambda p: p.write_text("not parquet"),
+        "is damaged",
+        10,
+    ),
+    "yearly part cut": ("yearly/part-000-00004.parquet", _cut, "damaged chunk", 10),
+    "rasters part cut": ("rasters/part-000-00001.npz", _cut, "damaged chunk", 10),
+    "runs a file": ("runs", None, "is a file, not a folder", 0),
+}
+
+
+@pytest.mark.parametrize("case", list(DAMAGE))
+def test_resume_repairs_a_damaged_directory_and_keeps_every_finished_run(
+    finished_batch, tmp_path, capsys, case
+):
+    import shutil
+
+    path, finished = finished_batch
+    out = tmp_path / "out"
+    shutil.copytree(finished, out)
+    name, damage, problem, kept = DAMAGE[case]
+    target = out / name
+    if damage is None:  # a folder replaced by a file
+        shutil.rmtree(target)
+        target.write_text("not a folder")
+    else:
+        damage(target)
+    if name == "manifest.json" or name.startswith("runs/"):
+        with pytest.raises(BatchError, match=r"--resume"):
+            _ = load_batch(out).runs
+        assert main(["summarize", str(out)]) == 2
+        assert name.split("/")[0] in capsys.readouterr().err
+    code = main(["batch", str(path), "--out", str(out), "--resume", "--workers", "1", "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 0, err
+    assert "Traceback" not in err and f"landsim: warning: {target}" in err and problem in err
+    assert list((out / "damaged").iterdir()), "the damaged file is kept, set aside"
+    batch = load_batch(out)
+    assert batch.manifest["attempts"][-1]["already_done"] == kept
+    assert batch.manifest["attempts"][-1]["repaired"]
+    complete = load_batch(finished)
+    for table in ("runs", "yearly", "farms"):
+        pd.testing.assert_frame_equal(
+            without_timing(getattr(batch, table)), without_timing(getattr(complete, table))
+        )
+    np.testing.assert_array_equal(batch.rasters(3)["cover_y6"], complete.rasters(3)["cover_y6"])
+    # Resuming again finds nothing to repair and nothing to run.
+    assert main(["batch", str(path), "--out", str(out), "--resume", "--quiet"]) == 0
+    assert "warning" not in capsys.readouterr().err
+    assert load_batch(out).manifest["attempts"][-1]["already_done"] == 12
+
+
+def test_a_damaged_manifest_of_another_experiment_is_not_rebuilt(finished_batch, tmp_path):
+    import shutil
+
+    path, finished = finished_batch
+    out = tmp_path / "out"
+    shutil.copytree(finished, out)
+    (out / "manifest.json").write_text("{")
+    other = path.with_name("other.toml")
+    other.write_text(path.read_text().replace("seed = 11", "seed = 12"))
+    with pytest.raises(BatchError, match="record another experiment"):
+        run_batch(other, out=out, workers=1, resume=True)
+    assert (out / "manifest.json").read_text() == "{"
 
 
 # --------------------------------------------------------------------------- bad input
@@ -485,7 +668,7 @@ def test_an_existing_batch_is_never_overwritten_silently(experiment_file, tmp_pa
         (
             '[outputs]\nscalars = ["forest_aera_ha"]\n',
             "outputs.scalars.0",
-            "unknown column 'forest_aera_ha'; allowed: year,",
+            "unknown column 'forest_aera_ha'; allowed: area_primary_forest_ha,",
         ),
         (
             '[outputs]\nscalars = ["forest_area_ha@median"]\n',
@@ -497,6 +680,52 @@ def test_an_existing_batch_is_never_overwritten_silently(experiment_file, tmp_pa
             "outputs.raster_layers.0",
             "allowed: cover",
         ),
+        ("replicates = true\n", "replicates", "must be an integer, not a boolean (got True)"),
+        ("replicates = 1e9\n", "replicates", "1,000,000,000 runs"),
+        (
+            '[samples]\nn = 1e9\n[samples.factors]\n"markets.cocoa.mean" = [1.0, 2.0]\n',
+            "samples.n",
+            "asks for 1,000,000,000 runs",
+        ),
+        (
+            "[grid]\n"
+            + "".join(
+                f'"markets.cocoa.{k}" = {list(range(1, 254))}\n' for k in ("mean", "initial")
+            )
+            + "".join(
+                f'"markets.beef.{k}" = {list(range(1, 254))}\n' for k in ("mean", "initial")
+            ),
+            "grid",
+            "asks for 4,097,152,081 runs",
+        ),
+        (
+            "[samples]\nn = 900000\n[samples.factors]\n"
+            + "".join(
+                f'"markets.{m}.{k}" = [1.0, 2.0]\n'
+                for m in ("cocoa", "beef")
+                for k in ("mean", "initial", "sigma", "reversion", "sigma")[:4]
+            ),
+            "samples.n",
+            "the design alone needs about",
+        ),
+        (
+            '[samples]\nn = 8\n[samples.factors]\n"markets.cocoa.mean" = [1.0, nan]\n',
+            'samples.factors."markets.cocoa.mean".1',
+            "finite number",
+        ),
+        (
+            '[samples]\nn = 8\n[samples.factors]\n"decision.neighbours" = [2.5, 8]\n',
+            'samples.factors."decision.neighbours"',
+            "an integer key: its bounds must be integers",
+        ),
+        (
+            '[grid]\n"farmers.discount_rate.low" = [0.05, 0.2]\n'
+            '"farmers.discount_rate.high" = [0.15, 0.3]\n',
+            "grid",
+            "point 2 (farmers.discount_rate.low = 0.2, farmers.discount_rate.high = 0.15)",
+        ),
+        ('[outputs]\nscalars = ["year"]\n', "outputs.scalars.0", "unknown column 'year'"),
+        ("[outputs]\nraster_years = [true]\n", "outputs.raster_years.0", "not a boolean"),
     ],
 )
 def test_bad_experiments_name_the_file_and_key(tmp_path, capsys, text, key, fragment):
@@ -510,6 +739,90 @@ def test_bad_experiments_name_the_file_and_key(tmp_path, capsys, text, key, frag
     assert "Traceback" not in err
     assert str(path) in err and f"{key}:" in err and fragment in err
     assert not (tmp_path / "o").exists(), "nothing runs for a bad experiment"
+
+
+# The scenario schema refuses non-finite and out-of-range values
+# (``Scenario.with_overrides``): the experiment applies every value through it.
+@pytest.mark.parametrize(
+    ("grid", "key"),
+    [
+        ('"farmers.knowledge" = [0.5, 5]', "farmers.knowledge"),
+        ('"farmers.discount_rate" = [0.1, nan]', "farmers.discount_rate"),
+        ('"landscape.lot_depth_km" = [0.5, inf]', "landscape.lot_depth_km"),
+    ],
+)
+def test_grid_values_are_validated_as_in_a_scenario_file(tmp_path, capsys, grid, key):
+    path = write_experiment(
+        tmp_path, f'name = "v"\nseed = 1\n[scenarios]\nsmall = "small.toml"\n[grid]\n{grid}\n'
+    )
+    code = main(["batch", str(path), "--out", str(tmp_path / "o"), "--workers", "1", "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 2 and f'grid."{key}"' in err and "Traceback" not in err
+    assert not (tmp_path / "o").exists()
+
+
+def test_every_design_point_goes_through_the_scenario_validation(tmp_path, monkeypatch):
+    """Whatever Scenario.with_overrides refuses, the experiment refuses before any run,
+    for each grid value, each grid point, each point and each sample bound and point."""
+    from landsim.scenario import Scenario
+
+    seen: list[dict] = []
+    original = Scenario.with_overrides
+
+    def recording(self, overrides, source=None):
+        seen.append(dict(overrides))
+        return original(self, overrides, source)
+
+    monkeypatch.setattr(Scenario, "with_overrides", recording)
+    grid = write_experiment(
+        tmp_path,
+        'name = "g"\nseed = 1\n[scenarios]\nsmall = "small.toml"\n'
+        '[grid]\n"markets.cocoa.mean" = [1.5, 3.0]\n"farmers.savings_rate" = [0.1, 0.3]\n',
+    )
+    experiment = load_experiment(grid)
+    for point in experiment.points:
+        assert point in seen
+    seen.clear()
+    samples = write_experiment(
+        tmp_path,
+        'name = "s"\nseed = 1\n[scenarios]\nsmall = "small.toml"\n[samples]\nn = 8\n'
+        '[samples.factors]\n"markets.cocoa.mean" = [1.2, 4.0]\n"decision.neighbours" = [2, 8]\n',
+        "samples.toml",
+    )
+    experiment = load_experiment(samples)
+    assert {"markets.cocoa.mean": 1.2} in seen and {"decision.neighbours": 8} in seen
+    for point in experiment.points:
+        assert point in seen
+
+
+def test_integer_keys_are_sampled_over_their_integers(tmp_path):
+    path = write_experiment(
+        tmp_path,
+        'name = "s"\nseed = 4\n[scenarios]\nsmall = "small.toml"\n[samples]\nn = 14\n'
+        '[samples.factors]\n"decision.neighbours" = [2, 8]\n"markets.cocoa.mean" = [1.2, 4.0]\n',
+    )
+    points = load_experiment(path).points
+    values = [p["decision.neighbours"] for p in points]
+    assert all(type(v) is int for v in values)
+    assert sorted(values) == sorted([2, 3, 4, 5, 6, 7, 8] * 2)  # Latin: each integer twice
+    assert all(type(p["markets.cocoa.mean"]) is float for p in points)
+
+
+def test_a_batch_in_memory_whose_results_would_not_fit_is_refused_before_any_run(
+    tmp_path, monkeypatch
+):
+    import landsim.batch
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("nothing may run")
+
+    monkeypatch.setattr(landsim.batch, "execute", refuse)
+    path = write_experiment(
+        tmp_path,
+        'name = "big"\nseed = 1\nreplicates = 500000\n[scenarios]\nsmall = "small.toml"\n',
+    )
+    with pytest.raises(BatchError, match=r"500,000 runs would take about .* GB.*out=DIR"):
+        run_batch(path, workers=1)
 
 
 def test_missing_scenario_file_is_named(tmp_path, capsys):
@@ -537,7 +850,7 @@ def test_python_experiments_accept_scenario_objects(small_scenario):
             "points": [{"markets.cocoa.mean": 2.5}],
         }
     )
-    runs = run_batch(experiment, workers=1)
+    runs = run_batch(experiment, workers=1).runs
     assert runs["scenario_name"].tolist() == [small_scenario.name] * 2
     with pytest.raises(ScenarioError, match=r"points\.1: markets\.cocoa\.nope: unknown key"):
         Experiment.from_dict(
@@ -623,3 +936,34 @@ def test_mesa_batch_run_compatibility_path(small_scenario):
     assert first["Step"] == small_scenario.years
     assert first["forest_area_ha"] == expected["forest_area_ha"].iloc[-1]
     assert os.environ.get("PYTEST_CURRENT_TEST")  # batch_run ran in this process
+
+
+def test_a_local_batch_whose_workers_would_not_fit_in_memory_is_refused(tmp_path, monkeypatch):
+    """Each worker holds one run at a time: the largest run times the local workers
+    must fit in the memory available, before any run starts."""
+    import landsim.batch as batch_module
+    from landsim.limits import model_memory_bytes
+
+    path = write_experiment(tmp_path, EXPERIMENT)
+    experiment = load_experiment(path)
+    per_run = max(model_memory_bytes(s) for s in experiment.scenarios.values())
+    assert experiment.largest_run_bytes >= per_run > 0
+    # Room for a little more than one run: two workers do not fit, one does.
+    monkeypatch.setattr(batch_module, "available_memory_bytes", lambda: int(1.5 * per_run))
+    with pytest.raises(BatchError, match=r"2 at once .* use --workers 1"):
+        run_batch(experiment, workers=2, out=tmp_path / "out")
+    assert not (tmp_path / "out").exists()  # refused before anything was written
+    assert len(run_batch(experiment, workers=1).runs) == len(experiment)
+
+
+def test_the_largest_run_counts_grid_points_that_enlarge_the_landscape(tmp_path):
+    from landsim.limits import model_memory_bytes
+
+    wider = EXPERIMENT.replace("[grid]\n", '[grid]\n"landscape.width" = [60, 120]\n')
+    path = write_experiment(tmp_path, wider)
+    experiment = load_experiment(path)
+    wide = max(
+        model_memory_bytes(s.with_overrides({"landscape.width": 120}))
+        for s in experiment.scenarios.values()
+    )
+    assert experiment.largest_run_bytes == wide

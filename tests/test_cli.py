@@ -1,6 +1,8 @@
 """The command line: runs, outputs, and clear errors (exit code 2, no traceback)."""
 
+import argparse
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -137,3 +139,246 @@ def test_shipped_scenarios_load_and_run():
         scenario = load_scenario(path)
         result = simulate(scenario.with_overrides({"years": 2}), rng=1)
         assert len(result.yearly) == 3, path
+
+
+# --------------------------------------------------------------------------- the run summary
+
+
+def summary_rows(printed: str) -> dict[str, list[str]]:
+    """Label -> cells of the printed summary table (the lines between the header
+    and the first blank line)."""
+    lines = printed.split("\n\n")[0].splitlines()[2:]
+    rows = {}
+    for line in lines:
+        label, *cells = re.split(r"\s{2,}", line.strip())
+        rows[label] = cells
+    return rows
+
+
+def test_run_summary_explains_its_indicators(short_scenario, capsys):
+    assert main(["run", str(short_scenario)]) == 0
+    printed = capsys.readouterr().out
+    assert max(len(line) for line in printed.splitlines()) <= 100
+    assert "nan" not in printed.lower()
+    rows = summary_rows(printed)
+    forest = next(k for k in rows if k.startswith("forest, primary + secondary"))
+    cleared = next(k for k in rows if k.startswith("primary forest cleared"))
+    emissions = next(k for k in rows if k.startswith("net emissions"))
+    income = next(k for k in rows if k.startswith("mean farm income"))
+    # Footnotes say what forest and clearing count, and the sign of net emissions.
+    notes = " ".join(printed.split("\n\n")[1].split())
+    assert forest.endswith("[1]") and cleared.endswith("[1]") and emissions.endswith("[2]")
+    assert "clearing counts primary forest only" in notes
+    assert "emissions minus removals: positive, the landscape releases carbon" in notes
+    # Incomes are not defined in year 0: n/a, and said why.
+    assert rows[income][0] == "n/a" and income.endswith("[3]")
+    assert "n/a in year 0" in notes
+    # One number format per row: no decimals except the Gini coefficient.
+    for label, cells in rows.items():
+        decimals = {len(c.partition(".")[2]) for c in cells if c not in ("0", "n/a")}
+        assert decimals <= ({2} if "Gini" in label else {0}), label
+    # A scenario without programmes has no programme rows.
+    assert "programmes:" not in printed and "farms enrolled" not in rows
+
+
+def test_run_summary_reports_the_programmes(capsys):
+    scenario = ROOT / "scenarios" / "caqueta_conservation_agreements.toml"
+    assert main(["run", str(scenario), "--years", "8"]) == 0
+    printed = capsys.readouterr().out
+    assert max(len(line) for line in printed.splitlines()) <= 100
+    rows = summary_rows(printed)
+    header = printed.splitlines()[1].split()
+    assert "5" in header[1::2]  # the programme's last year is a column
+    assert {"farms enrolled", "payments to farmers (USD/yr)", "budget remaining (USD)"} <= set(
+        rows
+    )
+    assert rows["budget remaining (USD)"][0] == "600,000"
+    text = " ".join(printed.split("programmes:")[1].split())
+    assert "Nature for Peace conservation agreements: works for taxes, years 1-5" in text
+    assert "enrolment peaked at" in text and "expelled" in text
+    assert re.search(r"payments to farmers [\d,]+ USD", text)
+    assert re.search(r"spent [\d,]+ of 600,000 USD \(\d+%\), [\d,]+ USD left", text)
+
+
+def test_every_help_text_renders_percent_signs_once(capsys):
+    """argparse %-formats help strings but not descriptions: no '%%' may show."""
+    from landsim.cli import build_parser
+
+    parser = build_parser()
+    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    texts = [parser.format_help()]
+    for name in commands.choices:
+        with pytest.raises(SystemExit) as exc:
+            main([name, "--help"])
+        assert exc.value.code == 0
+        texts.append(capsys.readouterr().out)
+    for text in texts:
+        assert "%%" not in text and "%(" not in text
+    assert "95 % interval" in " ".join(
+        texts[1 + list(commands.choices).index("summarize")].split()
+    )
+
+
+# --------------------------------------------------------------------------- --out
+
+
+SMALL_EXPERIMENT = """\
+name = "tiny_batch"
+seed = 1
+[scenarios]
+short = "short.toml"
+[outputs]
+yearly = false
+scalars = ["forest_area_ha"]
+"""
+
+SMALL_SENSITIVITY = """\
+name = "tiny_sa"
+method = "morris"
+n = 2
+seed = 1
+years = 2
+scenario = "short.toml"
+outputs = ["forest_area_ha"]
+[factors]
+"markets.cocoa.mean" = [1.5, 3.0]
+"farmers.savings_rate" = [0.1, 0.3]
+"""
+
+
+def commands_for(short_scenario: Path) -> dict[str, list[str]]:
+    """One invocation of each command that writes --out (append --out DIR)."""
+    folder = short_scenario.parent
+    (folder / "batch.toml").write_text(SMALL_EXPERIMENT, encoding="utf-8")
+    (folder / "sa.toml").write_text(SMALL_SENSITIVITY, encoding="utf-8")
+    return {
+        "run": ["run", str(short_scenario), "--quiet"],
+        "batch": ["batch", str(folder / "batch.toml"), "--workers", "1", "--quiet"],
+        "compare": [
+            "compare",
+            str(short_scenario),
+            "--against",
+            str(short_scenario),
+            "--replicates",
+            "2",
+            "--workers",
+            "1",
+            "--quiet",
+        ],
+        "sensitivity": ["sensitivity", str(folder / "sa.toml"), "--workers", "1", "--quiet"],
+    }
+
+
+def fail_if_anything_runs(monkeypatch):
+    import landsim.batch
+    import landsim.simulation
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("nothing may run for an unusable --out")
+
+    monkeypatch.setattr(landsim.simulation, "simulate", refuse)
+    monkeypatch.setattr(landsim.batch, "execute", refuse)
+
+
+@pytest.mark.parametrize("command", ["run", "batch", "compare", "sensitivity"])
+def test_an_out_that_cannot_be_a_directory_fails_before_anything_runs(
+    short_scenario, tmp_path, capsys, monkeypatch, command
+):
+    args = commands_for(short_scenario)[command]
+    fail_if_anything_runs(monkeypatch)
+    afile = tmp_path / "a-file"
+    afile.write_text("not a directory")
+    for out, message in (
+        (afile, "exists and is not a directory"),
+        (afile / "sub" / "dir", f"cannot be created: {afile} is a file, not a directory"),
+    ):
+        assert main([*args, "--out", str(out)]) == 2
+        err = capsys.readouterr().err
+        assert message in err and "Traceback" not in err, err
+    assert afile.read_text() == "not a directory"
+
+
+def test_no_command_writes_into_the_results_of_another(short_scenario, tmp_path, capsys):
+    commands = commands_for(short_scenario)
+    made = {}
+    for kind, args in commands.items():
+        out = tmp_path / f"made-by-{kind}"
+        assert main([*args, "--out", str(out)]) in (0, 1), capsys.readouterr().err
+        made[kind] = out
+        assert json.loads((out / "manifest.json").read_text())["kind"] == (
+            "comparison" if kind == "compare" else kind
+        )
+    capsys.readouterr()
+    snapshot = {
+        kind: {p: p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
+        for kind, out in made.items()
+    }
+    for kind, args in commands.items():
+        for other, out in made.items():
+            if other == kind:
+                continue
+            for extra in (
+                [],
+                ["--force"],
+                ["--resume"] if kind in ("batch", "sensitivity") else [],
+            ):
+                assert main([*args, "--out", str(out), *extra]) == 2, (kind, other, extra)
+                err = capsys.readouterr().err
+                assert "holds a" in err and "another directory" in err, err
+                assert "Traceback" not in err
+    for kind, out in made.items():
+        assert {p: p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()} == snapshot[kind]
+
+
+def test_an_interrupted_write_leaves_no_unmarked_partial_results(
+    short_scenario, tmp_path, capsys, monkeypatch
+):
+    import os
+
+    import landsim.outdir
+
+    out = tmp_path / "out"
+    real_savez = np.savez_compressed
+
+    def interrupted_savez(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(np, "savez_compressed", interrupted_savez)
+    assert main(["run", str(short_scenario), "--out", str(out), "--quiet"]) == 130
+    assert not out.exists() and list(tmp_path.iterdir()) == [short_scenario]  # nothing left
+
+    monkeypatch.setattr(np, "savez_compressed", real_savez)
+    assert main(["run", str(short_scenario), "--out", str(out), "--quiet"]) == 0
+    moved = []
+
+    def interrupted_replace(src, dst):
+        if moved:
+            raise KeyboardInterrupt
+        moved.append(dst)
+        os.rename(src, dst)
+
+    monkeypatch.setattr(landsim.outdir.os, "replace", interrupted_replace)
+    args = ["run", str(short_scenario), "--out", str(out), "--seed", "5", "--quiet"]
+    assert main([*args, "--force"]) == 130
+    assert (out / "INCOMPLETE").is_file()
+    assert "did not finish" in (out / "INCOMPLETE").read_text()
+    capsys.readouterr()
+    monkeypatch.undo()
+    assert main(args) == 2
+    assert "incomplete" in capsys.readouterr().err
+    assert main([*args, "--force"]) == 0
+    assert not (out / "INCOMPLETE").exists()
+    assert json.loads((out / "manifest.json").read_text())["seed"] == 5
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+def test_write_outputs_refuses_to_overwrite_a_run_unless_forced(short_scenario, tmp_path):
+    from landsim import simulate, write_outputs
+    from landsim.outdir import OutputExistsError
+
+    result = simulate(short_scenario, rng=1, years=1)
+    out = tmp_path / "out"
+    write_outputs(result, out)
+    with pytest.raises(OutputExistsError, match="force=True"):
+        write_outputs(result, out)
+    assert [p.name for p in write_outputs(result, out, force=True)] == list(OUTPUT_FILES)

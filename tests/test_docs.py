@@ -1,6 +1,8 @@
 """Every default carries a unit and a source, and the ODD parameter table is current."""
 
+import ast
 import importlib.util
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -68,3 +70,47 @@ def test_readme_python_example_runs(monkeypatch):
         exec(compile(block, "README.md", "exec"), namespace)
     assert len(namespace["result"].yearly) == namespace["result"].scenario.years + 1
     assert namespace["model"].year == 30
+
+
+SECTIONS = (
+    "landscape|farmers|decision|markets|forest|monocrop|cocoa_agroforestry|silvopasture|"
+    "soil|programmes"
+)
+#: A dotted scenario key, not part of a longer name (``model.landscape.cover``).
+DOTTED_KEY = re.compile(rf"(?<![\w./-])((?:{SECTIONS})(?:\.\w+)+)")
+FILE_SUFFIXES = ("py", "md", "toml", "npz", "csv", "parquet", "json", "png")
+
+
+def _documented_keys():
+    """(where, key) for each dotted scenario key the docs, the shipped scenario and
+    experiment files and the modules' docstrings name."""
+    files = [
+        *sorted((ROOT / "docs").glob("*.md")),
+        ROOT / "README.md",
+        *sorted((ROOT / "scenarios").glob("*.toml")),
+        *sorted((ROOT / "experiments").glob("*.toml")),
+    ]
+    texts = {path: path.read_text(encoding="utf-8") for path in files}
+    for path in sorted((ROOT / "src" / "landsim").glob("*.py")):  # module docstrings
+        texts[path] = ast.get_docstring(ast.parse(path.read_text(encoding="utf-8"))) or ""
+    for path, text in texts.items():
+        for number, line in enumerate(text.splitlines(), 1):
+            if "unknown key" in line:  # an example of the error a wrong key gives
+                continue
+            for key in DOTTED_KEY.findall(line):
+                if key.rsplit(".", 1)[1] not in FILE_SUFFIXES:
+                    yield f"{path.relative_to(ROOT)}:{number}", key
+
+
+DOCUMENTED_KEYS = sorted(set(_documented_keys()))
+
+
+def test_docs_name_scenario_keys():
+    assert len(DOCUMENTED_KEYS) > 50  # the pattern finds the keys the docs name
+
+
+@pytest.mark.parametrize(("where", "key"), DOCUMENTED_KEYS, ids=[k for _, k in DOCUMENTED_KEYS])
+def test_every_documented_key_exists(where, key):
+    from landsim.scenario import is_scenario_key
+
+    assert is_scenario_key(key), f"{where}: {key} is not a scenario key"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -209,11 +210,18 @@ class TestCommonRandomNumbers:
             ({"replicates": 2.5}, "replicates must be an integer"),
             ({"seed": -1}, "seed must be a non-negative integer"),
             ({"years": 0}, "years must be at least 1"),
+            ({"replicates": 10**9}, "compare: replicates: asks for 2,000,000,000 runs"),
         ],
     )
     def test_bad_arguments(self, tiny, kwargs, message):
         with pytest.raises(ValueError, match=message):
             compare(tiny, tiny, **kwargs)
+
+    def test_a_comparison_too_large_for_memory_is_refused_before_any_run(self, tiny):
+        from landsim.batch import BatchError
+
+        with pytest.raises(BatchError, match=r"GB of memory.*fewer replicates"):
+            compare(tiny, tiny, replicates=400_000)
 
     def test_results_do_not_depend_on_the_backend(self, tiny, capsys):
         serial = compare(tiny, tiny, replicates=3, years=2, seed=4)
@@ -496,6 +504,16 @@ class TestWrite:
         assert "programmes: none" in text and f"{R} replicates" in text
         for label, _unit in METRICS.values():
             assert label in text
+
+    def test_format_fits_a_terminal_and_prints_each_row_alike(self, costly_comparison):
+        text = costly_comparison.format()
+        assert max(len(line) for line in text.splitlines()) <= 100
+        assert "nan" not in text.lower()
+        for line in text.splitlines():
+            cells = re.findall(r"(-?[\d,]+(?:\.\d+)?)(?=\s|,|\]|$)", line.split(")")[-1])
+            if len(cells) == 3:  # mean [low, high]: one number of decimals per row
+                decimals = {len(c.partition(".")[2]) for c in cells if c != "0"}
+                assert len(decimals) <= 1, line
 
 
 def test_every_metric_is_documented():

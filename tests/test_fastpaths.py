@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from landsim.landscape import lexsort_groups
-from landsim.model import LandUseModel, argsort_stable
+from landsim.model import LandUseModel, _fast, argsort_stable
 
 
 @pytest.mark.parametrize("ties", [False, True])
@@ -37,18 +37,18 @@ def test_lexsort_groups_equals_lexsort():
 
 
 @pytest.mark.parametrize("margin", [12, 0])
-def test_windowed_distance_equals_the_whole_raster_transform(small_scenario, margin, monkeypatch):
+def test_windowed_distance_equals_the_whole_raster_transform(small_scenario, margin):
     """margin 0 makes the window too small for some cells: the fallback must agree."""
-    monkeypatch.setattr(LandUseModel, "FIELD_DISTANCE_MARGIN", margin)
     model = LandUseModel(small_scenario, rng=5)
     rng = np.random.default_rng(0)
     for _ in range(3):
         model.step()
-        full = model._distance_to_fields()
+        full = _fast.distance_to_fields(model.landscape)
         forest = np.flatnonzero(full > 0)
         for size in (1, 10, forest.size):
             cells = np.sort(rng.choice(forest, size=min(size, forest.size), replace=False))
-            np.testing.assert_array_equal(model._field_distance(cells), full[cells])
+            windowed = _fast.field_distance(model.landscape, cells, margin)
+            np.testing.assert_array_equal(windowed, full[cells])
 
 
 def select_clearing(order_key_farm, k_clear):
@@ -59,27 +59,26 @@ def select_clearing(order_key_farm, k_clear):
 
 
 @pytest.mark.parametrize("search_levels", [(3, 8), (1,)])
-def test_clearing_distances_choose_the_cells_exact_distances_choose(
-    small_scenario, search_levels, monkeypatch
-):
+def test_clearing_distances_choose_the_cells_exact_distances_choose(small_scenario, search_levels):
     """The capped search decides the same cleared cells as the whole-raster
     transform with an exact lexsort; a search to 1 cell only forces the fallback."""
-    monkeypatch.setattr(LandUseModel, "CLEARING_SEARCH_LEVELS", search_levels)
     model = LandUseModel(small_scenario, rng=2)
     rng = np.random.default_rng(1)
     checked = 0
     for _ in range(4):
         model.step()
-        model._begin_caches()
-        cand, cand_farm = model._farm_statistics()["clear_candidates"]
+        model._refresh_ownership()
+        cand, cand_farm = model._survey().clear_candidates
         owner = model.landscape.owner.ravel()
         is_claim = (owner[cand] == -1).astype(np.int64)
         group = cand_farm * 2 + is_claim
-        exact = model._distance_to_fields()[cand]
+        exact = _fast.distance_to_fields(model.landscape)[cand]
         for _ in range(20):
             k_clear = rng.integers(0, 6, model.farmers.n)
             uniforms = rng.random(cand.size)
-            dist, bound = model._clearing_distances(cand, group, k_clear)
+            dist, bound = _fast.clearing_distances(
+                model.landscape, cand, group, k_clear, search_levels
+            )
             assert bound > dist.max()
             order = argsort_stable(group * bound + dist + uniforms)
             mine = np.sort(cand[order][select_clearing(cand_farm[order], k_clear)])
@@ -174,7 +173,7 @@ def test_owned_cells_after_claims_equal_those_found_again(small_scenario, monkey
 
     def check_then_produce(self):
         owner = self.landscape.owner.ravel()
-        owned, o = self._cache["owned"]
+        owned, o = self._ownership.owned, self._ownership.owned_farm
         expected = np.flatnonzero(owner >= 0)
         np.testing.assert_array_equal(owned, expected)
         np.testing.assert_array_equal(o, owner[expected])

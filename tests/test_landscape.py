@@ -165,6 +165,21 @@ class TestGenerator:
         assert "landscape.n_farms" in str(excinfo.value)
         assert str(path) in str(excinfo.value)
 
+    @pytest.mark.parametrize(
+        ("text", "words"),
+        [
+            ("lot_depth_km = 30.0\n", "lot_depth_km = 30 is 300 cells"),
+            ("height = 10\nreserve_fraction = 0.99\n", "reserve_fraction = 0.99"),
+        ],
+    )
+    def test_no_room_for_lots_names_the_scenario_file(self, tmp_path, text, words):
+        # Refused when the scenario is loaded, naming the user's file.
+        path = tmp_path / "cramped.toml"
+        path.write_text("[landscape]\n" + text, encoding="utf-8")
+        with pytest.raises(ScenarioError) as excinfo:
+            load_scenario(path)
+        assert str(excinfo.value).startswith(f"{path}: landscape: no room for lots: {words}")
+
     def test_road_distance_is_positive_and_smallest_on_roads(self, small_scenario):
         ls = _generate(small_scenario, 2)
         assert np.all(ls.road_distance_km > 0)
@@ -339,9 +354,9 @@ class TestModelFromNpz:
         assert np.array_equal(model.landscape.owner, ls.owner)
 
     def test_source_must_be_npz(self, small_scenario):
-        sc = small_scenario.with_overrides({"landscape.source": "map.tif"})
-        with pytest.raises(ScenarioError, match=r"landscape\.source"):
-            LandUseModel(sc, rng=0)
+        # Refused by the scenario's validation, before any model is built.
+        with pytest.raises(ScenarioError, match=r"landscape\.source: must be"):
+            small_scenario.with_overrides({"landscape.source": "map.tif"})
 
     def test_missing_npz_names_the_file(self, small_scenario, tmp_path):
         path = tmp_path / "gone.npz"

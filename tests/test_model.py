@@ -63,12 +63,24 @@ class TestReproducibility:
         assert a.year == b.year == 5
         assert_frame_equal(a.yearly_table(), b.yearly_table(), check_exact=True)
 
-    def test_none_uses_the_scenario_seed(self, small_scenario):
+    def test_none_draws_a_fresh_seed_and_records_it(self, small_scenario):
+        # Mesa's and SPEC 7's meaning of rng=None: fresh entropy, not the scenario's seed.
         sc = small_scenario.with_overrides({"seed": 13})
-        a = simulate(sc)
-        b = simulate(sc, rng=13)
-        assert_frame_equal(_model_values(a.yearly), _model_values(b.yearly), check_exact=True)
+        a, b = simulate(sc), simulate(sc)
+        assert isinstance(a.seed, int) and isinstance(b.seed, int)
+        assert a.seed != b.seed != 13
+        assert not _model_values(a.yearly).equals(_model_values(b.yearly))
+        assert (a.yearly["seed"] == str(a.seed)).all()
+        # The recorded seed repeats the run.
+        again = simulate(sc, rng=a.seed)
+        assert_frame_equal(a.yearly, again.yearly, check_exact=True)
+        _assert_rasters_equal(a.rasters, again.rasters)
+
+    def test_scenario_seed_on_request(self, small_scenario):
+        sc = small_scenario.with_overrides({"seed": 13})
+        a = simulate(sc, rng=sc.seed)
         assert a.seed == 13
+        assert_frame_equal(a.yearly, simulate(sc, rng=13).yearly, check_exact=True)
 
     def test_seed_sequence(self, small_scenario):
         a = simulate(small_scenario, rng=np.random.SeedSequence(5))

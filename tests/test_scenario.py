@@ -102,11 +102,11 @@ class TestLoading:
         # The default discount rate is uniform(low, high); a normal must not inherit them.
         path = _write(
             tmp_path / "s.toml",
-            '[farmers]\ndiscount_rate = { dist = "normal", mean = 0.15, sd = 0.02 }\n',
+            '[farmers]\ndiscount_rate = { dist = "normal", mean = 0.15, sd = 0.02, low = 0.0 }\n',
         )
         rate = load_scenario(path).farmers.discount_rate
         assert isinstance(rate, Normal)
-        assert (rate.mean, rate.sd) == (0.15, 0.02)
+        assert (rate.mean, rate.sd, rate.low, rate.high) == (0.15, 0.02, 0.0, None)
 
     def test_with_overrides(self, default_scenario):
         sc = default_scenario.with_overrides(
@@ -324,6 +324,55 @@ class TestOverrideErrors:
     def test_unknown_dotted_key_is_named_in_full(self, default_scenario):
         with pytest.raises(ScenarioError, match=r"farmers\.discount_rat: unknown key"):
             default_scenario.with_overrides({"farmers.discount_rat": 0.1})
+
+    @pytest.mark.parametrize(
+        ("key", "allowed"),
+        [
+            ("farmers.discount_rat", "discount_rate, risk_aversion, labour_ha_per_year"),
+            ("markets.cocoa.meen", "process, initial, mean, sigma, reversion, values"),
+            ("nope", "name, description, seed, years, landscape"),
+        ],
+    )
+    def test_unknown_dotted_key_lists_the_allowed_keys(self, default_scenario, key, allowed):
+        # As the file-level "unknown key" error does.
+        with pytest.raises(ScenarioError) as excinfo:
+            default_scenario.with_overrides({key: 1})
+        assert f"{key}: unknown key; allowed keys: {allowed}" in _error(excinfo)
+
+    def test_forest_payment_key(self):
+        scenarios = Path(__file__).parents[1] / "scenarios"
+        sc = load_scenario(scenarios / "caqueta_conservation_agreements.toml")
+        with pytest.raises(ScenarioError) as excinfo:
+            sc.with_overrides({"programmes.0.forest_payment.usd_per_ha_year": 5.0})
+        assert "usd_per_ha_year: unknown key; allowed keys: usd_per_ha_per_year" in _error(excinfo)
+        key = "programmes.0.forest_payment.usd_per_ha_per_year"
+        assert sc.with_overrides({key: 5.0}).programmes[0].forest_payment.usd_per_ha_per_year == 5
+        # A scenario whose programme has no forest payment says so.
+        other = load_scenario(scenarios / "tambopata_redd_cocoa.toml")
+        with pytest.raises(ScenarioError) as excinfo:
+            other.with_overrides({key: 5.0})
+        assert "programmes.0.forest_payment is not set in this scenario" in _error(excinfo)
+
+    def test_is_scenario_key(self):
+        from landsim.scenario import is_scenario_key
+
+        for key in (
+            "years",
+            "farmers.discount_rate.low",
+            "farmers.discount_rate.cv",
+            "markets.carbon.values.0",
+            "programmes.0.forest_payment.usd_per_ha_per_year",
+            "programmes.obligations.min_forest_share",
+        ):
+            assert is_scenario_key(key), key
+        for key in (
+            "programmes.0.forest_payment.usd_per_ha_year",
+            "farmers.discount_rat",
+            "years.x",
+            "markets.cocoa.meen",
+            "landscape.cover",
+        ):
+            assert not is_scenario_key(key), key
 
     def test_invalid_value(self, default_scenario):
         with pytest.raises(ScenarioError, match="years"):

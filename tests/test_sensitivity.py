@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +13,7 @@ import pytest
 
 from landsim.cli import main
 from landsim.scenario import ScenarioError
-from landsim.sensitivity import SensitivityAnalysis, SensitivityError
+from landsim.sensitivity import SensitivityAnalysis, SensitivityError, SensitivityWarning
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -171,16 +172,21 @@ def test_the_model_pipeline_writes_indices_figures_and_resumable_runs(small_scen
     )
     sa.sample()
     assert all(isinstance(p["decision.neighbours"], int) for p in sa.points_)
-    sa.evaluate(out=tmp_path, workers=1).analyze()
+    sa.evaluate(out=tmp_path, workers=1)
+    with pytest.warns(SensitivityWarning, match="r = 3 Morris trajectories is few"):
+        sa.analyze()
     paths = {p.name for p in sa.write(tmp_path)}
     assert {
         "indices.csv",
         "indices.parquet",
         "indices.png",
         "morris_mu_star_sigma.png",
-        "convergence.png",
+        "warnings.txt",
         "manifest.json",
     } <= paths
+    # Three trajectories give one sample size: no convergence plot, and said so.
+    assert "convergence.png" not in paths
+    assert "convergence.csv holds one sample size only" in (tmp_path / "warnings.txt").read_text()
     table = pd.read_csv(tmp_path / "indices.csv")
     assert set(table["factor"]) == set(small_factors())
     assert {"mu_star", "sigma", "mu_star_conf"} <= set(table["index"])
@@ -275,6 +281,24 @@ def test_paired_outputs_use_the_counterfactual_on_the_same_streams(small_scenari
         ({"outputs": ["forest_aera_ha"]}, "outputs.scalars.0", "unknown column"),
         ({"factors": {"years": [5, 10]}}, "factors", "at least 2 items"),
         ({"options": {"levels": 4}}, "options.levels", "allowed keys: num_levels"),
+        ({"n": True}, "n", "must be an integer, not a boolean"),
+        ({"replicates": True}, "replicates", "must be an integer, not a boolean"),
+        ({"outputs": ["year"]}, "outputs.scalars.0", "unknown column 'year'"),
+        (
+            {
+                "factors": {
+                    "markets.cocoa.mean": {"dist": "lognorm", "mean": 1000.0, "sd": 1.0},
+                    "years": [5, 10],
+                },
+                "method": "sobol",
+                "n": 8,
+            },
+            'factors."markets.cocoa.mean"',
+            "mean and sd are those of the logarithm",
+        ),
+        ({"method": "sobol", "n": 2**30}, "n", "a batch takes at most 1,000,000 runs"),
+        ({"n": 10**9}, "n", "3,000,000,000 runs"),
+        ({"replicates": 10**9}, "replicates", "at most 1,000,000 runs"),
     ],
 )
 def test_bad_definitions_name_the_factor_or_key(tmp_path, capsys, changes, key, fragment):
@@ -327,6 +351,13 @@ def test_an_output_that_is_not_finite_is_reported():
 def test_python_definitions_are_validated_in_the_constructor():
     with pytest.raises(ScenarioError, match=r'factors."x": inverted bounds'):
         SensitivityAnalysis({"x": [1, 0], "y": [0, 1]}, "sobol", 8, model=ishigami)
+    for bad in (math.nan, math.inf):
+        with pytest.raises(ScenarioError, match=r'factors."x".high: Input should be a finite'):
+            SensitivityAnalysis({"x": [0, bad], "y": [0, 1]}, "sobol", 8, model=ishigami)
+    with pytest.raises(ScenarioError, match=r"options.conf_level: must be a number, not a bool"):
+        SensitivityAnalysis(
+            {"x": [0, 1], "y": [0, 1]}, "sobol", 8, model=ishigami, options={"conf_level": True}
+        )
 
 
 # --------------------------------------------------------------------------- shipped
@@ -360,3 +391,91 @@ def test_cli_runs_a_small_analysis(tmp_path, capsys):
     assert "already holds" in capsys.readouterr().err
     assert main(["sensitivity", str(path), "--out", str(out), "--resume"]) == 0
     assert "forest_area_ha:" in capsys.readouterr().out
+
+
+# --------------------------------------------------------------------------- warnings
+
+
+def test_a_tiny_sample_is_warned_about_with_the_size_needed(tmp_path):
+    sa = SensitivityAnalysis(FACTORS, "sobol", 8, seed=7, model=ishigami, name="tiny")
+    with pytest.warns(SensitivityWarning) as caught:
+        sa.sample().evaluate(workers=1).analyze()
+    messages = [str(w.message) for w in caught]
+    assert messages == sa.warnings_
+    (small,) = [m for m in messages if "too small" in m]
+    needed = int(re.search(r"N = ([\d,]+) or more", small)[1].replace(",", ""))
+    assert needed > 8 and needed & (needed - 1) == 0  # a larger power of two
+    (convergence,) = [m for m in messages if m.startswith("convergence")]
+    assert "convergence.csv is empty" in convergence and "n = 64" in convergence
+    assert "warnings:" in sa.format()
+    paths = {p.name for p in sa.write(tmp_path)}
+    assert "convergence.png" not in paths and "warnings.txt" in paths
+    assert "too small" in (tmp_path / "warnings.txt").read_text()
+    assert json.loads((tmp_path / "manifest.json").read_text())["warnings"] == messages
+    # The empty convergence table still has its columns.
+    assert list(pd.read_csv(tmp_path / "convergence.csv").columns) == [
+        "output",
+        "factor",
+        "n",
+        "index",
+        "value",
+        "conf",
+    ]
+
+
+def test_a_large_enough_sample_is_not_warned_about(tmp_path):
+    sa = SensitivityAnalysis(FACTORS, "sobol", 1024, seed=7, model=ishigami)
+    sa.sample().evaluate(workers=1).analyze()
+    assert sa.warnings_ == []
+    sa.write(tmp_path)
+    assert not (tmp_path / "warnings.txt").exists()
+
+
+def test_the_cli_warns_of_a_small_n_and_of_a_single_replicate(tmp_path, capsys):
+    spec = {
+        "name": "tiny",
+        "method": "sobol",
+        "n": 8,
+        "seed": 3,
+        "years": 2,
+        "replicates": 1,
+        "scenario": str(ROOT / "scenarios" / "baseline.toml"),
+        "outputs": ["forest_area_ha"],
+        "factors": {"markets.cocoa.mean": [1.2, 4.0], "decision.logit_scale": [0.002, 0.05]},
+    }
+    path = tmp_path / "tiny.toml"
+    path.write_text(to_toml(spec), encoding="utf-8")
+    out = tmp_path / "out"
+    assert main(["sensitivity", str(path), "--out", str(out), "--workers", "1", "--quiet"]) == 0
+    err = capsys.readouterr().err
+    warned = [line for line in err.splitlines() if line.startswith("landsim: warning: ")]
+    assert any("replicates = 1" in w for w in warned)
+    assert any("convergence.csv is empty" in w for w in warned)
+    assert "Warning:" not in err  # printed once, not also as a raw Python warning
+    spread = pd.read_csv(out / "replicate_spread.csv")
+    assert spread["replicate_sd_mean"].isna().all()
+    assert spread["note"].str.contains("replicates = 2 or more").all()
+    # Without --quiet the warnings close the printed table.
+    assert main(["sensitivity", str(path), "--out", str(out), "--resume", "--workers", "1"]) == 0
+    printed = capsys.readouterr().out
+    assert "warnings:" in printed and "replicates = 1" in printed
+    assert "NaN" not in printed
+
+
+def test_writing_an_analysis_again_leaves_no_file_of_the_earlier_one(tmp_path):
+    def linear(p):
+        return p["a"] + 2 * p["b"]
+
+    factors = {"a": [0, 1], "b": [0, 1]}
+    out = tmp_path / "sa"
+    morris = SensitivityAnalysis(factors, "morris", 4, model=linear, replicates=2)
+    morris.sample().evaluate(workers=1).analyze().write(out)
+    assert (out / "morris_mu_star_sigma.png").is_file() and (
+        out / "replicate_spread.csv"
+    ).is_file()
+    sobol = SensitivityAnalysis(factors, "sobol", 16, model=linear)
+    written = {p.name for p in sobol.sample().evaluate(workers=1).analyze().write(out)}
+    assert {p.name for p in out.iterdir()} == written
+    assert "morris_mu_star_sigma.png" not in written
+    assert json.loads((out / "manifest.json").read_text())["spec"]["method"] == "sobol"
+    assert [p.name for p in tmp_path.iterdir()] == ["sa"]  # no partial directory left

@@ -8,8 +8,9 @@ The public API::
     result.yearly                                                   # pandas DataFrame
     model = landsim.LandUseModel(scenario, rng=42)                  # a mesa.Model
     model.run_for(30)
-    runs = landsim.run_batch("experiments/cocoa_price_grid.toml", out="results/grid")
-    batch = landsim.load_batch("results/grid")                      # runs, yearly, farms
+    batch = landsim.run_batch("experiments/cocoa_price_grid.toml", out="results/grid")
+    batch.runs, batch.yearly                                        # BatchResults tables
+    batch = landsim.load_batch("results/grid")                      # the same, read back
 
 Heavy modules (Mesa, the model) are imported on first use, so that ``import
 landsim`` and the command line start quickly.

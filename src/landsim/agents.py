@@ -28,17 +28,6 @@ DRAWN_ATTRIBUTES = (
     "knowledge",
 )
 
-#: Lower and upper bounds applied to drawn values (a distribution's tail must not
-#: give a negative discount rate or a knowledge above 1).
-BOUNDS = {
-    "discount_rate": (0.0, None),
-    "risk_aversion": (0.0, None),
-    "labour_ha_per_year": (0.0, None),
-    "labour_days_per_year": (0.0, None),
-    "savings_usd": (0.0, None),
-    "knowledge": (0.0, 1.0),
-}
-
 
 @dataclass
 class FarmerState:
@@ -97,10 +86,12 @@ def draw_farmers(
 ) -> FarmerState:
     """Draw heterogeneous farmer attributes and find each farm's neighbours."""
     n = int(owner.max()) + 1 if owner.size else 0
-    attrs = {}
-    for name in DRAWN_ATTRIBUTES:
-        lo, hi = BOUNDS[name]
-        attrs[name] = np.clip(getattr(params, name).sample(rng, n).astype(np.float64), lo, hi)
+    # The scenario's validation keeps every distribution inside its attribute's
+    # range (a normal is truncated only at the low/high the user gives), so draws
+    # are used as they are: nothing is clipped here.
+    attrs = {
+        name: getattr(params, name).sample(rng, n).astype(np.float64) for name in DRAWN_ATTRIBUTES
+    }
     zeros = np.zeros(n)
     return FarmerState(
         **attrs,

@@ -618,6 +618,8 @@ class TeachingModel(LandUseModel):
         params, self.overridden = self._apply(self.base, moved)
         if rng is None:
             rng = self._read_seed(seed)
+        if rng is None:  # a blank (or bad) seed field: the scenario's own seed
+            rng = params.seed
         super().__init__(params, rng=rng)
 
     @property

@@ -48,6 +48,7 @@ Read a directory back with :func:`load_batch`.
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import inspect
 import json
@@ -58,6 +59,7 @@ import sys
 import threading
 import time
 import traceback
+import warnings
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -72,10 +74,12 @@ from landsim.experiment import (
     Experiment,
     Run,
     chunk_size_for,
+    fingerprint_of,
     load_experiment,
     parse_scalar,
     replicate_seed,
 )
+from landsim.limits import available_memory_bytes, format_bytes
 
 #: The key columns of every table, in order.
 KEY_COLUMNS = ("run_id", "scenario", "point", "replicate", "seed")
@@ -89,8 +93,23 @@ BATCH_ENTRIES = (
     "farms",
     "rasters",
     "summary",
+    "damaged",
 )
 
+
+#: The most memory the results of a batch held in memory (no ``out``) may take; a
+#: larger batch streams to a directory (``out=``, ``landsim batch --out``).
+MAX_MEMORY_RESULTS_BYTES = 2 * 2**30
+
+#: What to do about a batch held in memory that is too large (the default advice).
+MEMORY_ADVICE = (
+    "stream them to a directory (out=DIR, landsim batch --out DIR), keep less "
+    "(outputs.yearly, outputs.farms, outputs.raster_years) or ask for fewer runs"
+)
+
+
+#: Estimated bytes of one row of the run table (keys, status, scalars, strings).
+RUN_ROW_BYTES = 2048
 
 #: Workers assumed when sizing chunks for a remote Dask cluster, whose size is not
 #: known before it is used (chunks then hold at most ceil(runs / 800) runs).
@@ -228,10 +247,11 @@ class ModelRunner:
         self.landscapes = LandscapeCache()
 
     @staticmethod
-    def check_outputs(experiment: Experiment) -> None:
+    def check_outputs(experiment: Experiment) -> dict[str, int]:
         """Check the experiment's outputs against what each base scenario's model
         reports (a model is built, not run), so that a misspelt output fails before
-        the batch starts.
+        the batch starts; return the bytes one run of each base scenario keeps
+        (yearly table, farm table, rasters: an estimate, for batches held in memory).
 
         Raises
         ------
@@ -242,18 +262,36 @@ class ModelRunner:
         from landsim.scenario import ScenarioError
 
         outputs = experiment.outputs
+        kept: dict[str, int] = {}
         for scenario_id, scenario in experiment.scenarios.items():
             model = LandUseModel(scenario, rng=0)
             columns = list(model.yearly_table().columns)
-            layers = list(model.rasters())
+            rasters = model.rasters()
+            layers = list(rasters)
+            yearly = (
+                len(columns)
+                if outputs.yearly is True
+                else len(outputs.yearly or []) + (1 if outputs.yearly else 0)
+            )
+            farms = (
+                model.farm_table().shape[1] * scenario.landscape.n_farms if outputs.farms else 0
+            )
+            kept[scenario_id] = (
+                RUN_ROW_BYTES
+                + (8 * (yearly + len(KEY_COLUMNS)) * (scenario.years + 1) if yearly else 0)
+                + 8 * farms
+                + len(outputs.raster_years)
+                * sum(rasters[k].nbytes for k in outputs.raster_layers if k in rasters)
+            )
             problems = []
+            values = [c for c in columns if c != "year"]  # a scalar is a value, not a year
             for i, text in enumerate(outputs.scalars):
                 column, stat = parse_scalar(text, experiment.source, f"outputs.scalars.{i}")
-                if column not in columns:
+                if column not in values:
                     problems.append(
                         (
                             f"outputs.scalars.{i}",
-                            f"{text!r}: unknown column {column!r}; allowed: {', '.join(columns)}",
+                            f"{text!r}: unknown column {column!r}; allowed: {', '.join(values)}",
                         )
                     )
                 elif isinstance(stat, int) and stat > scenario.years:
@@ -288,6 +326,7 @@ class ModelRunner:
             if problems:
                 problems = [(k, f"{m} (scenario {scenario_id!r})") for k, m in problems]
                 raise ScenarioError(experiment.source, problems)
+        return kept
 
     def __call__(self, run: Run) -> RunResult:
         from landsim.model import LandUseModel
@@ -634,19 +673,22 @@ class BatchStore:
         self.root = Path(out)
         self.experiment = experiment
         self.attempt = 0
-        self.meta = {
-            "experiment": experiment.name,
-            "fingerprint": experiment.fingerprint(),
-            "seed": experiment.seed,
-        }
+        self.meta = batch_meta(experiment)
+        #: What resuming found damaged and did about it (also warned, and recorded in
+        #: the attempt's manifest entry).
+        self.repairs: list[str] = []
 
     # -- opening
 
     def open(self, *, resume: bool, force: bool, backend: Backend) -> set[int]:
         """Prepare the directory; return the ids of runs already done (resume)."""
+        from landsim.outdir import OutputDirError, check_out_dir
+
         root = self.root
-        if root.exists() and not root.is_dir():
-            raise BatchError(f"{root}: exists and is not a directory")
+        try:  # a directory, that can be created, and holds no other results
+            check_out_dir(root, "batch", option="", same_kind="caller")
+        except OutputDirError as exc:
+            raise BatchError(str(exc)) from None
         manifest_path = root / "manifest.json"
         holds = [name for name in BATCH_ENTRIES if (root / name).exists()]
         if resume and not manifest_path.exists():
@@ -657,15 +699,20 @@ class BatchStore:
                 )
             resume = False  # nothing there yet: --resume starts the batch
         if resume:
-            manifest = json.loads(manifest_path.read_text("utf-8"))
+            for folder in ("runs", "yearly", "farms", "rasters"):
+                if (root / folder).exists() and not (root / folder).is_dir():
+                    self._set_aside(root / folder, "is a file, not a folder")
+            manifest, problem = read_manifest(root)
+            if manifest is None:
+                manifest = self._rebuild_manifest(problem)
             if manifest.get("fingerprint") != self.meta["fingerprint"]:
                 raise BatchError(
                     f"{root}: holds a different experiment ({manifest.get('experiment')!r}, "
                     f"fingerprint {manifest.get('fingerprint')}; this one is "
                     f"{self.meta['fingerprint']}): resume only the experiment that made it"
                 )
-            self.attempt = len(manifest.get("attempts", []))
             done = self._clean_for_resume()
+            self.attempt = max(len(manifest["attempts"]), self._next_attempt())
         else:
             if holds and not force:
                 raise BatchError(
@@ -678,44 +725,25 @@ class BatchStore:
             done = set()
         for folder in ("runs", "yearly", "farms", "rasters"):
             (root / folder).mkdir(parents=True, exist_ok=True)
-        manifest["attempts"].append(
-            {
-                "started": _now(),
-                "backend": backend.describe(),
-                "command": sys.argv,
-                "already_done": len(done),
-            }
-        )
+        attempt = {
+            "started": _now(),
+            "backend": backend.describe(),
+            "command": sys.argv,
+            "already_done": len(done),
+        }
+        if self.repairs:
+            attempt["repaired"] = list(self.repairs)
+        manifest["attempts"].append(attempt)
         self.manifest = manifest
         self._write_manifest()
         (root / "experiment.json").write_text(
-            json.dumps(
-                {**self.experiment.to_dict(), "points": self.experiment.points},
-                indent=1,
-                default=str,
-            )
-            + "\n",
+            json.dumps(experiment_record(self.experiment), indent=1, default=str) + "\n",
             encoding="utf-8",
         )
         return done
 
     def _new_manifest(self) -> dict:
-        from landsim.simulation import landsim_version
-
-        return {
-            "landsim_version": landsim_version(),
-            **self.meta,
-            "experiment_file": self.experiment.source,
-            "runs": len(self.experiment),
-            "replicates": self.experiment.replicates,
-            "seed_rule": "run stream = numpy.random.SeedSequence(seed).spawn(replicates)"
-            "[replicate]",
-            "created": _now(),
-            "python": sys.version.split()[0],
-            "platform": platform.platform(),
-            "dependencies": _dependency_versions(),
-            "attempts": [],
-        }
+        return new_manifest(self.experiment)
 
     def _remove_batch(self) -> None:
         import shutil
@@ -727,20 +755,96 @@ class BatchStore:
             elif path.exists():
                 path.unlink()
 
+    def _repair(self, message: str) -> None:
+        self.repairs.append(message)
+        warnings.warn(message, BatchWarning, stacklevel=2)
+
+    def _set_aside(self, path: Path, problem: str) -> None:
+        """Move a damaged file or folder into ``DIR/damaged/`` (never deleted)."""
+        aside = self.root / "damaged"
+        aside.mkdir(exist_ok=True)
+        name = "-".join(path.relative_to(self.root).parts)
+        target, n = aside / name, 1
+        while target.exists():
+            target, n = aside / f"{name}.{n}", n + 1
+        os.replace(path, target)
+        self._repair(f"{path} {problem}: moved to {target}")
+
+    def _rebuild_manifest(self, problem: str) -> dict:
+        """A new manifest for a batch whose manifest is damaged, if what the directory
+        holds shows that this experiment made it (its parts and experiment.json record
+        the fingerprint); the damaged one is set aside, and the runs it listed are kept."""
+        root = self.root
+        fingerprints = set()
+        for part in sorted((root / "runs").glob("part-*.parquet")):
+            meta = _part_meta(part)
+            if meta is not None:
+                fingerprints.add(meta.get("fingerprint"))
+        try:
+            record = json.loads((root / "experiment.json").read_text("utf-8"))
+            fingerprints.add(fingerprint_of(record))
+        except (OSError, ValueError, TypeError, AttributeError):
+            pass
+        ours = self.meta["fingerprint"]
+        if fingerprints - {ours}:
+            other = sorted(str(f) for f in fingerprints - {ours})
+            raise BatchError(
+                f"{root}/manifest.json {problem}, and the batch's parts record another "
+                f"experiment (fingerprint {', '.join(other)}; this one is {ours}): resume "
+                "it with the experiment that made it, or pass --force to replace the batch"
+            )
+        path = root / "manifest.json"
+        if path.exists():
+            self._set_aside(path, problem)
+        manifest = self._new_manifest()
+        manifest["rebuilt"] = _now()
+        self._repair(
+            f"{path}: rebuilt from the runs in {root}/runs (the earlier attempts it listed "
+            "are lost; no finished run is)"
+        )
+        return manifest
+
+    def _next_attempt(self) -> int:
+        """One more than the highest attempt number in the parts' names (so that a
+        rebuilt manifest never reuses a part name)."""
+        numbers = [
+            int(p.name.split("-")[1])
+            for folder in ("runs", "yearly", "farms", "rasters")
+            for p in (self.root / folder).glob("part-*")
+            if p.name.split("-")[1].isdigit()
+        ]
+        return max(numbers, default=-1) + 1
+
     def _clean_for_resume(self) -> set[int]:
-        """Drop temporary files, parts of uncommitted chunks and failed records;
-        return the ids of the runs that finished."""
+        """Drop temporary files, parts of uncommitted chunks and failed records; set
+        aside damaged parts (their chunk's runs run again); return the ids of the runs
+        that finished."""
         root = self.root
         for tmp in root.glob("*/*.tmp"):
             tmp.unlink()
-        committed = {p.stem for p in (root / "runs").glob("part-*.parquet")}
+        done: set[int] = set()
+        tables: dict[str, pd.DataFrame] = {}
+        for part in sorted((root / "runs").glob("part-*.parquet")):
+            try:
+                runs = pd.read_parquet(part)
+                if not {"run_id", "status"} <= set(runs.columns):
+                    raise ValueError("no run_id or status column")
+            except Exception as exc:
+                self._set_aside(part, f"is damaged ({_describe(exc)}); its runs run again")
+                continue
+            tables[part.stem] = runs
+        for name in list(tables):  # a chunk whose other parts are damaged runs again
+            problem = _damaged_chunk(root, name)
+            if problem is not None:
+                del tables[name]
+                for path in _chunk_parts(root, name):
+                    self._set_aside(path, f"belongs to a damaged chunk ({problem})")
         for folder, suffix in (("yearly", ".parquet"), ("farms", ".parquet"), ("rasters", ".npz")):
             for part in (root / folder).glob(f"part-*{suffix}"):
-                if part.name.removesuffix(suffix) not in committed:
+                if part.name.removesuffix(suffix) not in tables:
                     part.unlink()
-        done: set[int] = set()
-        for part in sorted((root / "runs").glob("part-*.parquet")):
-            runs = pd.read_parquet(part)
+        for name, runs in tables.items():
+            part = root / "runs" / f"{name}.parquet"
             ok = runs["status"] == "ok"
             if not ok.all():  # failed runs are run again: keep only what succeeded
                 if ok.any():
@@ -786,8 +890,105 @@ class BatchStore:
         os.replace(tmp, path)
 
 
+class BatchWarning(UserWarning):
+    """Something in a batch directory was damaged and has been dealt with."""
+
+
+def _describe(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
+
+
+def read_manifest(root: Path) -> tuple[dict | None, str | None]:
+    """A batch directory's manifest, or (None, what is wrong with it)."""
+    path = root / "manifest.json"
+    if path.is_dir():
+        return None, "is a directory, not a file"
+    try:
+        text = path.read_text("utf-8")
+    except UnicodeDecodeError:
+        return None, "is not UTF-8 text"
+    except OSError as exc:
+        return None, f"cannot be read ({exc.strerror or exc})"
+    if not text.strip():
+        return None, "is empty"
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        return None, f"is not valid JSON ({exc})"
+    if not isinstance(data, dict):
+        return None, f"holds a JSON {type(data).__name__}, not an object"
+    if not isinstance(data.get("attempts"), list):
+        return None, "has no list of attempts"
+    return data, None
+
+
+def _part_meta(part: Path) -> dict | None:
+    import pyarrow.parquet as pq
+
+    try:
+        meta = pq.read_schema(part).metadata or {}
+        return json.loads(meta[b"landsim"])
+    except Exception:
+        return None
+
+
+def _chunk_parts(root: Path, name: str) -> list[Path]:
+    paths = [root / folder / f"{name}.parquet" for folder in ("yearly", "farms")]
+    paths += [root / "rasters" / f"{name}.npz", root / "runs" / f"{name}.parquet"]
+    return [p for p in paths if p.exists()]
+
+
+def _damaged_chunk(root: Path, name: str) -> str | None:
+    """What is wrong with a committed chunk's yearly, farm or raster part (their
+    footers and indexes are read, not their data), or None."""
+    import zipfile
+
+    import pyarrow.parquet as pq
+
+    for path in _chunk_parts(root, name)[:-1]:
+        try:
+            if path.suffix == ".npz":
+                with zipfile.ZipFile(path) as archive:
+                    archive.namelist()
+            else:
+                pq.read_metadata(path)
+        except Exception as exc:
+            return f"{path.name} in {path.parent.name}/: {_describe(exc)}"
+    return None
+
+
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def batch_meta(experiment: Experiment) -> dict:
+    """What every part of a batch records about its experiment (Parquet metadata)."""
+    return {
+        "experiment": experiment.name,
+        "fingerprint": experiment.fingerprint(),
+        "seed": experiment.seed,
+    }
+
+
+def new_manifest(experiment: Experiment) -> dict:
+    """The manifest of a new batch (``attempts`` empty)."""
+    from landsim.simulation import landsim_version
+
+    return {
+        "kind": "batch",
+        "landsim_version": landsim_version(),
+        **batch_meta(experiment),
+        "experiment_file": experiment.source,
+        "runs": len(experiment),
+        "replicates": experiment.replicates,
+        "seed_rule": "run stream = numpy.random.SeedSequence(seed).spawn(replicates)[replicate]",
+        "created": _now(),
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "dependencies": _dependency_versions(),
+        "attempts": [],
+    }
 
 
 def stack_with_keys(
@@ -843,6 +1044,9 @@ class BatchReport:
     failed: int
     interrupted: bool = False
     elapsed_s: float = 0.0
+    backend: str = ""
+    started: str = ""
+    finished: str = ""
 
 
 def run_batch(
@@ -856,10 +1060,10 @@ def run_batch(
     resume: bool = False,
     force: bool = False,
     progress: bool = False,
-    table: str = "runs",
+    table: str | None = None,
     function: Callable | None = None,
     report: list | None = None,
-) -> pd.DataFrame:
+) -> BatchResults:
     """Run an experiment and return its results.
 
     Parameters
@@ -885,9 +1089,9 @@ def run_batch(
         Replace a batch already in ``out``.
     progress : bool
         Show a progress bar (tqdm, on stderr).
-    table : {"runs", "yearly", "farms"}
-        Which table to return: one row per run (keys, parameters, status, scalars),
-        the yearly table of every run, or the final farm tables.
+    table : {"runs", "yearly", "farms"}, optional
+        Deprecated: return only this table (a DataFrame), as ``run_batch`` did before
+        it returned :class:`BatchResults`; use ``.runs``, ``.yearly`` or ``.farms``.
     function : callable, optional
         Evaluate ``function(params)`` (or ``function(params, rng=...)``) in place of
         the land-use model; it returns a number (column ``y``) or a dict of numbers.
@@ -896,10 +1100,13 @@ def run_batch(
 
     Returns
     -------
-    pandas.DataFrame
-        The requested table, sorted by ``run_id`` (then year or farm), including
-        runs done by earlier attempts when resuming. Failed runs appear in the run
-        table with ``status == "error"``; they do not raise.
+    BatchResults
+        The run table (``.runs``), the yearly and farm tables (``.yearly``,
+        ``.farms``), the rasters kept (``.rasters(run_id)``), the manifest and the
+        counts of this call (``.report``), sorted by ``run_id``, including runs done
+        by earlier attempts when resuming; with ``out`` it is ``load_batch(out)``.
+        Failed runs appear in the run table with ``status == "error"``; they do not
+        raise.
 
     Raises
     ------
@@ -908,27 +1115,56 @@ def run_batch(
     BatchError
         For an output directory or backend that cannot be used.
     """
-    if table not in ("runs", "yearly", "farms"):
-        raise ValueError(f"table must be 'runs', 'yearly' or 'farms' (got {table!r})")
+    if table is not None:
+        if table not in TABLES:
+            raise ValueError(f"table must be 'runs', 'yearly' or 'farms' (got {table!r})")
+        warnings.warn(
+            f"run_batch(table={table!r}) is deprecated: run_batch returns BatchResults; "
+            f"use run_batch(...).{table}",
+            DeprecationWarning,
+            stacklevel=2,
+        )
     experiment = as_experiment(experiment)
     if resume and out is None:
         raise BatchError("resume needs an output directory (out=)")
-    results = execute_experiment(
-        experiment,
-        out=out,
-        workers=workers,
-        scheduler=scheduler,
-        dask_local=dask_local,
-        chunk_size=chunk_size,
-        resume=resume,
-        force=force,
-        progress=progress,
-        function=function,
-        report=report,
-    )
+    counts: list[BatchReport] = []
+    try:
+        results = execute_experiment(
+            experiment,
+            out=out,
+            workers=workers,
+            scheduler=scheduler,
+            dask_local=dask_local,
+            chunk_size=chunk_size,
+            resume=resume,
+            force=force,
+            progress=progress,
+            function=function,
+            report=counts,
+        )
+    finally:
+        if report is not None:
+            report.extend(counts)
     if out is not None:
-        return getattr(load_batch(out), table)
-    return results_table(results, experiment.parameters, table)
+        batch = load_batch(out)
+        batch.report = counts[0]
+    else:
+        manifest = new_manifest(experiment)
+        done = counts[0]
+        manifest["attempts"].append(
+            {
+                "started": done.started,
+                "backend": done.backend,
+                "command": sys.argv,
+                "already_done": 0,
+                "finished": done.finished,
+                "ok": done.ok,
+                "failed": done.failed,
+                "interrupted": done.interrupted,
+            }
+        )
+        batch = in_memory_results(experiment, results, manifest, done)
+    return batch.table(table) if table is not None else batch
 
 
 def execute_experiment(
@@ -944,15 +1180,21 @@ def execute_experiment(
     progress: bool = False,
     function: Callable | None = None,
     report: list | None = None,
+    memory_advice: str = MEMORY_ADVICE,
 ) -> list[RunResult]:
     """Run an experiment; return the :class:`RunResult` of every run made now, in
     ``run_id`` order (none with ``out``: those are on disk). The engine behind
     :func:`run_batch`, for callers that need whole results (``compare``)."""
     backend = Backend.choose(workers, scheduler, dask_local)
+    check_main_guard(backend)
+    if function is None:  # a function in place of the model is not a model run
+        check_concurrent_memory(experiment, backend)
     if chunk_size is not None and chunk_size < 1:
         raise BatchError(f"chunk_size must be at least 1 (got {chunk_size})")
     if function is None:
-        ModelRunner.check_outputs(experiment)
+        kept = ModelRunner.check_outputs(experiment)
+        if out is None:
+            check_memory_results(experiment, kept, memory_advice)
         runner = ModelRunner(experiment)
     else:
         runner = FunctionRunner(function, experiment.seed)
@@ -966,7 +1208,8 @@ def execute_experiment(
     chunks = [todo[i : i + size] for i in range(0, len(todo), size)]
 
     kept: list[RunResult] = []
-    counts = BatchReport(len(experiment), len(done), 0, 0)
+    counts = BatchReport(len(experiment), len(done), 0, 0, backend=backend.describe())
+    counts.started = _now()
     started = time.perf_counter()
     bar = _progress_bar(len(experiment), len(done), enabled=progress)
     try:
@@ -986,6 +1229,7 @@ def execute_experiment(
         raise
     finally:
         counts.elapsed_s = time.perf_counter() - started
+        counts.finished = _now()
         if bar is not None:
             bar.close()
         if store is not None:
@@ -993,6 +1237,119 @@ def execute_experiment(
         if report is not None:
             report.append(counts)
     return sorted(kept, key=lambda r: r.row["run_id"])
+
+
+def _is_main_guard(test: ast.expr) -> bool:
+    """Whether an ``if`` test is ``__name__ == "__main__"`` (either way round)."""
+    if not (isinstance(test, ast.Compare) and len(test.ops) == 1):
+        return False
+    if not isinstance(test.ops[0], ast.Eq):
+        return False
+    sides = [test.left, test.comparators[0]]
+    names = [s for s in sides if isinstance(s, ast.Name) and s.id == "__name__"]
+    mains = [s for s in sides if isinstance(s, ast.Constant) and s.value == "__main__"]
+    return len(names) == 1 and len(mains) == 1
+
+
+def unguarded_main_call() -> tuple[str, int] | None:
+    """Where the main script calls into landsim from its top level outside
+    ``if __name__ == "__main__":`` (file, line), or None (guarded, interactive, or
+    not a script whose source can be read)."""
+    main = sys.modules.get("__main__")
+    path = getattr(main, "__file__", None)
+    if not path:
+        return None
+    frame = sys._getframe(1)
+    while frame is not None:
+        code = frame.f_code
+        if code.co_name == "<module>" and frame.f_globals.get("__name__") == "__main__":
+            break
+        frame = frame.f_back
+    if frame is None:
+        return None
+    line = frame.f_lineno
+    try:
+        tree = ast.parse(Path(frame.f_code.co_filename).read_text("utf-8"))
+    except (OSError, SyntaxError, ValueError):
+        return None
+    for node in ast.walk(tree):
+        if (
+            isinstance(node, ast.If)
+            and _is_main_guard(node.test)
+            and node.body[0].lineno <= line <= (node.body[-1].end_lineno or line)
+        ):
+            return None
+    return frame.f_code.co_filename, line
+
+
+def check_main_guard(backend: Backend) -> None:
+    """Refuse, before any run, a batch on local worker processes started from the top
+    level of a script without ``if __name__ == "__main__":``: each worker process
+    imports the script again (forkserver and spawn do), which would start the batch
+    again inside it and kill the worker.
+
+    Raises
+    ------
+    BatchError
+        Naming the script and line, and what to add.
+    """
+    if not (backend.kind == "processes" or (backend.kind == "dask" and not backend.scheduler)):
+        return
+    where = unguarded_main_call()
+    if where is None:
+        return
+    path, line = where
+    raise BatchError(
+        f"{path}, line {line}: runs a batch on {backend.describe()} from the top level of "
+        "the script. Each worker process starts by importing the script again, which would "
+        "run the batch again inside it: put the code that starts it under `if __name__ == "
+        '"__main__":` (see docs/batch.md), or run in this process with workers=1'
+    )
+
+
+def check_concurrent_memory(experiment: Experiment, backend: Backend) -> None:
+    """Refuse, before any run, a local batch whose runs at once (one per worker
+    process) would not fit in this machine's memory: the largest run's estimate
+    (:func:`landsim.limits.model_memory_bytes`) times the local workers. A remote
+    cluster's workers are their own machines' concern.
+
+    Raises
+    ------
+    BatchError
+        With what one run needs, what the workers need together, what is
+        available, and how many workers would fit.
+    """
+    if backend.kind == "dask" and backend.scheduler:
+        return
+    workers = 1 if backend.kind == "serial" else backend.workers
+    per_run = experiment.largest_run_bytes
+    available = available_memory_bytes()
+    if per_run * workers <= available:
+        return
+    fit = available // per_run if per_run else 0
+    advice = f"use --workers {fit} (workers={fit})" if fit >= 1 else "make the landscape smaller"
+    raise BatchError(
+        f"{experiment.source}: the largest run needs about {format_bytes(per_run)} of memory, "
+        f"{workers} at once (on {backend.describe()}) about {format_bytes(per_run * workers)}, "
+        f"but only {format_bytes(available)} is available: {advice}"
+    )
+
+
+def check_memory_results(
+    experiment: Experiment, kept: dict[str, int], advice: str = MEMORY_ADVICE
+) -> None:
+    """Refuse a batch held in memory whose results would pass
+    :data:`MAX_MEMORY_RESULTS_BYTES` (counted before any run)."""
+    per_point = len(experiment.points) * experiment.replicates
+    need = sum(kept.values()) * per_point
+    if need > MAX_MEMORY_RESULTS_BYTES:
+        gb = 2**30
+        raise BatchError(
+            f"{experiment.source}: the results of {len(experiment):,} runs would take about "
+            f"{need / gb:,.1f} GB of memory (the limit for a batch held in memory is "
+            f"{MAX_MEMORY_RESULTS_BYTES / gb:,.0f} GB, landsim.batch.MAX_MEMORY_RESULTS_BYTES): "
+            f"{advice}"
+        )
 
 
 def _check_picklable(runner) -> None:
@@ -1047,47 +1404,138 @@ def results_table(results: list[RunResult], parameters: list[str], table: str) -
 # --------------------------------------------------------------------------- reading
 
 
-@dataclass
-class BatchResults:
-    """A batch directory read back (see :func:`load_batch`)."""
+#: The tables of a batch and the columns they are sorted by.
+TABLES = {
+    "runs": ["run_id"],
+    "yearly": ["run_id", "year"],
+    "farms": ["run_id", "farm_id"],
+}
 
-    root: Path
-    manifest: dict
-    runs: pd.DataFrame
-    yearly: pd.DataFrame
-    farms: pd.DataFrame
+
+class BatchResults:
+    """The results of a batch: what :func:`run_batch` returns and :func:`load_batch`
+    reads back from a directory (the same class, the same tables).
+
+    Attributes
+    ----------
+    runs : pandas.DataFrame
+        One row per run (keys, parameters, status, error, scalars), by ``run_id``.
+        (This is the table ``run_batch`` returned before it returned this object.)
+    yearly : pandas.DataFrame
+        The yearly tables of the runs that kept them, by run and year (empty if none).
+    farms : pandas.DataFrame
+        The final farm tables, by run and farm (empty unless ``outputs.farms``).
+    manifest : dict
+        Versions, seed, fingerprint and one entry per attempt (as ``manifest.json``).
+    experiment : dict
+        The experiment as resolved: its spec, base scenarios and points (as
+        ``experiment.json``).
+    root : Path or None
+        The batch directory (None for a batch held in memory).
+    report : BatchReport or None
+        The counts of the :func:`run_batch` call that returned it (None when read by
+        :func:`load_batch`).
+
+    A directory's tables are read when first used, so opening a large batch for its
+    run table does not read its yearly table.
+    """
+
+    def __init__(
+        self,
+        manifest: dict,
+        experiment: dict,
+        *,
+        root: str | Path | None = None,
+        runs: pd.DataFrame | None = None,
+        yearly: pd.DataFrame | None = None,
+        farms: pd.DataFrame | None = None,
+        rasters: dict[int, dict[str, np.ndarray]] | None = None,
+        report: BatchReport | None = None,
+    ):
+        self.manifest = manifest
+        self.experiment = experiment
+        self.root = Path(root) if root is not None else None
+        self._tables = {"runs": runs, "yearly": yearly, "farms": farms}
+        self._rasters = rasters
+        self.report = report
+
+    def _table(self, name: str) -> pd.DataFrame:
+        if self._tables[name] is None:
+            if self.root is None:
+                self._tables[name] = pd.DataFrame()
+            else:
+                self._tables[name] = _read_parts(self.root / name, TABLES[name])
+        return self._tables[name]
+
+    @property
+    def runs(self) -> pd.DataFrame:
+        return self._table("runs")
+
+    @property
+    def yearly(self) -> pd.DataFrame:
+        return self._table("yearly")
+
+    @property
+    def farms(self) -> pd.DataFrame:
+        return self._table("farms")
+
+    def table(self, name: str) -> pd.DataFrame:
+        """One of the tables by name: "runs", "yearly" or "farms"."""
+        if name not in TABLES:
+            raise ValueError(f"table must be 'runs', 'yearly' or 'farms' (got {name!r})")
+        return self._table(name)
 
     @property
     def parameters(self) -> list[str]:
-        experiment = json.loads((self.root / "experiment.json").read_text("utf-8"))
+        """The override keys of the design, in order of first appearance."""
         keys: dict[str, None] = {}
-        for point in experiment.get("points", []):
+        for point in self.experiment.get("points", []):
             keys.update(dict.fromkeys(point))
         return list(keys)
 
     @property
     def failures(self) -> pd.DataFrame:
-        return self.runs[self.runs["status"] != "ok"]
+        runs = self.runs
+        return runs[runs["status"] != "ok"] if len(runs) else runs
+
+    def __len__(self) -> int:
+        return len(self.runs)
+
+    def __repr__(self) -> str:
+        runs = self.runs
+        failed = len(self.failures)
+        where = f"in {self.root}" if self.root is not None else "in memory"
+        name = self.manifest.get("experiment", "?")
+        return f"BatchResults({name!r}: {len(runs)} runs, {failed} failed; {where})"
+
+    def __getitem__(self, key):
+        raise TypeError(
+            "BatchResults is not a table: run_batch returns the run table as .runs "
+            f"(results.runs[{key!r}]), the yearly table as .yearly, the farm tables as .farms"
+        )
 
     def reproduce(self, run_id: int):
-        """Run one run of the batch again, alone, from what the directory records (the
+        """Run one run of the batch again, alone, from what the batch records (the
         resolved scenario, the run's overrides and its stream); returns a
         :class:`~landsim.simulation.SimulationResult` whose yearly table equals the
         batch's rows for that run."""
         from landsim.scenario import Scenario
         from landsim.simulation import simulate
 
-        experiment = json.loads((self.root / "experiment.json").read_text("utf-8"))
+        experiment = self.experiment
+        where = self.root if self.root is not None else "this batch"
         replicates = experiment["spec"]["replicates"]
         n_points = len(experiment["points"])
         ids = list(experiment["scenarios"])
         if not 0 <= run_id < len(ids) * n_points * replicates:
-            raise BatchError(f"{self.root}: no run {run_id}")
+            raise BatchError(f"{where}: no run {run_id}")
         scenario_id = ids[run_id // (n_points * replicates)]
+        data = experiment["scenarios"][scenario_id]
+        if data is None:
+            raise BatchError(f"{where}: run {run_id} evaluated a Python function, not a scenario")
         point = experiment["points"][(run_id // replicates) % n_points]
-        scenario = Scenario.from_dict(
-            experiment["scenarios"][scenario_id], source=f"{self.root}/experiment.json"
-        )
+        source = f"{self.root}/experiment.json" if self.root is not None else "<batch>"
+        scenario = Scenario.from_dict(data, source=source)
         if point:
             scenario = scenario.with_overrides(point)
         seed = replicate_seed(experiment["spec"]["seed"], run_id % replicates)
@@ -1095,6 +1543,10 @@ class BatchResults:
 
     def rasters(self, run_id: int) -> dict[str, np.ndarray]:
         """The rasters kept for one run, by ``{layer}_y{year}``."""
+        if self._rasters is not None:
+            return dict(self._rasters.get(run_id, {}))
+        if self.root is None:
+            return {}
         prefix = f"run{run_id}_"
         out = {}
         for part in sorted((self.root / "rasters").glob("part-*.npz")):
@@ -1107,7 +1559,16 @@ class BatchResults:
 
 def _read_parts(folder: Path, sort: list[str]) -> pd.DataFrame:
     parts = sorted(folder.glob("part-*.parquet")) if folder.is_dir() else []
-    frames = [pd.read_parquet(p) for p in parts]
+    frames = []
+    for part in parts:
+        try:
+            frames.append(pd.read_parquet(part))
+        except Exception as exc:
+            raise BatchError(
+                f"{part}: damaged ({_describe(exc)}); resume the batch (landsim batch "
+                f"EXPERIMENT --out {folder.parent} --resume) to set it aside and run its "
+                "runs again"
+            ) from None
     frames = [f for f in frames if len(f)]
     if not frames:
         return pd.DataFrame()
@@ -1116,19 +1577,50 @@ def _read_parts(folder: Path, sort: list[str]) -> pd.DataFrame:
     return frame.sort_values(keys, kind="stable").reset_index(drop=True)
 
 
+def experiment_record(experiment: Experiment) -> dict:
+    """The experiment as ``experiment.json`` records it: spec, base scenarios, points."""
+    return {**experiment.to_dict(), "points": experiment.points}
+
+
 def load_batch(out: str | Path) -> BatchResults:
-    """Read a batch directory: manifest, run table, yearly and farm tables."""
+    """Read a batch directory: manifest, experiment, and the run, yearly and farm
+    tables (each read when first used)."""
     root = Path(out)
     manifest_path = root / "manifest.json"
-    if not manifest_path.is_file():
+    if not manifest_path.exists():
         raise BatchError(f"{root}: not a batch directory (no manifest.json)")
-    manifest = json.loads(manifest_path.read_text("utf-8"))
+    resume = f"resume the batch (landsim batch EXPERIMENT --out {root} --resume) to "
+    manifest, problem = read_manifest(root)
+    if manifest is None:
+        raise BatchError(
+            f"{manifest_path} {problem}: {resume}rebuild it (its finished runs are kept)"
+        )
+    try:
+        experiment = json.loads((root / "experiment.json").read_text("utf-8"))
+        if not isinstance(experiment, dict):
+            raise ValueError("not a JSON object")
+    except (OSError, ValueError) as exc:
+        raise BatchError(
+            f"{root / 'experiment.json'} is damaged or missing ({_describe(exc)}): {resume}"
+            "write it again"
+        ) from None
+    return BatchResults(manifest, experiment, root=root)
+
+
+def in_memory_results(
+    experiment: Experiment, results: list[RunResult], manifest: dict, report: BatchReport
+) -> BatchResults:
+    """The results of a batch held in memory, with the dtypes of a directory's."""
+    results = sorted(results, key=lambda r: r.row["run_id"])
+    rasters = {r.row["run_id"]: r.rasters for r in results if r.rasters}
     return BatchResults(
-        root,
         manifest,
-        _read_parts(root / "runs", ["run_id"]),
-        _read_parts(root / "yearly", ["run_id", "year"]),
-        _read_parts(root / "farms", ["run_id", "farm_id"]),
+        json.loads(json.dumps(experiment_record(experiment), default=str)),
+        runs=results_table(results, experiment.parameters, "runs"),
+        yearly=results_table(results, experiment.parameters, "yearly"),
+        farms=results_table(results, experiment.parameters, "farms"),
+        rasters=rasters,
+        report=report,
     )
 
 

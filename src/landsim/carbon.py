@@ -8,7 +8,7 @@ into removals (gains) and emissions (losses), so that, summed over the landscape
 References
 ----------
 Poorter, L., et al. (2016). Biomass resilience of Neotropical secondary forests.
-Nature, 530, 211-214. (Regrowth curve; Chapman-Richards fit in PARAMETERS.md.)
+Nature, 530, 211-214. (Regrowth curve; a Chapman-Richards fit, docs/references.md.)
 Gonas, M., et al. (2022). Sustainability, 14, 9739. (Cocoa agroforestry biomass.)
 Don, A., Schumacher, J., & Freibauer, A. (2011). Impact of tropical land-use change
 on soil organic carbon stocks - a meta-analysis. Global Change Biology, 17, 1658-1670.
@@ -21,6 +21,7 @@ from __future__ import annotations
 import numpy as np
 
 from landsim.landscape import Cover
+from landsim.model.state import PERENNIALS, SYSTEMS, system_params
 from landsim.scenario import Scenario
 
 CO2_PER_C = 44.0 / 12.0
@@ -49,20 +50,22 @@ def biomass_density(cover: np.ndarray, age: np.ndarray, scenario: Scenario) -> n
     Above-ground carbon follows a per-cover curve; below-ground carbon is the
     above-ground value times ``forest.root_shoot_ratio``.
     """
-    f, af, sp = scenario.forest, scenario.cocoa_agroforestry, scenario.silvopasture
+    f = scenario.forest
     agb = np.zeros(cover.shape, dtype=np.float64)
     agb[cover == Cover.PRIMARY_FOREST] = f.primary_agb_tc_per_ha
     agb[cover == Cover.MONOCROP] = scenario.monocrop.agb_tc_per_ha
-    for code, a_max, k, p in (
+    curves = [
         (
             Cover.SECONDARY_FOREST,
             f.secondary_agb_max_tc_per_ha,
             f.secondary_growth_rate,
             f.secondary_shape,
-        ),
-        (Cover.COCOA_AGROFORESTRY, af.agb_max_tc_per_ha, af.agb_growth_rate, af.agb_shape),
-        (Cover.SILVOPASTURE, sp.agb_max_tc_per_ha, sp.agb_growth_rate, sp.agb_shape),
-    ):
+        )
+    ]
+    for system in PERENNIALS:
+        p = system_params(system, scenario)
+        curves.append((system.cover, p.agb_max_tc_per_ha, p.agb_growth_rate, p.agb_shape))
+    for code, a_max, k, p in curves:
         mask = cover == code
         agb[mask] = chapman_richards(age[mask], a_max, k, p)
     return agb * (1.0 + f.root_shoot_ratio)
@@ -81,15 +84,13 @@ def biomass_table(scenario: Scenario, max_age: int) -> np.ndarray:
 
 
 def soc_factors(scenario: Scenario) -> np.ndarray:
-    """Soil carbon stock-change factor per cover code (primary forest = 1)."""
+    """Soil carbon stock-change factor per cover code (primary forest = 1; the
+    others are ``soil.factor_<system>``)."""
     s = scenario.soil
     return np.array(
         [
-            1.0,
-            s.factor_secondary_forest,
-            s.factor_monocrop,
-            s.factor_cocoa_agroforestry,
-            s.factor_silvopasture,
+            1.0 if system.cover == Cover.PRIMARY_FOREST else getattr(s, f"factor_{system.name}")
+            for system in SYSTEMS
         ]
     )
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 from pathlib import Path
 
 EXIT_USAGE = 2
@@ -117,7 +118,7 @@ def build_parser() -> argparse.ArgumentParser:
         "summarize",
         help="summarise a batch directory: tables and trajectory plots",
         description=(
-            "Read the batch in DIR and print the end-of-run outputs (mean and 95 %% "
+            "Read the batch in DIR and print the end-of-run outputs (mean and 95 % "
             "interval over replicates, per scenario and design point). Writes "
             "DIR/summary/: yearly and end-of-run summary tables (CSV, Parquet) and "
             "trajectory plots with bands."
@@ -196,38 +197,31 @@ class UsageError(Exception):
     """A user mistake, reported without a traceback (exit code 2)."""
 
 
-def check_output_dir(out: str | None, files, force: bool) -> None:
-    """Refuse an --out that is not a directory, or that already holds results
-    (unless --force): results are never lost."""
-    if not out:
-        return
-    path = Path(out)
-    if path.exists() and not path.is_dir():
-        raise UsageError(f"--out {path}: exists and is not a directory")
-    existing = [name for name in files if (path / name).exists()]
-    if existing and not force:
-        raise UsageError(
-            f"--out {path}: already holds results ({', '.join(existing)}); "
-            "choose another directory or pass --force to overwrite them"
-        )
+def check_out(out: str | None, kind: str, force: bool, **options) -> None:
+    """Check --out before anything runs (:func:`landsim.outdir.check_out_dir`)."""
+    from landsim.outdir import check_out_dir
+
+    if out:
+        check_out_dir(out, kind, force=force, **options)
 
 
 def run_command(args: argparse.Namespace) -> int:
     from landsim.scenario import load_scenario
-    from landsim.simulation import OUTPUT_FILES, format_summary, simulate, write_outputs
+    from landsim.simulation import format_summary, simulate, write_outputs
 
     if args.seed is not None and args.seed < 0:
         raise UsageError(f"--seed must be a non-negative integer (got {args.seed})")
     if args.years is not None and args.years < 1:
         raise UsageError(f"--years must be at least 1 (got {args.years})")
-    check_output_dir(args.out, OUTPUT_FILES, args.force)
+    check_out(args.out, "run", args.force)
 
     scenario = load_scenario(args.scenario)
-    result = simulate(scenario, rng=args.seed, years=args.years)
+    seed = scenario.seed if args.seed is None else args.seed  # the CLI's default seed
+    result = simulate(scenario, rng=seed, years=args.years)
     if not args.quiet:
         print(format_summary(result))
     if args.out:
-        paths = write_outputs(result, args.out, scenario_file=args.scenario)
+        paths = write_outputs(result, args.out, scenario_file=args.scenario, force=args.force)
         if not args.quiet:
             print(f"\nwrote {', '.join(str(p) for p in paths)}")
     return 0
@@ -243,7 +237,7 @@ def _scenario_argument(text: str) -> str | None:
 
 def compare_command(args: argparse.Namespace) -> int:
     from landsim.batch import BatchError
-    from landsim.evaluation import COMPARISON_FILES, compare, format_comparison
+    from landsim.evaluation import compare, format_comparison
     from landsim.scenario import load_scenario
 
     if args.replicates < 1:
@@ -252,7 +246,7 @@ def compare_command(args: argparse.Namespace) -> int:
         raise UsageError(f"--seed must be a non-negative integer (got {args.seed})")
     if args.years is not None and args.years < 1:
         raise UsageError(f"--years must be at least 1 (got {args.years})")
-    check_output_dir(args.out, COMPARISON_FILES, args.force)
+    check_out(args.out, "comparison", args.force)
 
     scenario = load_scenario(_scenario_argument(args.scenario))
     counterfactual = load_scenario(_scenario_argument(args.against))
@@ -286,10 +280,11 @@ def batch_command(args: argparse.Namespace) -> int:
     from landsim.experiment import load_experiment
 
     check_backend_options(args)
+    check_out(args.out, "batch", args.force, same_kind="caller")  # resume: the batch store
     experiment = load_experiment(args.experiment)
     report: list = []
     try:
-        runs = run_batch(
+        batch = run_batch(
             experiment,
             out=args.out,
             workers=args.workers,
@@ -312,8 +307,8 @@ def batch_command(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
         raise
-    print(format_report(report[0], runs, args.out))
-    return 1 if (runs["status"] != "ok").any() else 0
+    print(format_report(report[0], batch.runs, args.out))
+    return 1 if len(batch.failures) else 0
 
 
 def summarize_command(args: argparse.Namespace) -> int:
@@ -334,16 +329,21 @@ def summarize_command(args: argparse.Namespace) -> int:
 
 
 def sensitivity_command(args: argparse.Namespace) -> int:
+    import warnings
+
     from landsim.batch import BatchError
-    from landsim.sensitivity import SensitivityAnalysis, SensitivityError
+    from landsim.sensitivity import SensitivityAnalysis, SensitivityError, SensitivityWarning
 
     check_backend_options(args)
     out = Path(args.out)
-    if (out / "indices.csv").exists() and not (args.force or args.resume):
-        raise UsageError(
-            f"--out {out}: already holds a sensitivity analysis; pass --resume to finish "
-            "its runs and analyse again, --force to replace it, or choose another directory"
-        )
+    check_out(
+        args.out,
+        "sensitivity",
+        args.force,
+        resume=args.resume,
+        hint="pass --resume to finish its runs and analyse again, --force to replace it, "
+        "or choose another directory",
+    )
     analysis = SensitivityAnalysis.from_file(args.experiment)
     try:
         analysis.sample().evaluate(
@@ -355,7 +355,9 @@ def sensitivity_command(args: argparse.Namespace) -> int:
             force=args.force,
             progress=not args.quiet,
         )
-        analysis.analyze()
+        with warnings.catch_warnings():  # printed below: in the table, or on stderr
+            warnings.simplefilter("ignore", SensitivityWarning)
+            analysis.analyze()
     except BatchError as exc:
         raise UsageError(str(exc)) from None
     except KeyboardInterrupt:
@@ -372,6 +374,9 @@ def sensitivity_command(args: argparse.Namespace) -> int:
     if not args.quiet:
         print(analysis.format())
         print(f"\nwrote {', '.join(str(p) for p in paths)}")
+    else:
+        for message in analysis.warnings_:
+            print(f"landsim: warning: {message}", file=sys.stderr)
     return 0
 
 
@@ -392,14 +397,27 @@ def viz_command(args: argparse.Namespace) -> int:
     return launch(scenario_file, host=args.host, port=args.port)
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """Warnings about the user's files as one line each, without the source line."""
+    from landsim.batch import BatchWarning
+
+    if issubclass(category, BatchWarning):
+        print(f"landsim: warning: {message}", file=sys.stderr)
+    else:
+        sys.stderr.write(warnings.formatwarning(message, category, filename, lineno, line))
+
+
 def main(argv: list[str] | None = None) -> int:
+    from landsim.outdir import OutputDirError
     from landsim.scenario import ScenarioError
 
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return args.handler(args)
-    except (ScenarioError, UsageError) as exc:
+        with warnings.catch_warnings():
+            warnings.showwarning = _show_warning
+            return args.handler(args)
+    except (ScenarioError, UsageError, OutputDirError) as exc:
         print(f"landsim: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:

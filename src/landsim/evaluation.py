@@ -23,12 +23,14 @@ from __future__ import annotations
 
 import json
 import math
+import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from landsim.display import fmt_column, indicator_label, label_and_unit, thousands
 from landsim.scenario import Scenario, ScenarioError
 
 #: tCO2e per tC.
@@ -73,12 +75,15 @@ RESTORATION_COLUMNS = (
     "degraded_share_under_restoration",
 )
 
-#: The 2 x 2 trajectory figure: column -> panel title.
+#: The 2 x 2 trajectory figure: column -> panel title (with the unit).
 TRAJECTORY_PANELS = {
-    "forest_area_ha": "forest (ha)",
-    "cumulative_deforestation_ha": "cumulative deforestation (ha)",
-    "carbon_stock_tc": "carbon stock (tC)",
-    "income_mean_usd": "mean farm income (USD/yr)",
+    c: indicator_label(c)
+    for c in (
+        "forest_area_ha",
+        "cumulative_deforestation_ha",
+        "carbon_stock_tc",
+        "income_mean_usd",
+    )
 }
 
 #: The effects bar chart.
@@ -482,7 +487,8 @@ def compare(
                 "raster_years": [horizon],
                 "raster_layers": list(STATIC_LAYERS),
             },
-        }
+        },
+        source="compare",
     )
     results = execute_experiment(
         experiment,
@@ -490,6 +496,7 @@ def compare(
         scheduler=scheduler,
         dask_local=dask_local,
         progress=progress,
+        memory_advice="ask for fewer replicates (a comparison keeps every run in memory)",
     )
     failed = [r for r in results if not r.ok]
     if failed:
@@ -696,23 +703,29 @@ class Comparison:
         (Parquet), the restoration table (CSV), the manifest (JSON) and two figures
         (PNG) to ``out_dir``; see :data:`COMPARISON_FILES`.
 
+        The files are written beside ``out_dir`` and moved in, so an interrupted
+        write leaves no partial results unmarked (:func:`landsim.outdir.staged`).
+
         Raises
         ------
         FileExistsError
-            If ``out_dir`` already holds any of these files and not ``force``.
+            (:class:`landsim.outdir.OutputExistsError`) If ``out_dir`` already holds a
+            comparison and not ``force``, or holds other results (a batch, a run, a
+            sensitivity analysis).
         NotADirectoryError
-            If ``out_dir`` exists and is not a directory.
+            (:class:`landsim.outdir.OutputNotADirectoryError`) If ``out_dir`` exists
+            and is not a directory.
+        landsim.outdir.OutputDirError
+            If ``out_dir`` cannot be created.
         """
-        out = Path(out_dir)
-        if out.exists() and not out.is_dir():
-            raise NotADirectoryError(f"{out}: exists and is not a directory")
-        existing = [name for name in COMPARISON_FILES if (out / name).exists()]
-        if existing and not force:
-            raise FileExistsError(
-                f"{out}: already holds results ({', '.join(existing)}); "
-                "choose another directory or pass force=True to overwrite them"
-            )
-        out.mkdir(parents=True, exist_ok=True)
+        from landsim.outdir import check_out_dir, staged
+
+        out = check_out_dir(out_dir, "comparison", force=force, option="", force_flag="force=True")
+        with staged(out, "comparison") as tmp:
+            self._write(tmp)
+        return [out / name for name in COMPARISON_FILES]
+
+    def _write(self, out: Path) -> None:
         info = self.manifest()
         meta = json.dumps(
             {
@@ -736,7 +749,6 @@ class Comparison:
         )
         self.plot_trajectories(paths["trajectories.png"])
         self.plot_effects(paths["effects.png"])
-        return list(paths.values())
 
     # ---------------------------------------------------------------- figures
 
@@ -755,7 +767,7 @@ class Comparison:
             ("counterfactual", f"counterfactual: {self.counterfactual_name}", "tab:gray"),
             ("scenario", f"scenario: {self.scenario_name}", "tab:green"),
         )
-        for ax, (column, title) in zip(axes, TRAJECTORY_PANELS.items(), strict=True):
+        for ax, column in zip(axes, TRAJECTORY_PANELS, strict=True):
             for p in self.programmes:
                 if p["start_in_run"] <= p["end_in_run"]:
                     ax.axvspan(
@@ -776,8 +788,11 @@ class Comparison:
                 x = mean.index.to_numpy()
                 ax.fill_between(x, low.to_numpy(), high.to_numpy(), color=colour, alpha=0.25, lw=0)
                 ax.plot(x, mean.to_numpy(), color=colour, lw=2, label=label)
-            ax.set_title(title)
+            label, unit = label_and_unit(column)
+            ax.set_title(label)
+            ax.set_ylabel(unit)
             ax.set_xlabel("year")
+            thousands(ax.yaxis)
             ax.grid(alpha=0.3)
         handles, labels = axes[0].get_legend_handles_labels()
         axes[0].legend(handles, labels, fontsize="small")
@@ -812,6 +827,7 @@ class Comparison:
             if np.isfinite(row["ci_low"]):
                 yerr = [[mean - float(row["ci_low"])], [float(row["ci_high"]) - mean]]
             ax.bar([0], [mean], yerr=yerr, capsize=8, color="tab:green", width=0.5)
+            thousands(ax.yaxis)
             ax.set_xlim(-1, 1)
         fig.suptitle(
             f"Effects of {self.scenario_name} vs {self.counterfactual_name} "
@@ -834,18 +850,6 @@ def _to_parquet(frame: pd.DataFrame, path: Path, meta: str) -> None:
     table.to_parquet(path, index=False)
 
 
-def _fmt(value: float) -> str:
-    if not np.isfinite(value):
-        return "n/a"
-    if value == 0:
-        return "0"
-    if abs(value) >= 100:
-        return f"{value:,.0f}"
-    if abs(value) >= 1:
-        return f"{value:,.2f}"
-    return f"{value:.3g}"
-
-
 def format_comparison(comparison: Comparison) -> str:
     """The header and a table of metric, mean and 95 % confidence interval."""
     c = comparison
@@ -864,13 +868,18 @@ def format_comparison(comparison: Comparison) -> str:
     summary = c.summary()
     labels = [f"{METRICS[m][0]} ({METRICS[m][1]})" for m in summary.index]
     width = max(len(s) for s in [*labels, "metric"])
-    means = [_fmt(v) for v in summary["mean"]]
-    cis = [
-        f"[{_fmt(lo)}, {_fmt(hi)}]" if np.isfinite(lo) else "n/a"
-        for lo, hi in zip(summary["ci_low"], summary["ci_high"], strict=True)
-    ]
+    means, cis = [], []
+    for mean, lo, hi in zip(summary["mean"], summary["ci_low"], summary["ci_high"], strict=True):
+        # one number of decimals per row, set by the mean (as in landsim summarize)
+        mean_text, lo_text, hi_text = fmt_column([mean, lo, hi], like=[mean])
+        means.append(mean_text)
+        cis.append(f"[{lo_text}, {hi_text}]" if np.isfinite(lo) else "n/a")
     mw = max(len(s) for s in [*means, "mean"])
-    lines = [header, f"programmes: {progs}", ""]
+    lines = [
+        textwrap.fill(header, 100, subsequent_indent="  "),
+        textwrap.fill(f"programmes: {progs}", 100, subsequent_indent="  "),
+        "",
+    ]
     lines.append(f"{'metric':<{width}}  {'mean':>{mw}}  95 % CI")
     for label, mean, ci in zip(labels, means, cis, strict=True):
         lines.append(f"{label:<{width}}  {mean:>{mw}}  {ci}")

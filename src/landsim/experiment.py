@@ -20,12 +20,17 @@ An experiment (a TOML file in ``experiments/``) declares
   end-of-run scalars, the final farm table, rasters at chosen years).
 
 Override keys are the dotted key paths of scenario files (``"farmers.discount_rate"``,
-``"markets.cocoa.mean"``, ``"programmes.0.forest_payment.usd_per_ha_year"``): one
+``"markets.cocoa.mean"``, ``"programmes.0.forest_payment.usd_per_ha_per_year"``): one
 vocabulary for TOML, code, sliders and sensitivity factors.
 
-Everything is checked when the experiment is loaded, before any run starts: every
-override is applied to every base scenario, so an unknown key or an invalid value
-is reported against the experiment file with its key and what is allowed.
+Everything is checked when the experiment is loaded, before any run starts: the
+runs and the memory of the design are counted (not built) against
+:data:`MAX_RUNS` and :data:`MAX_DESIGN_BYTES`; every value of a grid key and every
+sample bound, then every design point, is applied to every base scenario, so an
+unknown key or an invalid value is reported against the experiment file with its
+key and what is allowed. Booleans are not numbers, and the experiment's own
+numbers are finite. An integer key in ``[samples]`` is drawn over the integers of
+its bounds.
 """
 
 from __future__ import annotations
@@ -36,11 +41,19 @@ import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    model_validator,
+)
 
+from landsim.limits import model_memory_bytes
 from landsim.scenario import DEFAULT_NAME, Scenario, ScenarioError, load_scenario, read_toml
 
 #: End-of-run scalars kept when an experiment does not list its own.
@@ -62,9 +75,38 @@ SAMPLE_METHODS = ("latin", "sobol", "uniform")
 #: points never shares a stream with a replicate.
 SAMPLE_STREAM = 0x5A3B1E
 
+#: The most runs one batch (or sensitivity analysis) may ask for: 1,000,000 runs of
+#: the default scenario are about 70 core-hours, and their run table alone about
+#: 1 GB in memory. Split a larger study into several experiments.
+MAX_RUNS = 1_000_000
+
+#: The most memory the design itself (its points and runs, before any result) may
+#: take.
+MAX_DESIGN_BYTES = 2**30
+
+#: Estimated bytes of one design point (a dict) and of each of its keys, and of one
+#: run (what :meth:`Experiment.runs` builds), for :func:`check_design_size`.
+POINT_BYTES, KEY_BYTES, RUN_BYTES = 240, 110, 160
+
+
+def _not_bool(what: str):
+    """TOML ``true``/``false`` are not numbers (pydantic would read them as 1 and 0)."""
+
+    def check(value: Any) -> Any:
+        if isinstance(value, bool):
+            raise ValueError(f"must be {what}, not a boolean")
+        return value
+
+    return check
+
+
+#: An integer or a float that refuses booleans (and, in these sections, NaN and inf).
+Integer = Annotated[int, BeforeValidator(_not_bool("an integer"))]
+Number = Annotated[float, BeforeValidator(_not_bool("a number"))]
+
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class Outputs(_Section):
@@ -89,16 +131,16 @@ class Outputs(_Section):
     yearly: bool | list[str] = True
     scalars: list[str] = Field(default_factory=lambda: list(DEFAULT_SCALARS))
     farms: bool = False
-    raster_years: list[int] = Field(default_factory=list)
+    raster_years: list[Integer] = Field(default_factory=list)
     raster_layers: list[str] = Field(default_factory=lambda: ["cover"])
 
 
 class Samples(_Section):
     """``n`` points drawn by ``method`` over the box given by ``factors``."""
 
-    n: int = Field(ge=1)
+    n: Integer = Field(ge=1)
     method: Literal["latin", "sobol", "uniform"] = "latin"
-    factors: dict[str, tuple[float, float]]
+    factors: dict[str, tuple[Number, Number]]
 
     @model_validator(mode="after")
     def _check(self):
@@ -118,9 +160,9 @@ class ExperimentSpec(_Section):
     name: str
     description: str = ""
     scenarios: dict[str, str] = Field(min_length=1)
-    seed: int = Field(ge=0)
-    replicates: int = Field(default=1, ge=1)
-    years: int | None = Field(default=None, ge=1, le=1000)
+    seed: Integer = Field(ge=0)
+    replicates: Integer = Field(default=1, ge=1)
+    years: Integer | None = Field(default=None, ge=1, le=1000)
     grid: dict[str, list[Any]] | None = None
     points: list[dict[str, Any]] | None = None
     samples: Samples | None = None
@@ -174,8 +216,7 @@ class Experiment:
         self.source = source
         self.base_dir = base_dir
         self.scenarios = self._resolve_scenarios()
-        self.points = self._design_points()
-        self._check_points()
+        self._build()
 
     # ------------------------------------------------------------------ construction
 
@@ -204,8 +245,7 @@ class Experiment:
         experiment.source = source
         experiment.base_dir = Path(base_dir) if base_dir is not None else None
         experiment.scenarios = experiment._resolve_scenarios(objects)
-        experiment.points = experiment._design_points()
-        experiment._check_points()
+        experiment._build()
         return experiment
 
     @classmethod
@@ -227,6 +267,7 @@ class Experiment:
         experiment.source = "<function>"
         experiment.base_dir = None
         experiment.scenarios = {"function": None}
+        experiment._check_size()
         experiment.points = experiment._design_points()
         return experiment
 
@@ -252,6 +293,69 @@ class Experiment:
             resolved[key] = scenario
         return resolved
 
+    def _build(self) -> None:
+        """Count the design (refusing one too large to hold or run), build its points
+        and check them against every base scenario."""
+        self._check_size()
+        self._check_sample_factors()
+        self.points = self._design_points()
+        self._check_points()
+
+    def design_size(self) -> tuple[int, int, str]:
+        """(points, override keys, the key that sets the number of points), counted
+        from the spec without building the points (a grid is a product)."""
+        spec = self.spec
+        if spec.grid is not None:
+            return math.prod(len(v) for v in spec.grid.values()), len(spec.grid), "grid"
+        if spec.points is not None:
+            keys = {k for point in spec.points for k in point}
+            return max(1, len(spec.points)), len(keys), "points"
+        if spec.samples is not None:
+            return spec.samples.n, len(spec.samples.factors), "samples.n"
+        return 1, 0, "replicates"
+
+    def _check_size(self) -> None:
+        n_points, n_keys, key = self.design_size()
+        n_scenarios, replicates = len(self.spec.scenarios), self.spec.replicates
+        check_design_size(
+            self.source,
+            "replicates" if replicates >= n_points else key,
+            n_points=n_points,
+            n_keys=n_keys,
+            n_runs=n_scenarios * n_points * replicates,
+            detail=(
+                f"{n_scenarios} scenario(s) x {n_points:,} point(s) x {replicates:,} replicate(s)"
+            ),
+        )
+
+    def integer_keys(self, keys) -> set[str]:
+        """The keys among ``keys`` that hold an integer in some base scenario."""
+        return {
+            key
+            for key in keys
+            for scenario in self.scenarios.values()
+            if scenario is not None and is_integer_key(scenario, key)
+        }
+
+    def _check_sample_factors(self) -> None:
+        """An integer key is sampled over the integers of its bounds, which must be
+        integers themselves."""
+        samples = self.spec.samples
+        if samples is None:
+            return
+        self._integer_factors = self.integer_keys(samples.factors)
+        problems = [
+            (
+                f'samples.factors."{key}"',
+                f"an integer key: its bounds must be integers (got {list(bounds)}); it "
+                "is drawn uniformly from the integers low..high, both included",
+            )
+            for key, bounds in samples.factors.items()
+            if key in self._integer_factors and not all(float(b).is_integer() for b in bounds)
+        ]
+        if problems:
+            raise ScenarioError(self.source, problems)
+
     def _design_points(self) -> list[dict[str, Any]]:
         spec = self.spec
         if spec.grid is not None:
@@ -263,12 +367,15 @@ class Experiment:
         if spec.points is not None:
             return [dict(p) for p in spec.points] or [{}]
         if spec.samples is not None:
-            return draw_samples(spec.samples, spec.seed)
+            return draw_samples(spec.samples, spec.seed, getattr(self, "_integer_factors", ()))
         return [{}]
 
     def _check_points(self) -> None:
         """Apply the overrides to every base scenario, so that a bad key or value is
-        reported now, against the experiment file, and not in the middle of a batch."""
+        reported now, against the experiment file, and not in the middle of a batch:
+        each value of a grid key and each sample bound alone (so that the message
+        names it), then every point of the design (values that are valid alone may
+        not be together, e.g. a range whose low end passes its high end)."""
         spec = self.spec
         if spec.grid is not None:
             checks = [
@@ -276,26 +383,43 @@ class Experiment:
                 for key, values in spec.grid.items()
                 for value in values
             ]
+            if len(spec.grid) > 1:
+                checks += [("grid", point) for point in self.points]
         elif spec.points is not None:
             checks = [(f"points.{i}", point) for i, point in enumerate(self.points)]
         elif spec.samples is not None:
+            integer = getattr(self, "_integer_factors", set())
             checks = [
-                (f'samples.factors."{key}"', {key: bound})
+                (f'samples.factors."{key}"', {key: int(b) if key in integer else b})
                 for key, bounds in spec.samples.factors.items()
-                for bound in bounds
+                for b in bounds
             ]
+            checks += [("samples", point) for point in self.points]
         else:
             checks = []
+        #: The estimated peak memory of the largest run (bytes), for the batch
+        #: engine's check of how many runs fit in memory at once.
+        self.largest_run_bytes = max(
+            (model_memory_bytes(s) for s in self.scenarios.values()), default=0
+        )
         for where, overrides in checks:
             for scenario_id, scenario in self.scenarios.items():
                 try:
-                    scenario.with_overrides(overrides)
+                    varied = scenario.with_overrides(overrides)
                 except ScenarioError as exc:
+                    at = ""
+                    if where in ("grid", "samples"):
+                        i = self.points.index(overrides)
+                        values = ", ".join(f"{k} = {v!r}" for k, v in overrides.items())
+                        at = f"point {i} ({values}): "
                     problems = [
-                        (where, f"{key}: {msg} (in scenario {scenario_id!r})")
+                        (where, f"{at}{key}: {msg} (in scenario {scenario_id!r})")
                         for key, msg in exc.problems
                     ]
                     raise ScenarioError(self.source, problems) from None
+                if any(k == "years" or k.startswith("landscape.") for k in overrides):
+                    size = model_memory_bytes(varied)
+                    self.largest_run_bytes = max(self.largest_run_bytes, size)
         for i, scalar in enumerate(spec.outputs.scalars):
             parse_scalar(scalar, self.source, f"outputs.scalars.{i}")
 
@@ -355,11 +479,7 @@ class Experiment:
     def fingerprint(self) -> str:
         """A hash of everything that decides the runs' results (not of file paths):
         a batch directory can be resumed only with the same fingerprint."""
-        data = self.to_dict()
-        data.pop("source")
-        data["points"] = self.points
-        text = json.dumps(data, sort_keys=True, default=str)
-        return hashlib.sha256(text.encode()).hexdigest()[:16]
+        return fingerprint_of({**self.to_dict(), "points": self.points})
 
     def __repr__(self) -> str:
         return (
@@ -368,14 +488,89 @@ class Experiment:
         )
 
 
+def fingerprint_of(record: dict) -> str:
+    """The fingerprint of an experiment given as :meth:`Experiment.to_dict` plus its
+    ``points`` (as a batch's ``experiment.json`` records it); ``source`` is left out."""
+    data = {k: v for k, v in record.items() if k != "source"}
+    text = json.dumps(data, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
 def replicate_seed(seed: int, replicate: int) -> np.random.SeedSequence:
     """The stream of replicate ``replicate``: ``SeedSequence(seed).spawn(n)[replicate]``
     for any ``n > replicate``."""
     return np.random.SeedSequence(seed, spawn_key=(replicate,))
 
 
-def draw_samples(samples: Samples, seed: int) -> list[dict[str, float]]:
-    """Draw the ``[samples]`` points from the experiment seed (a stream of its own)."""
+def is_integer_key(scenario: Scenario, key: str) -> bool:
+    """Whether a dotted key holds an integer (not a boolean) in ``scenario``."""
+    node: Any = scenario.to_dict()
+    for part in key.split("."):
+        if isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        elif isinstance(node, dict) and part in node:
+            node = node[part]
+        else:
+            return False
+    return isinstance(node, int) and not isinstance(node, bool)
+
+
+def _bytes(n: float) -> str:
+    return f"{n / 2**30:,.1f} GB" if n >= 2**30 else f"{n / 2**20:,.0f} MB"
+
+
+def check_design_size(
+    source: str,
+    where: str,
+    *,
+    n_points: int,
+    n_keys: int,
+    n_runs: int,
+    detail: str,
+    extra_bytes: int = 0,
+) -> None:
+    """Refuse a design of more than :data:`MAX_RUNS` runs or whose points and runs
+    would take more than :data:`MAX_DESIGN_BYTES` (counted, not built).
+
+    Raises
+    ------
+    ScenarioError
+        Naming ``source`` and ``where``, with what the design needs and the limit.
+    """
+    if n_runs > MAX_RUNS:
+        raise ScenarioError(
+            source,
+            [
+                (
+                    where,
+                    f"asks for {n_runs:,} runs ({detail}); a batch takes at most "
+                    f"{MAX_RUNS:,} runs (landsim.experiment.MAX_RUNS): ask for fewer, or "
+                    "split the study into several experiments",
+                )
+            ],
+        )
+    need = n_points * (POINT_BYTES + KEY_BYTES * n_keys) + n_runs * RUN_BYTES + extra_bytes
+    if need > MAX_DESIGN_BYTES:
+        raise ScenarioError(
+            source,
+            [
+                (
+                    where,
+                    f"the design alone needs about {_bytes(need)} of memory ({detail}, "
+                    f"{n_keys} key(s)); the limit is {_bytes(MAX_DESIGN_BYTES)} "
+                    "(landsim.experiment.MAX_DESIGN_BYTES): use fewer points or factors",
+                )
+            ],
+        )
+
+
+def draw_samples(
+    samples: Samples, seed: int, integer: set[str] | tuple = ()
+) -> list[dict[str, float]]:
+    """Draw the ``[samples]`` points from the experiment seed (a stream of its own).
+
+    A key in ``integer`` takes the integers low..high (both included) with equal
+    probability: ``low + floor(u * (high - low + 1))`` of the same unit sample."""
     from scipy.stats import qmc
 
     keys = list(samples.factors)
@@ -390,7 +585,14 @@ def draw_samples(samples: Samples, seed: int) -> list[dict[str, float]]:
     low = np.array([samples.factors[k][0] for k in keys])
     high = np.array([samples.factors[k][1] for k in keys])
     values = qmc.scale(unit, low, high)
-    return [{k: float(v) for k, v in zip(keys, row, strict=True)} for row in values]
+    points = [{k: float(v) for k, v in zip(keys, row, strict=True)} for row in values]
+    for j, key in enumerate(keys):
+        if key in integer:
+            lo, hi = int(low[j]), int(high[j])
+            column = np.minimum(lo + np.floor(unit[:, j] * (hi - lo + 1)), hi).astype(int)
+            for point, value in zip(points, column, strict=True):
+                point[key] = int(value)
+    return points
 
 
 def parse_scalar(text: str, source: str = "<outputs>", where: str = "outputs.scalars"):
@@ -448,7 +650,12 @@ def _validate_spec(data: dict, source: str) -> ExperimentSpec:
     except ValidationError as exc:
         problems = []
         for err in exc.errors():
-            loc = ".".join(str(p) for p in err["loc"])
+            parts = [str(p) for p in err["loc"]]
+            for i, part in enumerate(parts[:-1]):  # quote a dotted scenario key
+                if part in ("grid", "factors"):  # samples.factors."a.b".1
+                    parts[i + 1] = f'"{parts[i + 1]}"'
+                    break
+            loc = ".".join(parts)
             msg = err["msg"].removeprefix("Value error, ")
             if err["type"] == "extra_forbidden":
                 msg = "unknown key; allowed keys: " + ", ".join(_fields_at(err["loc"][:-1]))

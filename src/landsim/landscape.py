@@ -19,6 +19,10 @@ Landscape Ecology, 21, 1061-1073. (The fishbone pattern of settlement lots.)
 
 from __future__ import annotations
 
+import math
+import stat
+import zipfile
+import zlib
 from dataclasses import dataclass, fields, replace
 from enum import IntEnum
 from pathlib import Path
@@ -26,7 +30,8 @@ from pathlib import Path
 import numpy as np
 from scipy import ndimage
 
-from landsim.scenario import LandscapeParams, ScenarioError
+from landsim import limits
+from landsim.scenario import MAX_GRID_SIDE, LandscapeParams, ScenarioError, lot_depth_cells
 
 
 class Cover(IntEnum):
@@ -133,11 +138,18 @@ def generate_landscape(
     Raises
     ------
     ScenarioError
-        If ``n_farms`` lots do not fit in the area left outside the reserve.
+        If ``n_farms`` lots do not fit in the area left outside the reserve, or
+        the landscape would need more memory than is available.
     """
     height, width = params.height, params.width
+    limits.check_memory(  # before allocating anything (callers without a model too)
+        limits.memory_bytes(height * width, params.n_farms),
+        source,
+        "landscape.width, landscape.height",
+        f"a {width} x {height} landscape with {params.n_farms} farms",
+    )
+    depth = lot_depth_cells(params)
     side_km = float(np.sqrt(params.cell_size_ha)) * 0.1
-    depth = max(1, round(params.lot_depth_km / side_km))
     reserve_rows = round(params.reserve_fraction * height)
 
     owner, road, lot_area_cells = _lay_out_lots(params, depth, reserve_rows, rng, source)
@@ -171,8 +183,8 @@ def _lay_out_lots(params: LandscapeParams, depth: int, reserve_rows: int, rng, s
     # Feeder roads run along the western edge of column c, for c = depth, 3 depth, ...
     feeders = np.arange(depth, width, 2 * depth)
     if strip_len < 1 or feeders.size == 0:
-        raise ScenarioError(
-            "landscape",
+        raise ScenarioError(  # the scenario's validation refuses such a layout first
+            source,
             [
                 (
                     "landscape",
@@ -238,7 +250,8 @@ def _initial_cover(params, owner, road_distance_km, n_farms, rng):
     age = np.zeros(shape, dtype=np.int16)
     fertility = np.ones(shape, dtype=np.float64)
 
-    cleared_share = np.clip(params.initial_cleared_fraction.sample(rng, n_farms), 0.0, 1.0)
+    # Validation keeps both distributions inside [0, 1]: no clipping needed.
+    cleared_share = params.initial_cleared_fraction.sample(rng, n_farms)
     cells = np.flatnonzero(owner.ravel() >= 0)
     farm = owner.ravel()[cells]
     order = lexsort_groups(farm, road_distance_km.ravel()[cells], rng.random(cells.size))
@@ -253,9 +266,7 @@ def _initial_cover(params, owner, road_distance_km, n_farms, rng):
     flat_age[cleared_cells] = np.where(
         fallow, rng.integers(1, 16, cleared_cells.size), rng.integers(0, 6, cleared_cells.size)
     )
-    flat_fert[cleared_cells] = np.clip(
-        params.initial_fertility.sample(rng, cleared_cells.size), 0.0, 1.0
-    )
+    flat_fert[cleared_cells] = params.initial_fertility.sample(rng, cleared_cells.size)
     return cover, age, fertility
 
 
@@ -329,70 +340,281 @@ def rank_within_groups(sorted_groups: np.ndarray) -> np.ndarray:
 
 # --------------------------------------------------------------------------- npz I/O
 
+#: dtype kinds each layer may have (``b`` boolean, ``i``/``u`` integers, ``f`` floats).
+LAYER_KINDS = {
+    "cover": "iu",
+    "owner": "iu",
+    "protected": "biu",
+    "road": "biu",
+    "age": "iuf",
+    "fertility": "iuf",
+}
+_KIND_NAMES = {"b": "booleans", "i": "integers", "u": "integers", "f": "floats"}
+#: Oldest cover age a landscape file may give (years).
+MAX_AGE = 10_000
+
+
+@dataclass(frozen=True)
+class _Member:
+    """A layer of an ``.npz`` file, from its npy header (nothing loaded yet)."""
+
+    info: zipfile.ZipInfo
+    shape: tuple[int, ...]
+    dtype: np.dtype
+
+    @property
+    def nbytes(self) -> int:
+        return math.prod(self.shape) * self.dtype.itemsize
+
+
+def _file_problem(path: Path) -> str | None:
+    """Why ``path`` is not a readable landscape file, or None (regular files only:
+    a FIFO or a device would block or never end)."""
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        return "landscape file not found (named by the scenario's landscape.source)"
+    except PermissionError:
+        return "permission denied"
+    except (OSError, ValueError) as exc:
+        return f"cannot read this file: {getattr(exc, 'strerror', None) or exc}"
+    if stat.S_ISDIR(info.st_mode):
+        return "is a directory, expected an .npz file"
+    if not stat.S_ISREG(info.st_mode):
+        return "is not a regular file (a device, FIFO or socket); give an .npz file"
+    return None
+
+
+def _open_npz(path: Path, src: str) -> zipfile.ZipFile:
+    problem = _file_problem(path)
+    if problem is not None:
+        raise ScenarioError(src, [("", problem)])
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(6)
+        return zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError) as exc:
+        if head == b"\x93NUMPY":
+            why = "it is a single .npy array; save the layers with numpy.savez"
+        elif not head:
+            why = "the file is empty"
+        else:
+            why = str(exc) or type(exc).__name__
+        raise ScenarioError(
+            src, [("", f"not a readable .npz file (a zip archive of .npy layers): {why}")]
+        ) from None
+
+
+_READ_ERRORS = (
+    ValueError,
+    EOFError,
+    OSError,
+    zipfile.BadZipFile,
+    zlib.error,
+    NotImplementedError,
+    RuntimeError,
+    SyntaxError,
+    TypeError,
+)
+
+
+def _read_members(zf: zipfile.ZipFile, src: str) -> dict[str, _Member]:
+    """Each layer's shape and dtype from its npy header; unknown, encrypted,
+    oddly compressed or non-npy members, and layers that are not 2-D arrays of
+    numbers, are refused."""
+    allowed = REQUIRED_LAYERS + OPTIONAL_LAYERS
+    members: dict[str, _Member] = {}
+    problems: list[tuple[str, str]] = []
+    infos = zf.infolist()
+    if len(infos) > 4 * len(allowed):
+        raise ScenarioError(
+            src, [("", f"holds {len(infos)} arrays; allowed layers: {', '.join(allowed)}")]
+        )
+    for info in infos:
+        name = info.filename.removesuffix(".npy")
+        if name not in allowed or not info.filename.endswith(".npy"):
+            problems.append((name, f"unknown layer; allowed: {', '.join(allowed)}"))
+            continue
+        if name in members:
+            problems.append((name, "the file holds this layer twice"))
+            continue
+        if info.flag_bits & 0x1:
+            problems.append((name, "the layer is encrypted; save it without a password"))
+            continue
+        if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+            problems.append(
+                (
+                    name,
+                    f"compressed with zip method {info.compress_type}; only stored or deflated "
+                    "layers are read (numpy.savez or numpy.savez_compressed)",
+                )
+            )
+            continue
+        try:
+            with zf.open(info) as fh:
+                version = np.lib.format.read_magic(fh)
+                if version == (1, 0):
+                    shape, _, dtype = np.lib.format.read_array_header_1_0(fh)
+                elif version == (2, 0):
+                    shape, _, dtype = np.lib.format.read_array_header_2_0(fh)
+                else:
+                    raise ValueError(f"npy format version {version} is not supported")
+        except _READ_ERRORS as exc:
+            problems.append((name, f"not a valid .npy array: {exc}"))
+            continue
+        members[name] = _Member(info, tuple(shape), np.dtype(dtype))
+    problems += [
+        (
+            name,
+            f"required layer is missing (layers found: {', '.join(sorted(members)) or 'none'})",
+        )
+        for name in REQUIRED_LAYERS
+        if name not in members and not any(key == name for key, _ in problems)
+    ]
+    if problems:
+        raise ScenarioError(src, problems)
+
+    shape = members["cover"].shape
+    for name, member in members.items():
+        kinds = LAYER_KINDS[name]
+        allowed_kinds = " or ".join(dict.fromkeys(_KIND_NAMES[k] for k in kinds))
+        if member.dtype.hasobject or member.dtype.kind not in kinds:
+            problems.append(
+                (name, f"holds {member.dtype} values; this layer must hold {allowed_kinds}")
+            )
+        elif name == "cover" and (len(shape) != 2 or min(shape) < 1):
+            problems.append(
+                (name, f"shape {shape}: layers must be 2-D arrays of at least 1 x 1 cells")
+            )
+        elif member.shape != shape:
+            problems.append((name, f"shape {member.shape} differs from cover's 2-D shape {shape}"))
+    if problems:
+        raise ScenarioError(src, problems)
+    return members
+
+
+def npz_shape(path: str | Path) -> tuple[int, int] | None:
+    """The ``(height, width)`` of a landscape file from its ``cover`` layer's npy
+    header (nothing is loaded), or None if the file cannot be read as one."""
+    try:
+        zf = _open_npz(Path(path), str(path))
+    except ScenarioError:
+        return None
+    with zf:
+        try:
+            shape = _read_members(zf, str(path))["cover"].shape
+        except ScenarioError:
+            return None
+    return (shape[0], shape[1]) if len(shape) == 2 else None
+
+
+def _load_member(zf: zipfile.ZipFile, name: str, member: _Member, src: str) -> np.ndarray:
+    try:
+        with zf.open(member.info) as fh:
+            arr = np.lib.format.read_array(fh, allow_pickle=False)
+            if fh.read(1):  # reading to the end also checks the CRC
+                raise ValueError("data after the array")
+    except _READ_ERRORS as exc:
+        raise ScenarioError(src, [(name, f"cannot be read (damaged file?): {exc}")]) from None
+    if arr.shape != member.shape or arr.dtype != member.dtype:
+        raise ScenarioError(src, [(name, "the layer differs from its header")])
+    return arr
+
+
+def _check_values(data: dict[str, np.ndarray]) -> list[tuple[str, str]]:
+    problems = []
+    cover = data["cover"]
+    if cover.min() < 0 or cover.max() > 4:
+        problems.append(("cover", f"codes must be integers 0-4 ({', '.join(COVER_NAMES)})"))
+    raw_owner = data["owner"]
+    if raw_owner.min() < -1:
+        problems.append(("owner", "must be integers: a farm id >= 0, or -1 for no owner"))
+    for name in ("protected", "road"):
+        arr = data[name]
+        if arr.dtype.kind != "b" and not np.isin(arr, (0, 1)).all():
+            problems.append((name, "must be booleans (or integers 0 and 1)"))
+    if "age" in data:
+        age = data["age"]
+        if age.dtype.kind == "f" and not np.isfinite(age).all():
+            problems.append(("age", "must be finite numbers (no NaN or infinity)"))
+        elif age.min() < 0 or age.max() > MAX_AGE:
+            problems.append(("age", f"must lie in 0-{MAX_AGE} years"))
+        elif age.dtype.kind == "f" and not (age == np.round(age)).all():
+            problems.append(("age", "must be whole years"))
+    if "fertility" in data:
+        fertility = data["fertility"]
+        if not np.all((fertility >= 0) & (fertility <= 1)):
+            problems.append(("fertility", "must lie in [0, 1] (no NaN)"))
+    return problems
+
 
 def load_landscape(path: str | Path, params: LandscapeParams) -> Landscape:
     """Read a landscape from an ``.npz`` file of named layers.
 
-    Required layers: ``cover`` (codes 0-4, see :class:`Cover`), ``owner`` (farm id
-    or -1), ``protected`` and ``road`` (booleans), all of one 2-D shape. Optional:
-    ``age`` (years, default 0) and ``fertility`` (0-1, default 1). Farm ids are
-    renumbered 0..n-1 in order of their original ids. The cell size comes from the
-    scenario (``landscape.cell_size_ha``).
+    Required layers: ``cover`` (integer codes 0-4, see :class:`Cover`), ``owner``
+    (integer farm id or -1), ``protected`` and ``road``
+    (booleans, or integers 0/1), all of one 2-D shape of 1 to 20000 rows and
+    columns. Optional: ``age`` (whole years 0-10000, default 0) and ``fertility``
+    (0-1, default 1). Farm ids are renumbered 0..n-1 in order of their original
+    ids. The cell size comes from the scenario (``landscape.cell_size_ha``).
+
+    Only a regular file is read, never with pickles. Every layer's npy header
+    (shape and dtype) is read before any layer is loaded, and the memory the
+    layers and the model need (:mod:`landsim.limits`) is checked against what is
+    available, so a small file that would inflate to huge layers is refused.
 
     Raises
     ------
     ScenarioError
-        Naming the file and the layer for a missing, misshapen or out-of-range layer.
+        Naming the file and the layer for an unreadable file, a missing, unknown,
+        misshapen, mistyped or out-of-range layer, or a landscape too large for
+        the memory available.
     """
     src = str(path)
-    try:
-        with np.load(path, allow_pickle=False) as npz:
-            data = {k: npz[k] for k in npz.files}
-    except FileNotFoundError:
-        raise ScenarioError(
-            src, [("", "landscape file not found (named by the scenario's landscape.source)")]
-        ) from None
-    except (OSError, ValueError) as exc:
-        raise ScenarioError(src, [("", f"not a readable .npz file: {exc}")]) from None
+    with _open_npz(Path(path), src) as zf:
+        members = _read_members(zf, src)
+        height, width = members["cover"].shape
+        cells = height * width
+        raw_bytes = sum(m.nbytes for m in members.values())
+        limits.check_memory(  # the farms are counted once the owner layer is read
+            limits.memory_bytes(cells, 0) + raw_bytes,
+            src,
+            "",
+            f"a {width} x {height} landscape (from the layers' headers)",
+        )
+        if max(height, width) > MAX_GRID_SIDE:
+            raise ScenarioError(
+                src,
+                [
+                    (
+                        "cover",
+                        f"shape {(height, width)}: layers may have at most {MAX_GRID_SIDE} "
+                        "rows and columns",
+                    )
+                ],
+            )
+        data = {name: _load_member(zf, name, m, src) for name, m in members.items()}
 
-    problems = [
-        (name, f"required layer is missing (layers found: {', '.join(sorted(data)) or 'none'})")
-        for name in REQUIRED_LAYERS
-        if name not in data
-    ]
-    unknown = sorted(set(data) - set(REQUIRED_LAYERS) - set(OPTIONAL_LAYERS))
-    problems += [
-        (name, f"unknown layer; allowed: {', '.join(REQUIRED_LAYERS + OPTIONAL_LAYERS)}")
-        for name in unknown
-    ]
+    problems = _check_values(data)
     if problems:
         raise ScenarioError(src, problems)
-    shape = data["cover"].shape
-    for name, arr in data.items():
-        if arr.ndim != 2 or arr.shape != shape:
-            problems.append((name, f"shape {arr.shape} differs from cover's 2-D shape {shape}"))
-    if problems:
-        raise ScenarioError(src, problems)
-
+    shape = (height, width)
     cover = data["cover"]
-    if not np.issubdtype(cover.dtype, np.integer) or cover.min() < 0 or cover.max() > 4:
-        problems.append(("cover", f"codes must be integers 0-4 ({', '.join(COVER_NAMES)})"))
     raw_owner = data["owner"]
-    if not np.issubdtype(raw_owner.dtype, np.integer) or raw_owner.min() < -1:
-        problems.append(("owner", "must be integers: a farm id >= 0, or -1 for no owner"))
     age = data.get("age", np.zeros(shape, dtype=np.int16))
-    if age.min() < 0 or age.max() > 10_000:
-        problems.append(("age", "must lie in 0-10000 years"))
     fertility = data.get("fertility", np.ones(shape))
-    if not np.all((fertility >= 0) & (fertility <= 1)):
-        problems.append(("fertility", "must lie in [0, 1]"))
-    if problems:
-        raise ScenarioError(src, problems)
 
     owner = np.full(shape, NO_OWNER, dtype=np.int32)
     owned = raw_owner >= 0
     if owned.any():
         _, owner[owned] = np.unique(raw_owner[owned], return_inverse=True)
+    n_farms = int(owner.max()) + 1 if owner.size else 0
+    limits.check_memory(
+        limits.memory_bytes(cells, n_farms) + raw_bytes,
+        src,
+        "owner",
+        f"a {width} x {height} landscape with {n_farms} farms",
+    )
     protected = data["protected"].astype(bool)
     road = data["road"].astype(bool)
     side_km = float(np.sqrt(params.cell_size_ha)) * 0.1

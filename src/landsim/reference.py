@@ -63,20 +63,14 @@ import mesa
 import numpy as np
 from mesa.discrete_space import OrthogonalMooreGrid
 
-from landsim import carbon
+from landsim import carbon, limits
 from landsim.agents import draw_farmers
-from landsim.economics import OPTION_NAMES, Option, gini
-from landsim.landscape import (
-    COVER_NAMES,
-    NO_OWNER,
-    Cover,
-    Landscape,
-    generate_landscape,
-    load_landscape,
-)
+from landsim.economics import gini
+from landsim.landscape import generate_landscape, load_landscape
 from landsim.market import PRODUCTS, UNITS, Market
-from landsim.model import describe_seed, resolve_scenario
-from landsim.scenario import Programme, Scenario
+from landsim.model.state import COVER_NAMES, NO_OWNER, OPTION_NAMES, Cover, Landscape, Option
+from landsim.provenance import describe_seed, resolve_seed
+from landsim.scenario import Programme, Scenario, resolve_scenario
 from landsim.schemes import LOT_REFERENCE_HA, YEAR_KEYS
 
 #: Property layers of the reference grid, with their dtypes (as in the Landscape).
@@ -901,7 +895,8 @@ class ReferenceModel(mesa.Model):
     scenario : Scenario, path or None
         A validated scenario, a TOML file, or None for the embedded default.
     rng : int, numpy.random.SeedSequence, numpy.random.Generator or None
-        Seed; None uses ``scenario.seed``.
+        Seed; None draws a fresh one (recorded in ``seed``), as
+        :class:`landsim.model.LandUseModel` does.
     landscape : Landscape, optional
         Start from this landscape instead of generating (or loading) one.
 
@@ -917,11 +912,7 @@ class ReferenceModel(mesa.Model):
 
     def __init__(self, scenario=None, *, rng=None, landscape: Landscape | None = None):
         scenario = resolve_scenario(scenario)
-        seed = scenario.seed if rng is None else rng
-        if isinstance(seed, np.random.SeedSequence):  # leave the caller's object unspawned
-            seed = np.random.SeedSequence(
-                seed.entropy, spawn_key=seed.spawn_key, pool_size=seed.pool_size
-            )
+        seed = resolve_seed(rng)  # None: fresh entropy, as LandUseModel
         super().__init__(rng=seed)
         self.params: Scenario = scenario
         self.seed = describe_seed(seed)
@@ -992,6 +983,7 @@ class ReferenceModel(mesa.Model):
     def _build_landscape(self, rng) -> Landscape:
         params = self.params.landscape
         if params.source == "synthetic":
+            limits.check_model_memory(self.params)
             return generate_landscape(params, rng, source=self.params.source)
         return load_landscape(params.source, params)
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import math
+import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,20 +22,22 @@ import numpy as np
 import pandas as pd
 
 from landsim.batch import KEY_COLUMNS, BatchResults, load_batch
+from landsim.display import fmt_column, indicator_label, label_and_unit, series_styles, thousands
 
 #: Trajectories plotted by :meth:`BatchSummary.plot_trajectories`: column -> label.
 PLOTTED = {
-    "forest_area_ha": "forest area (ha)",
-    "deforestation_ha": "deforestation (ha/yr)",
-    "carbon_stock_tc": "carbon stock (tC)",
-    "income_mean_usd": "mean farm income (USD/yr)",
+    c: indicator_label(c)
+    for c in ("forest_area_ha", "deforestation_ha", "carbon_stock_tc", "income_mean_usd")
 }
 
 #: Columns of a yearly table that are not outcomes.
 NOT_OUTCOMES = {"year", "run_id", "point", "replicate", "seed", "scenario", "landsim_version"}
 
-#: Most groups drawn in one figure (beyond this the plot is unreadable).
-MAX_PLOTTED_GROUPS = 12
+#: Most groups drawn in one figure (beyond this the legend outgrows the figure).
+MAX_PLOTTED_GROUPS = 24
+
+#: Most groups drawn with their bands (beyond this the bands hide each other).
+MAX_BANDED_GROUPS = 4
 
 
 def describe_intervals(values: pd.core.groupby.DataFrameGroupBy, level: float) -> pd.DataFrame:
@@ -102,31 +105,59 @@ class BatchSummary:
     def out_dir(self) -> Path:
         return self.batch.root / "summary"
 
-    def format(self) -> str:
-        """The end-of-run table: one row per group, ``mean [ci_low, ci_high]``."""
+    def format(self, width: int = 100) -> str:
+        """The end-of-run outputs for a terminal of ``width`` columns: one block per
+        output, one row per group: ``mean [ci_low, ci_high]`` and n. Groups whose
+        labels are too long for the width are listed once and named G1, G2, ...
+        The full tables are in DIR/summary (``final_summary.csv``)."""
         manifest = self.batch.manifest
         runs = self.batch.runs
         failed = int((runs["status"] != "ok").sum()) if len(runs) else 0
-        header = (
+        lines = [
             f"experiment {manifest.get('experiment')!r} | landsim "
-            f"{manifest.get('landsim_version')} | seed {manifest.get('seed')} | "
-            f"{len(runs)} of {manifest.get('runs')} runs recorded, {failed} failed | "
-            f"mean [{self.level:.0%} interval of the mean] over replicates"
-        )
+            f"{manifest.get('landsim_version')} | seed {manifest.get('seed')}",
+            f"{len(runs)} of {manifest.get('runs')} runs recorded, {failed} failed",
+        ]
         if self.final.empty:
-            return header + "\n(no successful runs)"
-        cells = self.final.assign(
-            cell=[
-                f"{_fmt(m)} [{_fmt(lo)}, {_fmt(hi)}]"
-                for m, lo, hi in zip(
-                    self.final["mean"], self.final["ci_low"], self.final["ci_high"], strict=True
-                )
-            ]
+            return "\n".join([*lines, "(no successful runs)"])
+        lines.append(
+            f"mean over replicates [{self.level:.0%} interval of the mean]; all "
+            "statistics in summary/final_summary.csv"
         )
-        table = cells.pivot(index="group", columns="variable", values="cell")
-        order = list(dict.fromkeys(self.final["variable"]))
-        table = table.reindex(index=list(self.groups["group"]), columns=order).dropna(how="all")
-        return f"{header}\n{table.to_string()}"
+        groups = [g for g in self.groups["group"] if g in set(self.final["group"])]
+        blocks = {}
+        for variable, part in self.final.groupby("variable", sort=False):
+            part = part.set_index("group").reindex([g for g in groups if g in set(part["group"])])
+            text = fmt_column(
+                [*part["mean"], *part["ci_low"], *part["ci_high"]], like=part["mean"]
+            )
+            k = len(part)
+            blocks[variable] = [
+                (g, text[i], f"[{text[k + i]}, {text[2 * k + i]}]", int(part["n"].iloc[i]))
+                for i, g in enumerate(part.index)
+            ]
+        rows = [row for block in blocks.values() for row in block]
+        mean_w = max(len(r[1]) for r in rows)
+        ci_w = max(len(r[2]) for r in rows)
+        n_w = max(len(str(r[3])) for r in rows)
+        longest = max(len(g) for g in groups)
+        keyed = 2 + longest + 2 + mean_w + 1 + ci_w + 4 + n_w > width
+        names = {g: (f"G{i + 1}" if keyed else g) for i, g in enumerate(groups)}
+        if keyed:
+            lines += ["", "groups:"]
+            lines += [
+                textwrap.fill(
+                    g, width, initial_indent=f"  {names[g]:<4} ", subsequent_indent=" " * 7
+                )
+                for g in groups
+            ]
+        name_w = max(len(n) for n in names.values())
+        for variable, block in blocks.items():
+            lines += ["", indicator_label(variable)]
+            for g, mean, ci, n in block:
+                lines.append(f"  {names[g]:<{name_w}}  {mean:>{mean_w}} {ci:<{ci_w}}  n={n}")
+        head = [textwrap.fill(line, width, subsequent_indent="  ") for line in lines[:3]]
+        return "\n".join(head + lines[3:])
 
     def write(self) -> list[Path]:
         """Write the tables (CSV and Parquet) and the trajectory figure to DIR/summary."""
@@ -147,32 +178,53 @@ class BatchSummary:
         return paths
 
     def plot_trajectories(self, path: str | Path) -> Path:
-        """Mean trajectories per group with two bands: the interval of the mean
-        (dark) and the central range of the replicates (light)."""
+        """Mean trajectories per group. With up to :data:`MAX_BANDED_GROUPS` groups,
+        two bands as well: the interval of the mean (dark) and the central range of
+        the replicates (light); with more, the bands would hide each other and only
+        the means are drawn (the intervals are in ``yearly_summary.csv``). Each group
+        has its own colour and line style (:func:`landsim.display.series_styles`)."""
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
 
         variables = [v for v in PLOTTED if v in set(self.yearly["variable"])]
         groups = list(self.groups["group"])[:MAX_PLOTTED_GROUPS]
-        fig = Figure(figsize=(11, 3.2 * math.ceil(len(variables) / 2)), layout="constrained")
+        banded = len(groups) <= MAX_BANDED_GROUPS
+        styles = series_styles(len(groups))
+        rows = math.ceil(len(variables) / 2)
+        fig = Figure(figsize=(11, 3.2 * rows + 0.25 * math.ceil(len(groups) / 2) + 0.6))
+        fig.set_layout_engine("constrained")
         FigureCanvasAgg(fig)
-        axes = fig.subplots(math.ceil(len(variables) / 2), 2, squeeze=False).ravel()
+        axes = fig.subplots(rows, 2, squeeze=False).ravel()
         for ax, variable in zip(axes, variables, strict=False):
             data = self.yearly[self.yearly["variable"] == variable]
-            for i, group in enumerate(groups):
+            for group, style in zip(groups, styles, strict=True):
                 g = data[data["group"] == group].sort_values("year")
                 if g.empty:
                     continue
-                colour = f"C{i % 10}"
-                ax.fill_between(
-                    g["year"], g["p_low"], g["p_high"], color=colour, alpha=0.12, linewidth=0
+                colour = style["color"]
+                if banded:
+                    ax.fill_between(
+                        g["year"], g["p_low"], g["p_high"], color=colour, alpha=0.12, linewidth=0
+                    )
+                    ax.fill_between(
+                        g["year"], g["ci_low"], g["ci_high"], color=colour, alpha=0.35, linewidth=0
+                    )
+                ax.plot(
+                    g["year"],
+                    g["mean"],
+                    color=colour,
+                    linestyle=style["linestyle"],
+                    marker=style["marker"],
+                    markersize=3,
+                    label=group,
+                    linewidth=1.5,
                 )
-                ax.fill_between(
-                    g["year"], g["ci_low"], g["ci_high"], color=colour, alpha=0.35, linewidth=0
-                )
-                ax.plot(g["year"], g["mean"], color=colour, label=group, linewidth=1.5)
-            ax.set_title(PLOTTED[variable])
+            label, unit = label_and_unit(variable)
+            ax.set_title(label)
+            ax.set_ylabel(unit)
             ax.set_xlabel("year")
+            thousands(ax.yaxis)
+            ax.grid(alpha=0.3)
         for ax in axes[len(variables) :]:
             ax.set_visible(False)
         handles, labels = axes[0].get_legend_handles_labels()
@@ -182,25 +234,20 @@ class BatchSummary:
             loc="outside lower center",
             ncols=min(2, len(labels)),
             fontsize="small",
+            handlelength=3,
         )
         more = len(self.groups) - len(groups)
+        what = (
+            f"mean, {self.level:.0%} interval of the mean (dark) and of the replicates (light)"
+            if banded
+            else f"mean of the replicates ({len(groups)} groups: intervals in yearly_summary.csv)"
+        )
         fig.suptitle(
-            f"{self.batch.manifest.get('experiment')}: mean, {self.level:.0%} interval of the "
-            f"mean (dark) and of the replicates (light)"
+            f"{self.batch.manifest.get('experiment')}: {what}"
             + (f"; first {len(groups)} of {len(self.groups)} groups" if more > 0 else "")
         )
         fig.savefig(path, dpi=110)
         return Path(path)
-
-
-def _fmt(value: float) -> str:
-    if value is None or not np.isfinite(value):
-        return "nan"
-    if abs(value) >= 100:
-        return f"{value:,.0f}"
-    if abs(value) >= 1:
-        return f"{value:.2f}"
-    return f"{value:.3g}"
 
 
 def label_groups(runs: pd.DataFrame, parameters: list[str]) -> pd.DataFrame:

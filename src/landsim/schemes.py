@@ -35,6 +35,7 @@ import numpy as np
 from landsim import carbon
 from landsim.economics import Option, cocoa_yield, discount_factors
 from landsim.landscape import Cover
+from landsim.model.state import PERENNIALS, system_params
 from landsim.scenario import Programme
 
 LOT_REFERENCE_HA = 40.0  # the obligation "per 40 ha" (Tambopata rule)
@@ -86,16 +87,18 @@ class Programmes:
     Parameters
     ----------
     specs : list of Programme
-    model : LandUseModel
+    state : landsim.model.state.ModelState
+        The state the programmes read and act on (scenario, landscape, farmers,
+        market); they never see the model.
     rng : numpy.random.Generator
         The programmes' own stream; one child is spawned each year.
     """
 
-    def __init__(self, specs: list[Programme], model, rng: np.random.Generator):
+    def __init__(self, specs: list[Programme], state, rng: np.random.Generator):
         self.specs = list(specs)
-        self.model = model
+        self.state = state
         self._rng = rng
-        n = model.farmers.n
+        n = state.farmers.n
         self.accounts = [ProgrammeAccounts.empty(n) for _ in self.specs]
         self._year_rng = None
         self._support_due = [np.zeros(n) for _ in self.specs]
@@ -113,19 +116,19 @@ class Programmes:
         return spec.start_year <= year <= spec.end_year
 
     def enrolled_any(self) -> np.ndarray:
-        out = np.zeros(self.model.farmers.n, dtype=bool)
+        out = np.zeros(self.state.farmers.n, dtype=bool)
         for acc in self.accounts:
             out |= acc.enrolled
         return out
 
     def ever_enrolled_any(self) -> np.ndarray:
-        out = np.zeros(self.model.farmers.n, dtype=bool)
+        out = np.zeros(self.state.farmers.n, dtype=bool)
         for acc in self.accounts:
             out |= acc.ever_enrolled
         return out
 
     def expelled_any(self) -> np.ndarray:
-        out = np.zeros(self.model.farmers.n, dtype=bool)
+        out = np.zeros(self.state.farmers.n, dtype=bool)
         for acc in self.accounts:
             out |= acc.expelled
         return out
@@ -134,26 +137,26 @@ class Programmes:
         cp = spec.carbon_payment
         if cp.usd_per_tco2e is not None:
             return cp.usd_per_tco2e
-        return self.model.market.price("carbon", year)
+        return self.state.market.price("carbon", year)
 
     def _contract_annuity(self, spec: Programme, year: int) -> np.ndarray:
         """Present value of 1 USD a year over the contract years left (within the
         planning horizon), at each farmer's discount rate."""
-        horizon = self.model.params.decision.planning_horizon_years
+        horizon = self.state.params.decision.planning_horizon_years
         left = max(0, min(spec.end_year - year + 1, horizon))
         if left == 0:
-            return np.zeros(self.model.farmers.n)
-        return discount_factors(self.model.farmers.discount_rate, left).sum(axis=1)
+            return np.zeros(self.state.farmers.n)
+        return discount_factors(self.state.farmers.discount_rate, left).sum(axis=1)
 
     def _clearing_emission_tco2e_per_ha(self) -> float:
         """Biomass emission of clearing 1 ha of primary forest for annual crops."""
-        sc = self.model.params
+        sc = self.state.params
         agb = sc.forest.primary_agb_tc_per_ha - sc.monocrop.agb_tc_per_ha
         return agb * (1.0 + sc.forest.root_shoot_ratio) * carbon.CO2_PER_C
 
     def _farm_forest_ha(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Forest area, sustainable-practice area and lot area of each farm (ha)."""
-        ls, n = self.model.landscape, self.model.farmers.n
+        ls, n = self.state.landscape, self.state.farmers.n
         owner, cover = ls.owner.ravel(), ls.cover.ravel()
         owned = owner >= 0
         o, c = owner[owned], cover[owned]
@@ -180,10 +183,10 @@ class Programmes:
         for acc in self.accounts:
             for key in YEAR_KEYS:
                 acc.year[key] = 0.0
-        fs = self.model.farmers
+        fs = self.state.farmers
         self._start_areas = (year, self._farm_forest_ha())
         forest_ha, _, lot_ha = self._start_areas[1]
-        scale = self.model.params.decision.logit_scale
+        scale = self.state.params.decision.logit_scale
         for spec, acc in zip(self.specs, self.accounts, strict=True):
             if year > spec.end_year:
                 acc.enrolled[:] = False
@@ -214,7 +217,7 @@ class Programmes:
 
     def _expected_benefit(self, spec: Programme, year: int, forest_ha: np.ndarray):
         """Expected yearly payments to each farm if it joined (USD/yr)."""
-        fs = self.model.farmers
+        fs = self.state.farmers
         benefit = np.zeros(fs.n)
         if spec.forest_payment is not None:
             benefit += spec.forest_payment.usd_per_ha_per_year * forest_ha
@@ -253,7 +256,10 @@ class Programmes:
             risk = np.maximum(clear_value, 0.0) * clear_size
             return np.argsort(-risk[applicants], kind="stable")
         # nearest_edge: farms whose forest lies closest to fields and roads
-        return np.argsort(self.model.forest_edge_distance()[applicants], kind="stable")
+        from landsim.model.processes.land_change import forest_edge_distance
+
+        exposure = forest_edge_distance(self.state.landscape, self.state.farmers.n)
+        return np.argsort(exposure[applicants], kind="stable")
 
     def value_adjustments(self, year: int, clear_size: np.ndarray) -> np.ndarray:
         """Change in each enrolled farmer's option values (USD/ha), shape (n, 5).
@@ -269,7 +275,7 @@ class Programmes:
           meeting it would restore (per ha of shortfall);
         - abandon: the farmer's share of removal payments for regrowth.
         """
-        sc, fs = self.model.params, self.model.farmers
+        sc, fs = self.state.params, self.state.farmers
         adj = np.zeros((fs.n, len(Option)))
         if not self:
             return adj
@@ -321,11 +327,10 @@ class Programmes:
                 a[:, Option.SILVOPASTURE] += bonus
             if spec.establishment_support is not None:
                 es = spec.establishment_support
-                for option, system in (
-                    (Option.COCOA_AGROFORESTRY, sc.cocoa_agroforestry),
-                    (Option.SILVOPASTURE, sc.silvopasture),
-                ):
-                    support = es.share * system.establishment_cost_usd_per_ha
+                for system in PERENNIALS:
+                    option = system.option
+                    cost = system_params(system, sc).establishment_cost_usd_per_ha
+                    support = es.share * cost
                     if es.mode == "loan":
                         repay = discount_factors(fs.discount_rate[e], es.loan_years).sum(axis=1)
                         support = support * (1.0 - repay / es.loan_years)
@@ -339,25 +344,19 @@ class Programmes:
     def _removal_curves(self, years: int) -> dict[Option, np.ndarray]:
         """Biomass removals (tCO2e/ha) in each of the first ``years`` years after
         establishing each system (regrowth for abandonment)."""
-        sc = self.model.params
+        sc = self.state.params
         ages = np.arange(years + 1)
         out = {}
-        for option, code in (
-            (Option.COCOA_AGROFORESTRY, Cover.COCOA_AGROFORESTRY),
-            (Option.SILVOPASTURE, Cover.SILVOPASTURE),
-            (Option.ABANDON, Cover.SECONDARY_FOREST),
-        ):
+        systems = [(s.option, s.cover) for s in PERENNIALS]
+        for option, code in [*systems, (Option.ABANDON, Cover.SECONDARY_FOREST)]:
             stock = carbon.biomass_density(np.full(ages.shape, code), ages, sc)
             out[option] = np.diff(stock) * carbon.CO2_PER_C
         return out
 
     def upfront_shares(self, year: int) -> dict[Option, np.ndarray]:
         """Share of the establishment cost each farmer pays up front, by option."""
-        n = self.model.farmers.n
-        shares = {
-            Option.COCOA_AGROFORESTRY: np.ones(n),
-            Option.SILVOPASTURE: np.ones(n),
-        }
+        n = self.state.farmers.n
+        shares = {system.option: np.ones(n) for system in PERENNIALS}
         for spec, acc in zip(self.specs, self.accounts, strict=True):
             if spec.establishment_support is None or not self.active(spec, year):
                 continue
@@ -367,24 +366,20 @@ class Programmes:
 
     def record_establishment(self, year: int, cells_by_option: dict) -> None:
         """Note the support due for this year's conversions by enrolled farms."""
-        sc, fs = self.model.params, self.model.farmers
-        cell = self.model.landscape.cell_size_ha
+        sc, fs = self.state.params, self.state.farmers
+        cell = self.state.landscape.cell_size_ha
         for spec, acc, due in zip(self.specs, self.accounts, self._support_due, strict=True):
             due[:] = 0.0
             es = spec.establishment_support
             if es is None or not self.active(spec, year):
                 continue
-            for option, system in (
-                (Option.COCOA_AGROFORESTRY, sc.cocoa_agroforestry),
-                (Option.SILVOPASTURE, sc.silvopasture),
-            ):
-                farms = cells_by_option.get(option)
+            for system in PERENNIALS:
+                farms = cells_by_option.get(system.option)
                 if farms is None or farms.size == 0:
                     continue
                 ha = np.bincount(farms, minlength=fs.n) * cell
-                due += np.where(
-                    acc.enrolled, es.share * system.establishment_cost_usd_per_ha * ha, 0
-                )
+                cost = system_params(system, sc).establishment_cost_usd_per_ha
+                due += np.where(acc.enrolled, es.share * cost * ha, 0)
 
     def settle(self, year: int, cleared_ha: np.ndarray, farm_carbon: dict) -> np.ndarray:
         """Monitoring, sanctions and payments at the end of the year.
@@ -401,7 +396,7 @@ class Programmes:
         ndarray
             Payments to each farmer that count as income this year (USD).
         """
-        fs = self.model.farmers
+        fs = self.state.farmers
         income = np.zeros(fs.n)
         if not self:
             return income

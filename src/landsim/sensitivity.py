@@ -63,6 +63,8 @@ from __future__ import annotations
 
 import json
 import math
+import sys
+import textwrap
 import warnings
 from pathlib import Path
 from typing import Any, Literal
@@ -71,7 +73,13 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from landsim.experiment import Experiment
+from landsim.experiment import (
+    Experiment,
+    Integer,
+    Number,
+    check_design_size,
+    is_integer_key,
+)
 from landsim.scenario import (
     DEFAULT_NAME,
     Scenario,
@@ -91,6 +99,22 @@ MAIN_INDEX = {
     "delta": ("delta_raw", "delta_raw_conf"),
     "pawn": ("median", None),
 }
+
+#: Indices that lie in [0, 1] (their intervals say whether n is large enough).
+BOUNDED_INDICES = {
+    "sobol": ("S1", "ST"),
+    "fast": ("S1", "ST"),
+    "delta": ("delta_raw", "delta_balanced", "S1"),
+}
+
+#: Widest interval half-width (and most negative index) of a usable analysis.
+MAX_HALF_WIDTH = 0.1
+
+#: Fewest Morris trajectories without a warning.
+MIN_MORRIS_TRAJECTORIES = 10
+
+#: Columns of the convergence table (also when it is empty).
+CONVERGENCE_COLUMNS = ["output", "factor", "n", "index", "value", "conf"]
 
 #: Outputs computed from a run and its counterfactual (same point and stream).
 PAIRED_OUTPUTS = {
@@ -112,8 +136,27 @@ DISTRIBUTIONS = {
 }
 
 
+#: The logarithm of the largest float: a lognormal factor must stay below it.
+LOG_MAX_FLOAT = math.log(sys.float_info.max)
+
+
+#: Every file :meth:`SensitivityAnalysis.write` may write (those an analysis does
+#: not write, e.g. the Morris plot after a Sobol' analysis, are removed from DIR).
+SENSITIVITY_FILES = (
+    *(
+        f"{name}.{ext}"
+        for name in ("indices", "convergence", "samples", "results", "replicate_spread")
+        for ext in ("csv", "parquet")
+    ),
+    "indices.png",
+    "morris_mu_star_sigma.png",
+    "convergence.png",
+    "manifest.json",
+)
+
+
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class Factor(_Section):
@@ -125,11 +168,11 @@ class Factor(_Section):
     """
 
     dist: Literal["unif", "triang", "norm", "truncnorm", "lognorm"] = "unif"
-    low: float | None = None
-    high: float | None = None
-    peak: float | None = None
-    mean: float | None = None
-    sd: float | None = Field(default=None, gt=0)
+    low: Number | None = None
+    high: Number | None = None
+    peak: Number | None = None
+    mean: Number | None = None
+    sd: Number | None = Field(default=None, gt=0)
 
     @model_validator(mode="after")
     def _check(self):
@@ -152,6 +195,13 @@ class Factor(_Section):
             raise ValueError(f"inverted bounds: high ({self.high}) must be > low ({self.low})")
         if self.dist == "triang" and not self.low <= self.peak <= self.high:
             raise ValueError(f"peak ({self.peak}) must lie within [low, high]")
+        if self.dist == "lognorm" and self.mean + 3 * self.sd > LOG_MAX_FLOAT:
+            raise ValueError(
+                f"mean and sd are those of the logarithm of the value: mean + 3 sd = "
+                f"{self.mean + 3 * self.sd:.4g} gives values of e^{self.mean + 3 * self.sd:.4g}, "
+                f"beyond the largest float (e^{LOG_MAX_FLOAT:.1f}); for values near x, "
+                "mean is about ln(x) (e.g. 6.9 for 1000)"
+            )
         return self
 
     def salib_bounds(self) -> list[float]:
@@ -179,12 +229,12 @@ def _factor(value: Any) -> Any:
 class Options(_Section):
     """Method options (SALib's names)."""
 
-    num_levels: int = Field(default=4, ge=2)  # morris grid levels
+    num_levels: Integer = Field(default=4, ge=2)  # morris grid levels
     calc_second_order: bool = False  # sobol
-    M: int = Field(default=4, ge=1)  # fast interference factor
-    S: int = Field(default=10, ge=2)  # pawn slices
-    num_resamples: int = Field(default=100, ge=10)  # bootstrap resamples
-    conf_level: float = Field(default=0.95, gt=0, lt=1)
+    M: Integer = Field(default=4, ge=1)  # fast interference factor
+    S: Integer = Field(default=10, ge=2)  # pawn slices
+    num_resamples: Integer = Field(default=100, ge=10)  # bootstrap resamples
+    conf_level: Number = Field(default=0.95, gt=0, lt=1)
 
 
 class SensitivitySpec(_Section):
@@ -193,12 +243,12 @@ class SensitivitySpec(_Section):
     name: str
     description: str = ""
     method: Literal["morris", "sobol", "fast", "delta", "pawn"]
-    n: int = Field(ge=1)
-    seed: int = Field(ge=0)
-    replicates: int = Field(default=1, ge=1)
+    n: Integer = Field(ge=1)
+    seed: Integer = Field(ge=0)
+    replicates: Integer = Field(default=1, ge=1)
     scenario: str = DEFAULT_NAME
     counterfactual: str | None = None
-    years: int | None = Field(default=None, ge=1, le=1000)
+    years: Integer | None = Field(default=None, ge=1, le=1000)
     outputs: list[str] = Field(min_length=1)
     factors: dict[str, Factor] = Field(min_length=2)
     options: Options = Field(default_factory=Options)
@@ -231,6 +281,17 @@ class SensitivitySpec(_Section):
                 f"(got {self.n})"
             )
         return self
+
+    def sample_rows(self) -> int:
+        """The number of sample points the method's sampler draws (counted, not drawn)."""
+        d, n = len(self.factors), self.n
+        if self.method == "morris":
+            return n * (d + 1)
+        if self.method == "sobol":
+            return n * (2 * d + 2 if self.options.calc_second_order else d + 2)
+        if self.method == "fast":
+            return n * d
+        return n
 
 
 # --------------------------------------------------------------------------- the analysis
@@ -349,9 +410,29 @@ class SensitivityAnalysis:
         )
         if callable_model and self.counterfactual is not None:
             raise ScenarioError(self.source, [("counterfactual", "needs a scenario model")])
+        self._check_size()
         if not callable_model:
             self._check_factors()
             self._check_outputs()
+
+    def _check_size(self) -> None:
+        """Count the sample and its runs before drawing anything (the limits of
+        :func:`landsim.experiment.check_design_size`)."""
+        spec = self.spec_
+        rows, d = spec.sample_rows(), len(spec.factors)
+        scenarios = 2 if self.counterfactual_ is not None else 1
+        check_design_size(
+            self.source,
+            "replicates" if spec.replicates >= rows else "n",
+            n_points=rows * scenarios,
+            n_keys=d,
+            n_runs=rows * spec.replicates * scenarios,
+            detail=(
+                f"{spec.method} with n = {spec.n:,} and {d} factors: {rows:,} points x "
+                f"{spec.replicates:,} replicate(s)" + (" x 2 scenarios" if scenarios == 2 else "")
+            ),
+            extra_bytes=4 * rows * d * 8,  # the sample and the sampler's copies of it
+        )
 
     def _check_factors(self) -> None:
         """Every factor must be a key of the scenario; the counterfactual takes the
@@ -372,11 +453,7 @@ class SensitivityAnalysis:
 
     def _coerce(self, name: str, value: float):
         """Round values of integer-valued scenario keys (e.g. years, neighbours)."""
-        try:
-            current = _lookup(self.scenario_.to_dict(), name)
-        except (KeyError, IndexError, ValueError, TypeError):  # reported by with_overrides
-            return float(value)
-        if isinstance(current, int) and not isinstance(current, bool):
+        if is_integer_key(self.scenario_, name):
             return round(value)
         return float(value)
 
@@ -532,8 +609,14 @@ class SensitivityAnalysis:
         SensitivityError
             If some runs failed (they are recorded; fix the cause and resume).
         """
-        from landsim.batch import run_batch
+        from landsim.batch import BatchError, run_batch
+        from landsim.outdir import OutputDirError, check_out_dir
 
+        if out is not None:
+            try:  # not a directory of other results; its runs are checked by the batch
+                check_out_dir(out, "sensitivity", option="", same_kind="caller")
+            except OutputDirError as exc:
+                raise BatchError(str(exc)) from None
         if not hasattr(self, "points_"):
             self.sample()
         backend = {
@@ -550,13 +633,13 @@ class SensitivityAnalysis:
             out=root / "runs" if root is not None else None,
             function=self.model if self.is_function_ else None,
             **backend,
-        )
+        ).runs
         if self.counterfactual_ is not None:
             cf_runs = run_batch(
                 self._experiment(self.points_, counterfactual=True),
                 out=root / "runs_counterfactual" if root is not None else None,
                 **backend,
-            )
+            ).runs
             runs = pd.concat([runs, cf_runs], ignore_index=True)
         self.runs_ = runs
         failed = runs[runs["status"] != "ok"]
@@ -589,6 +672,8 @@ class SensitivityAnalysis:
             }
         )
         spread["ratio"] = spread["replicate_sd_mean"] / spread["point_means_sd"]
+        if self.spec_.replicates == 1:
+            spread["note"] = "n/a with replicates = 1: set replicates = 2 or more"
         spread.index.name = "output"
         return means.reset_index(drop=True), spread.reset_index()
 
@@ -626,8 +711,80 @@ class SensitivityAnalysis:
             frames.append(self._indices(self.samples_, y, output))
             convergence.append(self._convergence(y, output))
         self.indices_ = pd.concat(frames, ignore_index=True)
-        self.convergence_ = pd.concat(convergence, ignore_index=True)
+        self.convergence_ = pd.concat(convergence, ignore_index=True).reindex(
+            columns=CONVERGENCE_COLUMNS
+        )
+        self.warnings_ = self.diagnose()
+        for message in self.warnings_:
+            warnings.warn(message, SensitivityWarning, stacklevel=2)
         return self
+
+    def diagnose(self) -> list[str]:
+        """What the reader of the indices must know: a sample too small for
+        intervals that rank the factors, no convergence check, no replicate spread.
+        Each message says what to change. :meth:`analyze` issues them as
+        :class:`SensitivityWarning` and keeps them in ``warnings_``; :meth:`format`
+        prints them and :meth:`write` records them (``warnings.txt``, manifest)."""
+        spec, messages = self.spec_, []
+        method, n = spec.method, spec.n
+        size = {"morris": "r", "sobol": "N"}.get(method, "n")
+        if method in BOUNDED_INDICES:
+            table = self.indices_
+            conf = table[table["index"].str.endswith("_conf")]
+            values = table[table["index"].isin(BOUNDED_INDICES[method])]
+            widest = float(conf["value"].abs().max()) if len(conf) else 0.0
+            lowest = float(values["value"].min()) if len(values) else 0.0
+            if widest > MAX_HALF_WIDTH or lowest < -MAX_HALF_WIDTH:
+                needed = _needed_size(method, n, widest)
+                negative = (
+                    f" and an index is {lowest:.2g} (indices lie in [0, 1]: a negative one is "
+                    "sampling error)"
+                    if lowest < 0
+                    else ""
+                )
+                messages.append(
+                    f"{size} = {n} is too small for intervals within +/-{MAX_HALF_WIDTH}: the "
+                    f"widest {spec.options.conf_level:.0%} interval is +/-{widest:.2g}"
+                    f"{negative}, so factors whose indices differ by less cannot be told "
+                    f"apart. Intervals shrink about as 1/sqrt({size}): {size} = {needed:,} "
+                    "or more should bring them within that"
+                )
+        if method == "morris" and n < MIN_MORRIS_TRAJECTORIES:
+            messages.append(
+                f"r = {n} Morris trajectories is few: screening usually needs "
+                f"{MIN_MORRIS_TRAJECTORIES}-50 (Campolongo et al. 2007); mu* and its interval "
+                f"are rough. Set n = {MIN_MORRIS_TRAJECTORIES} or more"
+            )
+        sizes = self.convergence_["n"].nunique() if len(self.convergence_) else 0
+        if sizes < 2:
+            if method in ("fast", "delta"):
+                why = (
+                    "is not computed for eFAST (its sample cannot be cut into smaller ones)"
+                    if method == "fast"
+                    else "is not computed for delta (its bootstrap is too slow)"
+                )
+                change = "rerun with twice n and compare the indices"
+            else:
+                least = {"sobol": 16, "morris": 4, "pawn": 50}[method]
+                why = (
+                    f"needs the indices at two sample sizes or more, each at least {least} "
+                    f"({size} = {n} gives {sizes})"
+                )
+                change = f"set n = {4 * least if method != 'pawn' else 2 * least} or more"
+            table = "is empty" if sizes == 0 else "holds one sample size only"
+            messages.append(
+                f"convergence {why}: convergence.csv {table} and no convergence plot "
+                f"was drawn; {change}"
+            )
+        if spec.replicates == 1 and not self.is_function_:
+            messages.append(
+                "replicates = 1: the replicate spread (replicate_spread.csv) is n/a, since "
+                "a standard deviation needs two replicates per point; the indices then "
+                "include the model's run-to-run noise without measuring it. Set "
+                "replicates = 2 or more to compare that noise with the spread between "
+                "sample points"
+            )
+        return messages
 
     def _indices(self, x: np.ndarray, y: np.ndarray, output: str) -> pd.DataFrame:
         """SALib's analysis of one output on (x, y), as a long table."""
@@ -717,32 +874,51 @@ class SensitivityAnalysis:
         """The ranked tables of every output, for the terminal."""
         index, _ = MAIN_INDEX[self.spec_.method]
         lines = [
-            f"{self.name}: {self.spec_.method} on {len(self.names)} factors, n = {self.spec_.n} "
-            f"({len(self.points_)} points x {self.spec_.replicates} replicate(s)"
-            + (" x 2 scenarios" if self.counterfactual_ is not None else "")
-            + f"), seed {self.spec_.seed}; factors ranked by {index}"
+            textwrap.fill(
+                f"{self.name}: {self.spec_.method} on {len(self.names)} factors, n = "
+                f"{self.spec_.n} ({len(self.points_)} points x {self.spec_.replicates} "
+                "replicate(s)"
+                + (" x 2 scenarios" if self.counterfactual_ is not None else "")
+                + f"), seed {self.spec_.seed}; factors ranked by {index}",
+                width=99,
+                subsequent_indent="  ",
+            )
         ]
         for output in self.spec_.outputs:
             lines += [
                 "",
                 f"{output}:",
-                self.ranked(output).to_string(float_format="{:.3g}".format),
+                self.ranked(output).to_string(float_format="{:.3g}".format, na_rep="n/a"),
             ]
         if len(self.spread_):
             lines += [
                 "",
                 "replicate spread (mean replicate sd / sd of the point means):",
-                self.spread_.to_string(index=False, float_format="{:.3g}".format),
+                self.spread_.drop(columns="note", errors="ignore").to_string(
+                    index=False, float_format="{:.3g}".format, na_rep="n/a"
+                ),
+            ]
+        if getattr(self, "warnings_", None):
+            lines += ["", "warnings:"]
+            lines += [
+                textwrap.fill(m, width=99, initial_indent="  - ", subsequent_indent="    ")
+                for m in self.warnings_
             ]
         return "\n".join(lines)
 
     def write(self, out: str | Path) -> list[Path]:
         """Write the indices, convergence, samples and results (CSV and Parquet), the
         figures and a manifest to ``out``."""
+        from landsim.outdir import check_out_dir, staged
+
+        out = check_out_dir(out, "sensitivity", option="", same_kind="caller")
+        with staged(out, "sensitivity", owned=SENSITIVITY_FILES) as tmp:
+            names = self._write(tmp)
+        return [out / name for name in names]
+
+    def _write(self, out: Path) -> list[str]:
         from landsim.simulation import landsim_version
 
-        out = Path(out)
-        out.mkdir(parents=True, exist_ok=True)
         samples = pd.DataFrame(self.samples_, columns=self.names)
         tables = {
             "indices": self.indices_,
@@ -758,7 +934,15 @@ class SensitivityAnalysis:
             frame.to_csv(paths[-2], index=False)
             frame.to_parquet(paths[-1], index=False)
         paths += self.plot(out)
+        notes = list(getattr(self, "warnings_", []))
+        warnings_file = out / "warnings.txt"
+        if notes:
+            warnings_file.write_text("\n\n".join(notes) + "\n", encoding="utf-8")
+            paths.append(warnings_file)
+        elif warnings_file.exists():  # from an earlier analysis in the same directory
+            warnings_file.unlink()
         manifest = {
+            "kind": "sensitivity",
             "landsim_version": landsim_version(),
             "name": self.name,
             "source": self.source,
@@ -771,10 +955,11 @@ class SensitivityAnalysis:
             if not self.is_function_
             else getattr(self.model, "__name__", "callable"),
             "points": len(self.points_),
+            "warnings": notes,
         }
         paths.append(out / "manifest.json")
         paths[-1].write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
-        return paths
+        return [p.name for p in paths]
 
     def plot(self, out: Path) -> list[Path]:
         """Bar charts with intervals, the Morris mu*-sigma plot, the convergence plot."""
@@ -783,13 +968,28 @@ class SensitivityAnalysis:
         paths = [plot_indices(self, out / "indices.png")]
         if self.spec_.method == "morris":
             paths.append(plot_morris(self, out / "morris_mu_star_sigma.png"))
-        if len(self.convergence_):
+        if len(self.convergence_) and self.convergence_["n"].nunique() >= 2:
             paths.append(plot_convergence(self, out / "convergence.png"))
         return paths
 
 
 class SensitivityError(Exception):
     """Runs failed or an output cannot be analysed (exit code 1 on the CLI)."""
+
+
+class SensitivityWarning(UserWarning):
+    """The analysis ran but its results need care (see
+    :meth:`SensitivityAnalysis.diagnose`)."""
+
+
+def _needed_size(method: str, n: int, widest: float) -> int:
+    """The sample size at which an interval of half-width ``widest`` at ``n``
+    shrinks to :data:`MAX_HALF_WIDTH` (half-widths go as 1/sqrt(n)); a power of
+    two for Sobol'."""
+    needed = max(2 * n, math.ceil(n * (widest / MAX_HALF_WIDTH) ** 2))
+    if method == "sobol":
+        needed = 1 << (needed - 1).bit_length()
+    return needed
 
 
 def _long_table(analysis, names: list[str], output: str) -> pd.DataFrame:
@@ -818,13 +1018,6 @@ def _long_table(analysis, names: list[str], output: str) -> pd.DataFrame:
                         }
                     )
     return pd.DataFrame(rows)
-
-
-def _lookup(data: dict, path: str):
-    node: Any = data
-    for key in path.split("."):
-        node = node[int(key)] if isinstance(node, list) else node[key]
-    return node
 
 
 def _resolve(model, years: int | None) -> Scenario:

@@ -1,0 +1,87 @@
+"""Compare the speed of two source trees of landsim, alternating runs.
+
+For a change that must not slow the model down (a refactoring), this times the
+same cases on the old and the new code in alternation, so that both see the same
+load on a busy machine: ``rounds`` times, each tree's worker process runs the case
+once (default scenario: ``repeats`` warm runs, median; 1000 x 1000: one run).
+
+    .venv/bin/python benchmarks/revisions.py OLD_SRC NEW_SRC [--rounds 5]
+
+``OLD_SRC`` and ``NEW_SRC`` are ``src`` directories (e.g. of a ``git worktree`` of
+the old commit). It prints a Markdown table of the medians and ranges over rounds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+CASES = {"default": None, "large": ROOT / "benchmarks" / "large.toml"}
+
+
+def worker(case: str, repeats: int) -> None:
+    from landsim.scenario import load_scenario
+    from landsim.simulation import simulate
+
+    scenario = load_scenario(CASES[case])
+    simulate(scenario, rng=scenario.seed)  # warm-up (imports, tables)
+    times = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        simulate(scenario, rng=scenario.seed)
+        times.append(time.perf_counter() - t)
+    print(json.dumps({"s": statistics.median(times)}))
+
+
+def run(src: str, case: str, repeats: int) -> float:
+    env = {**os.environ, "PYTHONPATH": src}
+    out = subprocess.run(
+        [sys.executable, __file__, "--worker", case, "--repeats", str(repeats)],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return json.loads(out.strip().splitlines()[-1])["s"]
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("old", nargs="?")
+    parser.add_argument("new", nargs="?")
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--cases", nargs="+", default=list(CASES))
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
+    parser.add_argument("--repeats", type=int, default=9, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.worker:
+        worker(args.worker, args.repeats)
+        return 0
+    rows = []
+    for case in args.cases:
+        repeats = 9 if case == "default" else 1
+        times: dict[str, list[float]] = {"old": [], "new": []}
+        for _ in range(args.rounds):
+            for label, src in (("old", args.old), ("new", args.new)):
+                times[label].append(run(src, case, repeats))
+        old, new = (statistics.median(times[k]) for k in ("old", "new"))
+        rows.append(
+            f"| {case} | {old:.3f} ({min(times['old']):.3f}-{max(times['old']):.3f}) "
+            f"| {new:.3f} ({min(times['new']):.3f}-{max(times['new']):.3f}) "
+            f"| {100 * (new / old - 1):+.1f} % |"
+        )
+    print("| case | old, s (range) | new, s (range) | change |")
+    print("|---|---|---|---|")
+    print("\n".join(rows))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

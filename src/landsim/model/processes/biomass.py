@@ -1,0 +1,61 @@
+"""Biomass carbon and the year's fluxes (ODD: "Carbon").
+
+Biomass (above and below ground, tC/ha) follows each cover's curve by age
+(:func:`landsim.carbon.biomass_density`); each year's change of every cell is
+split into removals and emissions, so that stock change = removals - emissions.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from landsim import carbon
+from landsim.model.state import FarmerState, Landscape
+from landsim.scenario import Scenario
+
+
+class BiomassTable:
+    """``carbon.biomass_density(cover, age)``, looked up in a table by cover and age
+    (whole years) instead of evaluating the growth curves for every cell."""
+
+    def __init__(self, params: Scenario):
+        self.params = params
+        self._table = np.zeros((0, 0))
+
+    def __call__(self, cover: np.ndarray, age: np.ndarray) -> np.ndarray:
+        max_age = int(age.max()) if age.size else 0
+        table = self._table
+        if max_age >= table.shape[1]:
+            table = carbon.biomass_table(self.params, max(2 * max_age, 128))
+            self._table = table
+        # A 16-bit index is computed several times faster, when the table is small
+        # enough for one (ages are below its width).
+        small = table.size <= np.iinfo(np.int16).max and age.dtype.itemsize <= 2
+        index = cover.astype(np.int16 if small else np.intp) * table.shape[1] + age
+        return np.take(table.ravel(), index)
+
+
+def advance_biomass(
+    landscape: Landscape, farmers: FarmerState, density: BiomassTable
+) -> tuple[float, float]:
+    """Biomass from the new ages; return the landscape's biomass removals and
+    emissions (tCO2e) and set each farm's (``farmers.removals_tco2e`` and
+    ``farmers.emissions_tco2e``), for carbon payments.
+
+    The sums run over the cells whose biomass changed, in raster order: a zero
+    change adds nothing to any of them.
+    """
+    ls, fs = landscape, farmers
+    old = ls.biomass_tc_per_ha
+    ls.biomass_tc_per_ha = density(ls.cover, ls.age)
+    change_tc = np.subtract(ls.biomass_tc_per_ha, old).ravel()
+    change_tc *= ls.cell_size_ha
+    changed = np.flatnonzero(change_tc != 0.0)
+    change_tc = change_tc[changed]
+    gain, loss = carbon.split_difference(change_tc)
+    o = ls.owner.ravel()[changed]
+    owned = o >= 0
+    o, d = o[owned], change_tc[owned] * carbon.CO2_PER_C
+    fs.removals_tco2e[:] = np.bincount(o, np.maximum(d, 0.0), fs.n)
+    fs.emissions_tco2e[:] = np.bincount(o, np.maximum(-d, 0.0), fs.n)
+    return gain, loss

@@ -1,0 +1,83 @@
+"""Production, income and savings (ODD: "Production and income").
+
+Annual crops yield in proportion to soil fertility; cocoa agroforestry follows its
+yield curve by age; silvopasture sells beef from its first income year. Revenue is
+at this year's prices. Savings take the saved share of a profit
+(``farmers.savings_rate``) or absorb a loss; debt is not modelled.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from landsim.economics import cocoa_yield
+from landsim.market import PRODUCTS, Market
+from landsim.model.ownership import Ownership
+from landsim.model.state import Cover, FarmerState, Landscape
+from landsim.scenario import CocoaParams, Scenario
+
+
+class CocoaYields:
+    """``cocoa_yield(ages)`` (kg/ha) looked up in a table by age (whole years)."""
+
+    def __init__(self, params: CocoaParams):
+        self.params = params
+        self._table = np.zeros(0)
+
+    def __call__(self, ages: np.ndarray) -> np.ndarray:
+        table = self._table
+        if ages.size and int(ages.max()) >= table.size:
+            table = cocoa_yield(np.arange(max(2 * int(ages.max()), 128)), self.params)
+            self._table = table
+        return table.take(ages.astype(np.intp))
+
+
+def produce(
+    params: Scenario,
+    landscape: Landscape,
+    farmers: FarmerState,
+    ownership: Ownership,
+    market: Market,
+    year: int,
+    cocoa_yields: CocoaYields,
+) -> None:
+    """Revenue, operating costs, net income and cocoa production of each farm at
+    this year's prices (``farmers.revenue_usd`` and the like)."""
+    sc, ls, fs = params, landscape, farmers
+    owned, o = ownership.owned, ownership.owned_farm
+    c = ls.cover.ravel()[owned]
+    # Only annual crops, cocoa and silvopasture produce (or cost anything).
+    producing = np.flatnonzero(c >= Cover.MONOCROP)
+    cells, o, c = owned[producing], o[producing], c[producing]
+    a, f = ls.age.ravel()[cells], ls.fertility.ravel()[cells]
+    p = {name: market.price(name, year) for name in PRODUCTS}
+
+    revenue = np.zeros(cells.size)
+    cost = np.zeros(cells.size)
+    m = c == Cover.MONOCROP
+    revenue[m] = sc.monocrop.yield_t_per_ha * f[m] * p["monocrop"]
+    cost[m] = sc.monocrop.operating_cost_usd_per_ha
+    af = c == Cover.COCOA_AGROFORESTRY
+    kg = cocoa_yields(a[af])
+    revenue[af] = kg * p["cocoa"]
+    cost[af] = kg * sc.cocoa_agroforestry.production_cost_usd_per_kg
+    sp = c == Cover.SILVOPASTURE
+    producing = a[sp] >= sc.silvopasture.first_income_year
+    revenue[sp] = np.where(producing, sc.silvopasture.beef_yield_kg_per_ha * p["beef"], 0.0)
+    cost[sp] = sc.silvopasture.operating_cost_usd_per_ha
+
+    cell = ls.cell_size_ha
+    fs.revenue_usd[:] = np.bincount(o, revenue, fs.n) * cell
+    fs.operating_cost_usd[:] = np.bincount(o, cost, fs.n) * cell
+    fs.net_income_usd[:] = fs.revenue_usd - fs.operating_cost_usd
+    fs.cocoa_kg[:] = np.bincount(o[af], kg, fs.n) * cell
+
+
+def save(farmers: FarmerState, savings_rate: float) -> None:
+    """Savings take the saved share of a profit, or absorb a loss; debt is not
+    modelled (savings stop at 0)."""
+    fs = farmers
+    fs.cumulative_income_usd += fs.net_income_usd
+    net = fs.net_income_usd
+    saved = np.where(net > 0, savings_rate * net, net)
+    fs.savings_usd[:] = np.maximum(fs.savings_usd + saved, 0.0)

@@ -1,0 +1,62 @@
+"""Valuation (ODD: "Objectives" and "Prediction"): the net present value per ha of
+each option over the farmer's planning horizon, at its own discount rate, with a
+risk penalty and a social-learning term (:func:`landsim.economics.value_options`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from landsim.economics import discount_factors, value_options
+from landsim.model.processes.survey import FarmSurvey
+from landsim.model.state import FarmerState
+from landsim.scenario import Scenario
+
+
+class DiscountFactors:
+    """Each farmer's discount factors over the planning horizon, computed again only
+    when the discount rates change (which the model never does)."""
+
+    def __init__(self, horizon: int):
+        self.horizon = horizon
+        self._cached: tuple[np.ndarray, np.ndarray] | None = None
+
+    def __call__(self, rates: np.ndarray) -> np.ndarray:
+        cached = self._cached
+        if cached is None or not np.array_equal(cached[0], rates):
+            cached = (rates.copy(), discount_factors(rates, self.horizon))
+            self._cached = cached
+        return cached[1]
+
+
+def value(
+    params: Scenario,
+    farmers: FarmerState,
+    survey: FarmSurvey,
+    shares: dict[str, np.ndarray],
+    expected: dict[str, tuple[float, float]],
+    discount: np.ndarray,
+    options=None,
+) -> np.ndarray:
+    """Value (USD/ha) of each option against keeping things, shape (n_farms, options)."""
+    sc = params
+    return value_options(
+        discount=discount,
+        options=options,
+        discount_rate=farmers.discount_rate,
+        risk_aversion=farmers.risk_aversion,
+        knowledge=farmers.knowledge,
+        horizon=sc.decision.planning_horizon_years,
+        prices=expected,
+        forest_fertility=survey.forest_fertility,
+        monocrop_fertility=survey.monocrop_min_fertility,
+        exhausted_fertility=survey.exhausted_fertility,
+        share_adopting=shares,
+        monocrop=sc.monocrop,
+        cocoa=sc.cocoa_agroforestry,
+        silvopasture=sc.silvopasture,
+        clearing_cost_usd_per_ha=sc.forest.clearing_cost_usd_per_ha,
+        imitation_weight_usd_per_ha=sc.decision.imitation_weight_usd_per_ha,
+        knowledge_cost_premium=sc.decision.knowledge_cost_premium,
+        technology_uncertainty=sc.decision.technology_uncertainty,
+    )

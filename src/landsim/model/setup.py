@@ -1,0 +1,37 @@
+"""Initialisation (ODD: "Initialization"): the scenario a model runs, and its
+landscape (generated, or read from a file).
+
+The farmers' draws are :func:`landsim.agents.draw_farmers` and the price paths
+:class:`landsim.market.Market`.
+"""
+
+from __future__ import annotations
+
+from landsim import limits
+from landsim.landscape import Landscape, generate_landscape, load_landscape
+from landsim.scenario import Scenario, resolve_scenario
+
+__all__ = ["apply_keyword_overrides", "build_landscape", "resolve_scenario"]
+
+
+def apply_keyword_overrides(scenario: Scenario, overrides: dict) -> Scenario:
+    """``scenario`` with model keyword arguments applied as dotted-key overrides.
+
+    ``seed`` is refused: a model's randomness comes from ``rng`` (Mesa 3's
+    convention), and a scenario's ``seed`` given here would silently not be used.
+    """
+    if "seed" in overrides:
+        raise TypeError(
+            "LandUseModel takes its seed as rng= (Mesa 3's convention), not seed=; "
+            f"use rng={overrides['seed']!r}"
+        )
+    return scenario.with_overrides(overrides, source=f"{scenario.source} (model keywords)")
+
+
+def build_landscape(scenario: Scenario, rng) -> Landscape:
+    """The scenario's landscape: generated, or read from its ``.npz`` file."""
+    params = scenario.landscape
+    if params.source == "synthetic":
+        limits.check_model_memory(scenario)  # before allocating anything
+        return generate_landscape(params, rng, source=scenario.source)
+    return load_landscape(params.source, params)  # checks memory from the headers

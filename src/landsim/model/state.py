@@ -1,0 +1,138 @@
+"""The model's state and its vocabulary: land covers, options, the registry of
+land-use systems, and the state object that the yearly processes act on.
+
+The registry :data:`SYSTEMS` is the one table that maps a land use's cover code,
+the option that establishes it, the scenario section of its parameters and the
+product it sells. The processes, the programmes, the reference implementation, the
+browser view and the docs read it; adding a land use is one entry here, its
+parameter section in the scenario schema, and its rules in the processes that
+differ.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from landsim.agents import Farmer, FarmerState
+from landsim.economics import OPTION_NAMES, Option
+from landsim.landscape import COVER_NAMES, NO_OWNER, Cover, Landscape
+from landsim.market import Market
+from landsim.scenario import Scenario
+
+__all__ = [
+    "COVER_NAMES",
+    "FOREST",
+    "NO_OWNER",
+    "N_COVERS",
+    "OPTION_NAMES",
+    "PERENNIALS",
+    "STAGE2",
+    "SYSTEMS",
+    "Cover",
+    "Farmer",
+    "FarmerState",
+    "LandUseSystem",
+    "Landscape",
+    "ModelState",
+    "Option",
+    "system_params",
+]
+
+
+@dataclass(frozen=True)
+class LandUseSystem:
+    """One land-use system.
+
+    Attributes
+    ----------
+    name : str
+        The name in indicators (``area_<name>_ha``) and docs.
+    cover : Cover
+        Its code in the ``cover`` layer.
+    option : Option or None
+        The yearly option that makes land this cover (None: no option does).
+    section : str
+        The scenario section that holds its parameters.
+    product : str or None
+        What it sells (a market of ``[markets]``), if anything.
+    forest : bool
+        Counts as forest (forest area, payments per ha of forest, clearing).
+    perennial : bool
+        A perennial system established on annual-crop land, with an establishment
+        cost, labour and a yield or income curve over its age.
+    """
+
+    name: str
+    cover: Cover
+    option: Option | None
+    section: str
+    product: str | None
+    forest: bool = False
+    perennial: bool = False
+
+
+#: Every land-use system, in the order of the cover codes.
+SYSTEMS: tuple[LandUseSystem, ...] = (
+    LandUseSystem("primary_forest", Cover.PRIMARY_FOREST, None, "forest", None, forest=True),
+    LandUseSystem(
+        "secondary_forest", Cover.SECONDARY_FOREST, Option.ABANDON, "forest", None, forest=True
+    ),
+    LandUseSystem("monocrop", Cover.MONOCROP, Option.CLEAR, "monocrop", "monocrop"),
+    LandUseSystem(
+        "cocoa_agroforestry",
+        Cover.COCOA_AGROFORESTRY,
+        Option.COCOA_AGROFORESTRY,
+        "cocoa_agroforestry",
+        "cocoa",
+        perennial=True,
+    ),
+    LandUseSystem(
+        "silvopasture",
+        Cover.SILVOPASTURE,
+        Option.SILVOPASTURE,
+        "silvopasture",
+        "beef",
+        perennial=True,
+    ),
+)
+assert tuple(s.cover for s in SYSTEMS) == tuple(Cover), "one system per cover, in code order"
+assert tuple(s.name for s in SYSTEMS) == COVER_NAMES
+
+N_COVERS = len(SYSTEMS)
+#: The forest covers.
+FOREST = tuple(s.cover for s in SYSTEMS if s.forest)
+#: The perennial systems established on annual-crop land, in the order they are
+#: valued and established.
+PERENNIALS = tuple(s for s in SYSTEMS if s.perennial)
+#: The options valued in stage 2 of the decision (abandoning is stage 1's choice).
+STAGE2 = (Option.KEEP, Option.CLEAR, *(s.option for s in PERENNIALS))
+
+
+def system_params(system: LandUseSystem, scenario: Scenario):
+    """The scenario section of ``system``'s parameters."""
+    return getattr(scenario, system.section)
+
+
+@dataclass
+class ModelState:
+    """What the yearly processes and the programmes act on.
+
+    Attributes
+    ----------
+    params : Scenario
+        The validated scenario.
+    landscape : Landscape
+        Raster layers.
+    farmers : FarmerState
+        Struct-of-arrays state of the farmers.
+    market : Market
+        Price paths.
+    year : int
+        Years simulated so far.
+    """
+
+    params: Scenario
+    landscape: Landscape
+    farmers: FarmerState
+    market: Market
+    year: int = 0
