@@ -155,9 +155,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     viz = commands.add_parser(
         "viz",
-        help="explore a scenario in the browser (Mesa SolaraViz)",
+        help="explore a scenario in the browser (Mesa and Solara)",
         description=(
-            "Launch the Mesa SolaraViz app on localhost: a land-cover map, trajectories, "
+            "Launch the browser view on localhost (Solara, with Mesa's model controller): a "
+            "land-cover map, trajectories, "
             "sliders, a scenario picker and a seed field. Needs the 'viz' extra: "
             "pip install -e '.[viz]'."
         ),
