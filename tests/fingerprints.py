@@ -23,6 +23,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from conftest import SMALL_OVERRIDES
+
 ROOT = Path(__file__).resolve().parents[1]
 FILE = Path(__file__).with_name("fingerprints.json")
 SEEDS = (0, 7)
@@ -32,14 +34,7 @@ BATCH_RUN_COLUMNS = (
     "run_id", "scenario", "point", "replicate", "seed", "status",
     "forest_area_ha", "carbon_stock_tc",
 )  # fmt: skip
-SMALL = {
-    "landscape.width": 60,
-    "landscape.height": 60,
-    "landscape.n_farms": 20,
-    "landscape.lot_depth_km": 0.5,
-    "landscape.reserve_fraction": 0.2,
-    "years": 10,
-}
+SMALL = SMALL_OVERRIDES  # the small test landscape of tests/conftest.py
 
 
 def hash_frame(frame: pd.DataFrame) -> str:

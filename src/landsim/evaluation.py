@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from landsim.display import fmt_column, indicator_label, label_and_unit, thousands
+from landsim.outdir import SIGNATURES
 from landsim.scenario import Scenario, ScenarioError
 
 #: tCO2e per tC.
@@ -95,18 +96,10 @@ EFFECT_PANELS = (
     "income_effect_poorest20_usd",
 )
 
-#: What :meth:`Comparison.write` writes (it refuses to overwrite any of them).
-COMPARISON_FILES = (
-    "summary.csv",
-    "summary.parquet",
-    "replicates.csv",
-    "replicates.parquet",
-    "trajectories.parquet",
-    "restoration.csv",
-    "manifest.json",
-    "trajectories.png",
-    "effects.png",
-)
+#: What :meth:`Comparison.write` writes (it refuses to overwrite any of them): the
+#: tables that mark a directory as a comparison's (``outdir.SIGNATURES``), the
+#: manifest and the figures.
+COMPARISON_FILES = (*SIGNATURES["comparison"], "manifest.json", "trajectories.png", "effects.png")
 
 #: Columns simulate() adds in front of the model's yearly table.
 _RUN_COLUMNS = ("scenario", "seed", "landsim_version")
