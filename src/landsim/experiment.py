@@ -53,6 +53,7 @@ from pydantic import (
     model_validator,
 )
 
+from landsim.errors import problems_from
 from landsim.limits import model_memory_bytes
 from landsim.scenario import DEFAULT_NAME, Scenario, ScenarioError, load_scenario, read_toml
 
@@ -648,36 +649,7 @@ def _validate_spec(data: dict, source: str) -> ExperimentSpec:
     try:
         return ExperimentSpec.model_validate(data)
     except ValidationError as exc:
-        problems = []
-        for err in exc.errors():
-            parts = [str(p) for p in err["loc"]]
-            for i, part in enumerate(parts[:-1]):  # quote a dotted scenario key
-                if part in ("grid", "factors"):  # samples.factors."a.b".1
-                    parts[i + 1] = f'"{parts[i + 1]}"'
-                    break
-            loc = ".".join(parts)
-            msg = err["msg"].removeprefix("Value error, ")
-            if err["type"] == "extra_forbidden":
-                msg = "unknown key; allowed keys: " + ", ".join(_fields_at(err["loc"][:-1]))
-            elif err["type"] == "missing":
-                msg = "required key is missing"
-            elif "input" in err and not isinstance(err["input"], dict | list):
-                msg += f" (got {err['input']!r})"
-            problems.append((loc, msg))
-        raise ScenarioError(source, problems) from None
-
-
-def _fields_at(loc) -> list[str]:
-    model: Any = ExperimentSpec
-    for key in loc:
-        field = getattr(model, "model_fields", {}).get(key)
-        if field is None:
-            break
-        model = field.annotation
-        for arg in getattr(model, "__args__", ()):
-            if hasattr(arg, "model_fields"):
-                model = arg
-    return list(getattr(model, "model_fields", {}))
+        raise ScenarioError(source, problems_from(exc, ExperimentSpec)) from None
 
 
 def chunk_size_for(n_runs: int, workers: int, limit: int = 50) -> int:

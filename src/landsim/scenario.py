@@ -47,6 +47,8 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from landsim.errors import ScenarioError, keys_at, problems_from
+
 DEFAULT_NAME = "default"
 
 #: Largest scenario (or experiment) file read, in bytes.
@@ -63,24 +65,6 @@ MAX_TEXT_CHARS = 4096
 MAX_GRID_SIDE = 20000
 #: Largest seed (seeds are 0 to 2**63 - 1, so that they fit a 64-bit integer).
 MAX_SEED = 2**63 - 1
-
-
-class ScenarioError(ValueError):
-    """A scenario (or landscape) file a user gave is not valid.
-
-    Parameters
-    ----------
-    source : str
-        The file (or ``"<dict>"``) the problem is in.
-    problems : list of (str, str)
-        ``(key path, message)`` pairs.
-    """
-
-    def __init__(self, source: str, problems: list[tuple[str, str]]):
-        self.source = source
-        self.problems = problems
-        lines = [f"{source}: {key}: {msg}" if key else f"{source}: {msg}" for key, msg in problems]
-        super().__init__("\n".join(lines))
 
 
 class _Section(BaseModel):
@@ -644,7 +628,7 @@ def _set_path(data: dict, path: str, value: Any, source: str) -> None:
             key = int(key)
         elif not isinstance(node, dict):
             where = ".".join(keys[:i])
-            allowed = _schema_keys(where)
+            allowed = keys_at(Scenario, where.split(".") if where else [])
             if node is None and allowed:
                 msg = (
                     f"{where} is not set in this scenario; override {where} with a whole "
@@ -702,23 +686,6 @@ def is_scenario_key(path: str) -> bool:
             return False
         models = found
     return True
-
-
-def _schema_keys(path: str) -> list[str]:
-    """The keys the schema allows in the table at ``path`` (none for a value)."""
-    models: list[Any] = [Scenario]
-    for key in path.split(".") if path else []:
-        found: list[Any] = []
-        for model in models:
-            if isinstance(model, _ListOf):
-                found.extend(model.items if key.isdigit() else [])
-            elif key in getattr(model, "model_fields", {}):
-                found.extend(_field_models(model.model_fields[key].annotation))
-        models = found
-    keys: dict[str, None] = {}
-    for model in models:
-        keys |= dict.fromkeys(getattr(model, "model_fields", {}))
-    return list(keys)
 
 
 class _ListOf:
@@ -919,44 +886,5 @@ def _validate(data: dict, source: str) -> Scenario:
         scenario._source = source
         return scenario
     except ValidationError as exc:
-        problems = []
-        for err in exc.errors():
-            raw = [p for p in err["loc"] if not (isinstance(p, str) and "[" in p)]
-            if raw[-2:-1] == ["constant"] and raw[-1] == "value":
-                raw = raw[:-1]  # a plain number: name the key, not its ".value"
-            loc = [str(p) for p in raw if p not in _TAGS]
-            msg = err["msg"].removeprefix("Value error, ")
-            if err["type"] == "extra_forbidden":
-                msg = "unknown key" + _allowed_keys(raw)
-            elif err["type"] == "missing":
-                msg = "required key is missing"
-            elif err["type"] == "out_of_range":
-                pass  # the message says what was given
-            elif "input" in err and not isinstance(err["input"], dict | BaseModel):
-                got = repr(err["input"])
-                msg += f" (got {got if len(got) <= 80 else got[:77] + '...'})"
-            problems.append((".".join(loc), msg))
+        problems = problems_from(exc, Scenario, quote_after=(), hidden=frozenset(_TAGS))
         raise ScenarioError(source, problems) from None
-
-
-def _allowed_keys(loc: list) -> str:
-    """List the keys allowed where an unknown key ``loc`` was found (``loc`` as
-    pydantic gives it, with distribution tags such as ``"uniform"``)."""
-    model: Any = Scenario
-    for key in loc[:-1]:
-        if key in _TAGS:
-            model = _DISTRIBUTIONS[key]
-            continue
-        if isinstance(key, int):  # an item of a list such as programmes
-            continue
-        field = getattr(model, "model_fields", {}).get(key)
-        if field is None:
-            return ""
-        model = field.annotation
-        # Unwrap list[X] and X | None to X.
-        while get_args(model) and not hasattr(model, "model_fields"):
-            model = next(a for a in get_args(model) if a is not type(None))
-    fields = getattr(model, "model_fields", None)
-    if not fields:
-        return ""
-    return "; allowed keys: " + ", ".join(fields)

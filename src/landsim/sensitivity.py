@@ -73,6 +73,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from landsim.errors import problems_from
 from landsim.experiment import (
     Experiment,
     Integer,
@@ -1034,26 +1035,7 @@ def _validate_spec(data: dict, source: str) -> SensitivitySpec:
     try:
         return SensitivitySpec.model_validate(data)
     except ValidationError as exc:
-        problems = []
-        for err in exc.errors():
-            loc = [str(p) for p in err["loc"]]
-            if len(loc) >= 2 and loc[0] == "factors":
-                loc = [f'factors."{loc[1]}"', *loc[2:]]
-            msg = err["msg"].removeprefix("Value error, ")
-            if err["type"] == "extra_forbidden":
-                msg = "unknown key"
-                if loc[:1] == ["options"]:
-                    msg += "; allowed keys: " + ", ".join(Options.model_fields)
-                elif len(loc) == 1:
-                    msg += "; allowed keys: " + ", ".join(SensitivitySpec.model_fields)
-                else:
-                    msg += "; allowed keys: dist, low, high, peak, mean, sd"
-            elif err["type"] == "missing":
-                msg = "required key is missing"
-            elif "input" in err and not isinstance(err["input"], dict | list):
-                msg += f" (got {err['input']!r})"
-            problems.append((".".join(loc), msg))
-        raise ScenarioError(source, problems) from None
+        raise ScenarioError(source, problems_from(exc, SensitivitySpec)) from None
 
 
 def run_sensitivity(
