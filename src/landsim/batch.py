@@ -80,6 +80,7 @@ from landsim.experiment import (
     replicate_seed,
 )
 from landsim.limits import available_memory_bytes, format_bytes
+from landsim.provenance import dependency_versions
 
 #: The key columns of every table, in order.
 KEY_COLUMNS = ("run_id", "scenario", "point", "replicate", "seed")
@@ -330,7 +331,7 @@ class ModelRunner:
 
     def __call__(self, run: Run) -> RunResult:
         from landsim.model import LandUseModel
-        from landsim.simulation import landsim_version
+        from landsim.provenance import landsim_version
 
         row = key_row(run, self.seed)
         started = time.perf_counter()
@@ -607,20 +608,6 @@ def _failed(chunk: list[Run], runner, message: str) -> list[RunResult]:
 
 
 # --------------------------------------------------------------------------- storage
-
-
-def _dependency_versions() -> dict[str, str | None]:
-    from importlib import metadata
-
-    from landsim.simulation import DEPENDENCIES
-
-    versions = {}
-    for name in (*DEPENDENCIES, "distributed"):
-        try:
-            versions[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            versions[name] = None
-    return versions
 
 
 #: Text columns of the tables, stored as Arrow strings whether or not they hold values.
@@ -973,7 +960,7 @@ def batch_meta(experiment: Experiment) -> dict:
 
 def new_manifest(experiment: Experiment) -> dict:
     """The manifest of a new batch (``attempts`` empty)."""
-    from landsim.simulation import landsim_version
+    from landsim.provenance import landsim_version
 
     return {
         "kind": "batch",
@@ -986,7 +973,7 @@ def new_manifest(experiment: Experiment) -> dict:
         "created": _now(),
         "python": sys.version.split()[0],
         "platform": platform.platform(),
-        "dependencies": _dependency_versions(),
+        "dependencies": dependency_versions(("distributed",)),
         "attempts": [],
     }
 

@@ -433,7 +433,7 @@ def compare(
     from landsim.batch import execute_experiment
     from landsim.experiment import Experiment, replicate_seed
     from landsim.model import describe_seed, resolve_scenario
-    from landsim.simulation import landsim_version
+    from landsim.provenance import landsim_version
 
     if isinstance(replicates, bool) or not isinstance(replicates, int | np.integer):
         raise ValueError(f"replicates must be an integer (got {replicates!r})")
@@ -638,8 +638,7 @@ class Comparison:
 
     def manifest(self) -> dict:
         """Everything needed to reproduce the comparison."""
-        from importlib import metadata
-
+        from landsim.provenance import dependency_versions
         from landsim.simulation import SimulationResult
         from landsim.simulation import manifest as run_manifest
 
@@ -655,11 +654,7 @@ class Comparison:
             return run_manifest(result, sc.source)
 
         scen, cf = describe(self.scenario), describe(self.counterfactual)
-        deps = dict(scen["dependencies"])
-        try:
-            deps["matplotlib"] = metadata.version("matplotlib")
-        except metadata.PackageNotFoundError:
-            deps["matplotlib"] = None
+        deps = {**scen["dependencies"], **dependency_versions(("matplotlib",))}
         return {
             "kind": "comparison",
             "landsim_version": self.version,

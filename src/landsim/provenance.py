@@ -11,6 +11,9 @@ explicitly).
 
 from __future__ import annotations
 
+import functools
+from importlib import metadata
+
 import numpy as np
 
 
@@ -45,3 +48,28 @@ def describe_seed(rng) -> int | str | None:
     if isinstance(rng, np.random.SeedSequence):
         return f"SeedSequence(entropy={rng.entropy}, spawn_key={rng.spawn_key})"
     return f"{type(rng).__name__} (state not recorded)"
+
+
+#: Packages whose versions every manifest records.
+DEPENDENCIES = ("mesa", "numpy", "scipy", "pandas", "pyarrow", "pydantic", "SALib")
+
+
+@functools.cache
+def landsim_version() -> str:
+    """The installed landsim's version ("unknown" in a source tree not installed)."""
+    try:
+        return metadata.version("landsim")
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def dependency_versions(extra: tuple[str, ...] = ()) -> dict[str, str | None]:
+    """The versions of :data:`DEPENDENCIES` and of ``extra`` packages (None where a
+    package is not installed), as manifests record them."""
+    versions: dict[str, str | None] = {}
+    for name in (*DEPENDENCIES, *extra):
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = None
+    return versions

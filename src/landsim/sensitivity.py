@@ -918,7 +918,7 @@ class SensitivityAnalysis:
         return [out / name for name in names]
 
     def _write(self, out: Path) -> list[str]:
-        from landsim.simulation import landsim_version
+        from landsim.provenance import landsim_version
 
         samples = pd.DataFrame(self.samples_, columns=self.names)
         tables = {

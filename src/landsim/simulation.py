@@ -2,32 +2,32 @@
 
 from __future__ import annotations
 
-import functools
 import json
 import platform
 import sys
 import textwrap
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from importlib import metadata
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from landsim.model import LandUseModel, resolve_scenario
+from landsim.provenance import DEPENDENCIES, dependency_versions, landsim_version
+
+__all__ = [
+    "DEPENDENCIES",
+    "OUTPUT_FILES",
+    "SimulationResult",
+    "format_summary",
+    "landsim_version",
+    "manifest",
+    "simulate",
+    "summarize",
+    "write_outputs",
+]
 from landsim.scenario import Scenario
-
-#: Packages whose versions every manifest records.
-DEPENDENCIES = ("mesa", "numpy", "scipy", "pandas", "pyarrow", "pydantic", "SALib")
-
-
-@functools.cache
-def landsim_version() -> str:
-    try:
-        return metadata.version("landsim")
-    except metadata.PackageNotFoundError:  # running from a source tree
-        return "unknown"
 
 
 @dataclass
@@ -246,12 +246,7 @@ def programme_summary(result: SimulationResult, width: int = 100) -> list[str]:
 
 def manifest(result: SimulationResult, scenario_file: str | None) -> dict:
     """Everything needed to reproduce a run."""
-    deps = {}
-    for name in DEPENDENCIES:
-        try:
-            deps[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            deps[name] = None
+    deps = dependency_versions()
     return {
         "kind": "run",
         "landsim_version": result.version,
