@@ -28,6 +28,8 @@ import sys
 import warnings
 from pathlib import Path
 
+from landsim.errors import UsageError
+
 EXIT_USAGE = 2
 
 
@@ -192,10 +194,6 @@ def check_backend_options(args: argparse.Namespace) -> None:
         if value is not None and value < 1:
             flag = "--" + option.replace("_", "-")
             raise UsageError(f"{flag} must be at least 1 (got {value})")
-
-
-class UsageError(Exception):
-    """A user mistake, reported without a traceback (exit code 2)."""
 
 
 def check_out(out: str | None, kind: str, force: bool, **options) -> None:

@@ -134,3 +134,8 @@ def problems_from(
             msg += f" (got {got})"
         problems.append((".".join(parts), msg))
     return problems
+
+
+class UsageError(Exception):
+    """A mistake in how a command was called (a flag's value, a port in use),
+    reported without a traceback (exit code 2)."""
