@@ -58,6 +58,9 @@ def main(argv=None) -> int:
     parser.add_argument("new", nargs="?")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--cases", nargs="+", default=list(CASES))
+    parser.add_argument(
+        "--write", metavar="LABEL", help="also write the table to docs/performance.md, as LABEL"
+    )
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--repeats", type=int, default=9, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -77,10 +80,37 @@ def main(argv=None) -> int:
             f"| {new:.3f} ({min(times['new']):.3f}-{max(times['new']):.3f}) "
             f"| {100 * (new / old - 1):+.1f} % |"
         )
-    print("| case | old, s (range) | new, s (range) | change |")
-    print("|---|---|---|---|")
-    print("\n".join(rows))
+    table = "\n".join(
+        ["| case | old, s (range) | new, s (range) | change |", "|---|---|---|---|", *rows]
+    )
+    print(table)
+    if args.write:
+        write_section(args, table)
     return 0
+
+
+def commit_of(src: str) -> str:
+    out = subprocess.run(
+        ["git", "-C", src, "log", "-1", "--format=%h"], capture_output=True, text=True
+    )
+    return out.stdout.strip() or "?"
+
+
+def write_section(args, table: str) -> None:
+    sys.path.insert(0, str(Path(__file__).parent))
+    from docsections import replace_section
+
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    body = (
+        f"## Speed across a refactoring: {args.write}\n\n"
+        f"`benchmarks/revisions.py`: the old tree (commit `{commit_of(args.old)}`) and the "
+        f"new one (commit `{commit_of(args.new)}`) timed in alternation, {args.rounds} "
+        "rounds, each a fresh process per tree: `default` is the median of 9 warm runs of "
+        "the embedded default scenario, `large` one run of 1000 x 1000 cells (30 years). "
+        "The table gives the median over rounds and the range. "
+        f"Load average at the end (1, 5, 15 min): {load}.\n\n{table}\n"
+    )
+    replace_section(ROOT / "docs" / "performance.md", "revisions", body)
 
 
 if __name__ == "__main__":

@@ -30,12 +30,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from landsim.carbon import CO2_PER_C
 from landsim.display import fmt_column, indicator_label, label_and_unit, thousands
 from landsim.outdir import SIGNATURES
 from landsim.scenario import Scenario, ScenarioError
-
-#: tCO2e per tC.
-CO2_PER_C = 44.0 / 12.0
 
 #: Per-replicate metrics: name -> (label, unit). Definitions in docs/evaluation.md.
 METRICS: dict[str, tuple[str, str]] = {
@@ -116,12 +114,25 @@ def _at(yearly: pd.DataFrame, column: str, year: int | None) -> float:
     return float(values.iloc[0]) if len(values) else math.nan
 
 
+def avoided_ha(scenario_deforestation_ha, counterfactual_deforestation_ha):
+    """Avoided deforestation (ha): the counterfactual's cumulative primary-forest
+    clearing minus the scenario's (numbers or arrays alike). The one definition, for
+    comparisons and for the paired outputs of sensitivity analyses."""
+    return counterfactual_deforestation_ha - scenario_deforestation_ha
+
+
+def additional_tco2e(scenario_stock_tc, counterfactual_stock_tc):
+    """Additional carbon (tCO2e): the scenario's carbon stock minus the
+    counterfactual's, in tCO2e (numbers or arrays alike)."""
+    return (scenario_stock_tc - counterfactual_stock_tc) * CO2_PER_C
+
+
 def avoided_deforestation(
     yearly: pd.DataFrame, counterfactual: pd.DataFrame, year: int | None
 ) -> float:
     """Cumulative primary-forest clearing up to ``year``, counterfactual minus scenario (ha)."""
     col = "cumulative_deforestation_ha"
-    return _at(counterfactual, col, year) - _at(yearly, col, year)
+    return avoided_ha(_at(yearly, col, year), _at(counterfactual, col, year))
 
 
 def additional_carbon(
@@ -129,7 +140,7 @@ def additional_carbon(
 ) -> float:
     """Carbon stock in ``year``, scenario minus counterfactual, in tCO2e."""
     col = "carbon_stock_tc"
-    return (_at(yearly, col, year) - _at(counterfactual, col, year)) * CO2_PER_C
+    return additional_tco2e(_at(yearly, col, year), _at(counterfactual, col, year))
 
 
 def reversal_share(at_end: float, at_programme_end: float, runs_past_programme: bool) -> float:
@@ -141,11 +152,15 @@ def reversal_share(at_end: float, at_programme_end: float, runs_past_programme: 
     return 1.0 - at_end / at_programme_end
 
 
-def cost_per_tco2e(cost_usd: float, additional_tco2e: float) -> float:
-    """Cost per additional tCO2e; NaN if there is no additional carbon (<= 0)."""
-    if not additional_tco2e > 0 or math.isnan(cost_usd):
-        return math.nan
-    return cost_usd / additional_tco2e
+def cost_per_tco2e(cost_usd, additional_tco2e):
+    """Cost per additional tCO2e; NaN where there is no additional carbon (<= 0) or
+    the cost is unknown (numbers or arrays alike)."""
+    if np.ndim(cost_usd) == 0 and np.ndim(additional_tco2e) == 0:
+        if not additional_tco2e > 0 or math.isnan(cost_usd):
+            return math.nan
+        return cost_usd / additional_tco2e
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(np.asarray(additional_tco2e) > 0, cost_usd / additional_tco2e, np.nan)
 
 
 def _flag(farms: pd.DataFrame, column: str, has_programmes: bool) -> pd.Series | None:

@@ -74,6 +74,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from landsim.errors import problems_from
+from landsim.evaluation import additional_tco2e, avoided_ha, cost_per_tco2e
 from landsim.experiment import (
     Experiment,
     Integer,
@@ -124,8 +125,6 @@ PAIRED_OUTPUTS = {
     "cost_per_tco2e": "programme cost (sum over years) per additional tCO2e",
 }
 
-#: tCO2e per tC.
-CO2_PER_C = 44.0 / 12.0
 
 #: SALib distribution names and the factor keys that give their parameters.
 DISTRIBUTIONS = {
@@ -686,13 +685,13 @@ class SensitivityAnalysis:
         sc = runs[runs["scenario"] == "scenario"].set_index(keys)
         cf = runs[runs["scenario"] == "counterfactual"].set_index(keys)
         values = sc.copy()
-        avoided = cf["cumulative_deforestation_ha"] - sc["cumulative_deforestation_ha"]
-        additional = (sc["carbon_stock_tc"] - cf["carbon_stock_tc"]) * CO2_PER_C
+        # The definitions of landsim.evaluation, applied to every point at once.
+        avoided = avoided_ha(sc["cumulative_deforestation_ha"], cf["cumulative_deforestation_ha"])
+        additional = additional_tco2e(sc["carbon_stock_tc"], cf["carbon_stock_tc"])
         cost = sc["programme_cost_usd@sum"] - cf["programme_cost_usd@sum"]
         values["avoided_deforestation_ha"] = avoided
         values["additional_carbon_tco2e"] = additional
-        with np.errstate(divide="ignore", invalid="ignore"):
-            values["cost_per_tco2e"] = np.where(additional > 0, cost / additional, np.nan)
+        values["cost_per_tco2e"] = cost_per_tco2e(cost, additional)
         return values.reset_index()
 
     # ------------------------------------------------------------------ analyze
