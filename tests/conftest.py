@@ -22,6 +22,17 @@ SMALL_OVERRIDES = {
 }
 
 
+def small_scenario_toml(name: str = "small", years: int = 10, extends: str = "default") -> str:
+    """The small landscape of :data:`SMALL_OVERRIDES` as the text of a scenario file
+    (for tests of files and of the command line)."""
+    landscape = "".join(
+        f"{key.removeprefix('landscape.')} = {value}\n"
+        for key, value in SMALL_OVERRIDES.items()
+        if key.startswith("landscape.")
+    )
+    return f'extends = "{extends}"\nname = "{name}"\nyears = {years}\n[landscape]\n{landscape}'
+
+
 @pytest.fixture(scope="session")
 def default_scenario() -> Scenario:
     """The embedded default scenario."""

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from conftest import small_scenario_toml
 from landsim.batch import (
     BatchError,
     BatchResults,
@@ -31,17 +32,7 @@ from landsim.simulation import simulate
 
 ROOT = Path(__file__).resolve().parents[1]
 
-SMALL_SCENARIO = """\
-extends = "default"
-name = "small"
-years = 6
-[landscape]
-width = 60
-height = 60
-n_farms = 20
-lot_depth_km = 0.5
-reserve_fraction = 0.2
-"""
+SMALL_SCENARIO = small_scenario_toml("small", years=6)
 
 EXPERIMENT = """\
 name = "test_grid"

@@ -16,6 +16,7 @@ import pandas as pd
 import pytest
 from pandas.testing import assert_frame_equal
 
+from conftest import SMALL_OVERRIDES, small_scenario_toml
 from landsim.cli import main
 from landsim.evaluation import (
     CO2_PER_C,
@@ -41,19 +42,8 @@ ROOT = Path(__file__).resolve().parents[1]
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 #: A tiny landscape: 60 x 60 cells, 20 farms, 8 years (a few tens of ms per run).
-TINY = {
-    "landscape.width": 60,
-    "landscape.height": 60,
-    "landscape.n_farms": 20,
-    "landscape.lot_depth_km": 0.5,
-    "landscape.reserve_fraction": 0.2,
-    "years": 8,
-}
-TINY_TOML = (
-    'extends = "default"\nname = "{name}"\nyears = 8\n'
-    "[landscape]\nwidth = 60\nheight = 60\nn_farms = 20\nlot_depth_km = 0.5\n"
-    "reserve_fraction = 0.2\n"
-)
+TINY = {**SMALL_OVERRIDES, "years": 8}
+TINY_TOML = small_scenario_toml("{name}", years=8)
 R, SEED = 3, 11
 
 

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import SMALL_OVERRIDES
+from conftest import SMALL_OVERRIDES, small_scenario_toml
 from landsim.cli import main
 from landsim.model import LandUseModel
 from landsim.scenario import ScenarioError
@@ -69,11 +69,7 @@ def test_batch_run_with_seeds_repeats():
 
 def test_cli_defaults_to_the_scenario_seed(tmp_path, capsys):
     path = tmp_path / "s.toml"
-    path.write_text(
-        'name = "s"\nseed = 21\nyears = 2\n[landscape]\nwidth = 60\nheight = 60\n'
-        "n_farms = 20\nlot_depth_km = 0.5\nreserve_fraction = 0.2\n",
-        encoding="utf-8",
-    )
+    path.write_text("seed = 21\n" + small_scenario_toml("s", years=2), encoding="utf-8")
     assert main(["run", str(path), "--out", str(tmp_path / "out"), "--quiet"]) == 0
     yearly = pd.read_parquet(tmp_path / "out" / "yearly.parquet")
     assert set(yearly["seed"].astype(str)) == {"21"}
