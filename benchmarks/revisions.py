@@ -3,7 +3,9 @@
 For a change that must not slow the model down (a refactoring), this times the
 same cases on the old and the new code in alternation, so that both see the same
 load on a busy machine: ``rounds`` times, each tree's worker process runs the case
-once (default scenario: ``repeats`` warm runs, median; 1000 x 1000: one run).
+once (default scenario: ``repeats`` warm runs, median; 1000 x 1000: one run). The
+time is the process's CPU time (``time.process_time``), which other processes on
+the machine disturb less than the wall clock.
 
     .venv/bin/python benchmarks/revisions.py OLD_SRC NEW_SRC [--rounds 5]
 
@@ -34,9 +36,9 @@ def worker(case: str, repeats: int) -> None:
     simulate(scenario, rng=scenario.seed)  # warm-up (imports, tables)
     times = []
     for _ in range(repeats):
-        t = time.perf_counter()
+        t = time.process_time()
         simulate(scenario, rng=scenario.seed)
-        times.append(time.perf_counter() - t)
+        times.append(time.process_time() - t)
     print(json.dumps({"s": statistics.median(times)}))
 
 
@@ -105,7 +107,8 @@ def write_section(args, table: str) -> None:
         f"## Speed across a refactoring: {args.write}\n\n"
         f"`benchmarks/revisions.py`: the old tree (commit `{commit_of(args.old)}`) and the "
         f"new one (commit `{commit_of(args.new)}`) timed in alternation, {args.rounds} "
-        "rounds, each a fresh process per tree: `default` is the median of 9 warm runs of "
+        "rounds, each a fresh process per tree, in CPU seconds of the process: `default` "
+        "is the median of 9 warm runs of "
         "the embedded default scenario, `large` one run of 1000 x 1000 cells (30 years). "
         "The table gives the median over rounds and the range. "
         f"Load average at the end (1, 5, 15 min): {load}.\n\n{table}\n"
