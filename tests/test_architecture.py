@@ -116,3 +116,15 @@ def test_no_import_cycles():
             done.add(start)
             visit(start, [start], done)
     assert not cycles, f"import cycles: {cycles}"
+
+
+def test_the_old_figure_module_is_a_deprecated_alias():
+    import importlib
+    import sys as _sys
+
+    _sys.modules.pop("landsim.sensitivity_plots", None)
+    with pytest.warns(DeprecationWarning, match="landsim.plot.sensitivity"):
+        old = importlib.import_module("landsim.sensitivity_plots")
+    from landsim.plot import sensitivity
+
+    assert old.plot_indices is sensitivity.plot_indices

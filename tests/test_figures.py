@@ -1,5 +1,5 @@
 """Figures and printed tables: many series told apart, readable sensitivity figures,
-tables that fit a terminal (landsim.display, report, sensitivity_plots)."""
+tables that fit a terminal (landsim.display, report, landsim.plot)."""
 
 from __future__ import annotations
 
@@ -242,7 +242,7 @@ def morris18():
 
 
 def test_convergence_plot_tells_eighteen_factors_apart(sobol18, saved_figures, tmp_path):
-    from landsim.sensitivity_plots import plot_convergence
+    from landsim.plot.sensitivity import plot_convergence
 
     plot_convergence(sobol18, tmp_path / "c.png")
     (fig,) = saved_figures
@@ -266,7 +266,7 @@ def rendered(fig):
 
 
 def test_index_figure_has_readable_titles_labels_and_ticks(sobol18, saved_figures, tmp_path):
-    from landsim.sensitivity_plots import plot_indices
+    from landsim.plot.sensitivity import plot_indices
 
     plot_indices(sobol18, tmp_path / "i.png")
     (fig,) = saved_figures
@@ -288,7 +288,7 @@ def test_index_figure_has_readable_titles_labels_and_ticks(sobol18, saved_figure
 
 
 def test_morris_labels_do_not_overlap(morris18, saved_figures, tmp_path):
-    from landsim import sensitivity_plots
+    from landsim.plot import sensitivity as sensitivity_plots
 
     most = getattr(sensitivity_plots, "MORRIS_LABELS", 8)
 
@@ -310,7 +310,7 @@ def test_morris_labels_do_not_overlap(morris18, saved_figures, tmp_path):
 
 
 def test_a_small_sample_is_flagged_on_the_index_figure(saved_figures, tmp_path):
-    from landsim.sensitivity_plots import plot_indices
+    from landsim.plot.sensitivity import plot_indices
 
     def model(p):
         return {OUTPUTS[0]: p["a"] + 2 * p["b"] * p["c"], OUTPUTS[1]: p["a"] ** 2}

@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from landsim.carbon import CO2_PER_C
-from landsim.display import fmt_column, indicator_label, label_and_unit, thousands
+from landsim.display import fmt_column, indicator_label
 from landsim.outdir import SIGNATURES
 from landsim.scenario import Scenario, ScenarioError
 
@@ -756,88 +756,16 @@ class Comparison:
     # ---------------------------------------------------------------- figures
 
     def plot_trajectories(self, path: str | Path) -> Path:
-        """Both runs' mean and 2.5-97.5 % band across replicates for forest area,
-        cumulative deforestation, carbon stock and mean income (2 x 2), programme
-        years shaded."""
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
-        from matplotlib.figure import Figure
+        """Both runs' trajectories (see :mod:`landsim.plot.comparison`)."""
+        from landsim.plot.comparison import plot_comparison_trajectories
 
-        fig = Figure(figsize=(11, 8), layout="constrained")
-        FigureCanvasAgg(fig)
-        axes = fig.subplots(2, 2).ravel()
-        traj = self.trajectories
-        runs = (
-            ("counterfactual", f"counterfactual: {self.counterfactual_name}", "tab:gray"),
-            ("scenario", f"scenario: {self.scenario_name}", "tab:green"),
-        )
-        for ax, column in zip(axes, TRAJECTORY_PANELS, strict=True):
-            for p in self.programmes:
-                if p["start_in_run"] <= p["end_in_run"]:
-                    ax.axvspan(
-                        p["start_in_run"] - 1,
-                        p["end_in_run"],
-                        color="gold",
-                        alpha=0.15,
-                        lw=0,
-                        label="programme years" if ax is axes[0] else None,
-                    )
-            for run, label, colour in runs:
-                rows = traj[traj["run"] == run]
-                if column not in rows.columns or rows[column].isna().all():
-                    continue
-                by_year = rows.groupby("year")[column]
-                mean = by_year.mean()
-                low, high = by_year.quantile(0.025), by_year.quantile(0.975)
-                x = mean.index.to_numpy()
-                ax.fill_between(x, low.to_numpy(), high.to_numpy(), color=colour, alpha=0.25, lw=0)
-                ax.plot(x, mean.to_numpy(), color=colour, lw=2, label=label)
-            label, unit = label_and_unit(column)
-            ax.set_title(label)
-            ax.set_ylabel(unit)
-            ax.set_xlabel("year")
-            thousands(ax.yaxis)
-            ax.grid(alpha=0.3)
-        handles, labels = axes[0].get_legend_handles_labels()
-        axes[0].legend(handles, labels, fontsize="small")
-        fig.suptitle(
-            f"{self.scenario_name} vs {self.counterfactual_name}: mean and 2.5-97.5 % of "
-            f"{self.n_replicates} replicates"
-        )
-        fig.savefig(path, dpi=100)
-        return Path(path)
+        return plot_comparison_trajectories(self, path)
 
     def plot_effects(self, path: str | Path) -> Path:
-        """The main effects: mean across replicates with 95 % t-interval error bars,
-        one panel per metric (their units differ)."""
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
-        from matplotlib.figure import Figure
+        """The main effects (:func:`landsim.plot.comparison.plot_comparison_effects`)."""
+        from landsim.plot.comparison import plot_comparison_effects
 
-        summary = self.summary()
-        fig = Figure(figsize=(3 * len(EFFECT_PANELS), 4), layout="constrained")
-        FigureCanvasAgg(fig)
-        axes = fig.subplots(1, len(EFFECT_PANELS))
-        for ax, metric in zip(axes, EFFECT_PANELS, strict=True):
-            label, unit = METRICS[metric]
-            row = summary.loc[metric] if metric in summary.index else None
-            ax.axhline(0, color="black", lw=0.8)
-            ax.set_xticks([])
-            ax.set_title(f"{label}\n({unit})", fontsize="small")
-            if row is None or not np.isfinite(row["mean"]):
-                ax.text(0.5, 0.5, "n/a", ha="center", va="center", transform=ax.transAxes)
-                continue
-            mean = float(row["mean"])
-            yerr = None
-            if np.isfinite(row["ci_low"]):
-                yerr = [[mean - float(row["ci_low"])], [float(row["ci_high"]) - mean]]
-            ax.bar([0], [mean], yerr=yerr, capsize=8, color="tab:green", width=0.5)
-            thousands(ax.yaxis)
-            ax.set_xlim(-1, 1)
-        fig.suptitle(
-            f"Effects of {self.scenario_name} vs {self.counterfactual_name} "
-            f"(mean, 95 % CI; {self.n_replicates} replicates)"
-        )
-        fig.savefig(path, dpi=100)
-        return Path(path)
+        return plot_comparison_effects(self, path)
 
 
 def _to_parquet(frame: pd.DataFrame, path: Path, meta: str) -> None:

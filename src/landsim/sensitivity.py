@@ -963,7 +963,7 @@ class SensitivityAnalysis:
 
     def plot(self, out: Path) -> list[Path]:
         """Bar charts with intervals, the Morris mu*-sigma plot, the convergence plot."""
-        from landsim.sensitivity_plots import plot_convergence, plot_indices, plot_morris
+        from landsim.plot.sensitivity import plot_convergence, plot_indices, plot_morris
 
         paths = [plot_indices(self, out / "indices.png")]
         if self.spec_.method == "morris":
