@@ -802,12 +802,12 @@ def test_integer_keys_are_sampled_over_their_integers(tmp_path):
 def test_a_batch_in_memory_whose_results_would_not_fit_is_refused_before_any_run(
     tmp_path, monkeypatch
 ):
-    import landsim.batch
+    import landsim.batch.engine
 
     def refuse(*args, **kwargs):
         raise AssertionError("nothing may run")
 
-    monkeypatch.setattr(landsim.batch, "execute", refuse)
+    monkeypatch.setattr(landsim.batch.engine, "execute", refuse)
     path = write_experiment(
         tmp_path,
         'name = "big"\nseed = 1\nreplicates = 500000\n[scenarios]\nsmall = "small.toml"\n',
@@ -932,7 +932,7 @@ def test_mesa_batch_run_compatibility_path(small_scenario):
 def test_a_local_batch_whose_workers_would_not_fit_in_memory_is_refused(tmp_path, monkeypatch):
     """Each worker holds one run at a time: the largest run times the local workers
     must fit in the memory available, before any run starts."""
-    import landsim.batch as batch_module
+    import landsim.batch.engine as batch_module
     from landsim.limits import model_memory_bytes
 
     path = write_experiment(tmp_path, EXPERIMENT)

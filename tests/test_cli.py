@@ -270,14 +270,14 @@ def commands_for(short_scenario: Path) -> dict[str, list[str]]:
 
 
 def fail_if_anything_runs(monkeypatch):
-    import landsim.batch
+    import landsim.batch.engine
     import landsim.simulation
 
     def refuse(*args, **kwargs):
         raise AssertionError("nothing may run for an unusable --out")
 
     monkeypatch.setattr(landsim.simulation, "simulate", refuse)
-    monkeypatch.setattr(landsim.batch, "execute", refuse)
+    monkeypatch.setattr(landsim.batch.engine, "execute", refuse)
 
 
 @pytest.mark.parametrize("command", ["run", "batch", "compare", "sensitivity"])
