@@ -74,7 +74,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from landsim.errors import problems_from
-from landsim.evaluation import additional_tco2e, avoided_ha, cost_per_tco2e
+from landsim.evaluation.metrics import additional_tco2e, avoided_ha, cost_per_tco2e
 from landsim.experiment import (
     Experiment,
     Integer,

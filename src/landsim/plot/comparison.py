@@ -8,7 +8,8 @@ from pathlib import Path
 import numpy as np
 
 from landsim.display import label_and_unit, thousands
-from landsim.evaluation import EFFECT_PANELS, METRICS, TRAJECTORY_PANELS
+from landsim.evaluation.metrics import METRICS
+from landsim.evaluation.results import EFFECT_PANELS, TRAJECTORY_PANELS
 from landsim.plot import new_figure
 
 
