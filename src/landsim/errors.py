@@ -10,9 +10,10 @@ quoted where a key itself holds dots), with the allowed keys for an unknown key
 
 from __future__ import annotations
 
-from typing import Annotated, Any, get_args, get_origin
+from typing import TYPE_CHECKING, Annotated, Any, get_args, get_origin
 
-from pydantic import BaseModel, ValidationError
+if TYPE_CHECKING:  # pydantic is imported where errors are translated, not at start-up
+    from pydantic import BaseModel, ValidationError
 
 #: How long a value given may be when a message repeats it (characters).
 MAX_GOT_CHARS = 80
@@ -40,6 +41,8 @@ class ScenarioError(ValueError):
 def _candidates(annotation: Any) -> list[Any]:
     """What a field may hold: models, ``("list", item)`` and ``("dict", value)``
     markers, looking through unions, ``Optional`` and ``Annotated``."""
+    from pydantic import BaseModel
+
     out: list[Any] = []
     stack = [annotation]
     while stack:
@@ -108,6 +111,8 @@ def problems_from(
         Path elements that are not keys of the file (distribution tags such as
         ``"uniform"``): left out of the printed path, used to find allowed keys.
     """
+    from pydantic import BaseModel
+
     problems = []
     for err in exc.errors():
         # Leave out pydantic's own labels of union members ("function-after[...]").
