@@ -68,10 +68,18 @@ from landsim.agents import draw_farmers
 from landsim.economics import gini
 from landsim.landscape import generate_landscape, load_landscape
 from landsim.market import PRODUCTS, UNITS, Market
-from landsim.model.state import COVER_NAMES, NO_OWNER, OPTION_NAMES, Cover, Landscape, Option
+from landsim.model.state import (
+    COVER_NAMES,
+    LOT_REFERENCE_HA,
+    NO_OWNER,
+    OPTION_NAMES,
+    Cover,
+    Landscape,
+    Option,
+)
+from landsim.model.state import PROGRAMME_YEAR_KEYS as YEAR_KEYS
 from landsim.provenance import describe_seed, resolve_seed
 from landsim.scenario import Programme, Scenario, resolve_scenario
-from landsim.schemes import LOT_REFERENCE_HA, YEAR_KEYS
 
 #: Property layers of the reference grid, with their dtypes (as in the Landscape).
 LAYERS = {

@@ -35,10 +35,9 @@ import numpy as np
 from landsim import carbon
 from landsim.economics import Option, cocoa_yield, discount_factors
 from landsim.landscape import Cover
-from landsim.model.state import PERENNIALS, system_params
+from landsim.model.state import LOT_REFERENCE_HA, PERENNIALS, system_params
+from landsim.model.state import PROGRAMME_YEAR_KEYS as YEAR_KEYS
 from landsim.scenario import Programme
-
-LOT_REFERENCE_HA = 40.0  # the obligation "per 40 ha" (Tambopata rule)
 
 
 @dataclass
@@ -67,18 +66,6 @@ class ProgrammeAccounts:
             loan_balance_usd=np.zeros(n),
             loan_instalment_usd=np.zeros(n),
         )
-
-
-YEAR_KEYS = (
-    "payments_to_farmers_usd",
-    "collective_spending_usd",
-    "establishment_support_usd",
-    "loan_repayments_usd",
-    "repayments_usd",
-    "violations_detected",
-    "newly_enrolled",
-    "compliant_farms",
-)
 
 
 class Programmes:

@@ -22,10 +22,12 @@ from landsim.scenario import Scenario
 __all__ = [
     "COVER_NAMES",
     "FOREST",
+    "LOT_REFERENCE_HA",
     "NO_OWNER",
     "N_COVERS",
     "OPTION_NAMES",
     "PERENNIALS",
+    "PROGRAMME_YEAR_KEYS",
     "STAGE2",
     "SYSTEMS",
     "Cover",
@@ -106,6 +108,22 @@ FOREST = tuple(s.cover for s in SYSTEMS if s.forest)
 PERENNIALS = tuple(s for s in SYSTEMS if s.perennial)
 #: The options valued in stage 2 of the decision (abandoning is stage 1's choice).
 STAGE2 = (Option.KEEP, Option.CLEAR, *(s.option for s in PERENNIALS))
+
+
+#: The area an obligation "per 40 ha" refers to (the Tambopata 40-ha rule), ha.
+LOT_REFERENCE_HA = 40.0
+
+#: The keys of a programme's yearly record (money in USD, counts in farms).
+PROGRAMME_YEAR_KEYS = (
+    "payments_to_farmers_usd",
+    "collective_spending_usd",
+    "establishment_support_usd",
+    "loan_repayments_usd",
+    "repayments_usd",
+    "violations_detected",
+    "newly_enrolled",
+    "compliant_farms",
+)
 
 
 def system_params(system: LandUseSystem, scenario: Scenario):
