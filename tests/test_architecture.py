@@ -45,7 +45,7 @@ def test_the_reference_does_not_load_the_vectorised_model():
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout.split()
     loaded = [m for m in out if m.startswith(("landsim.model.", "landsim.schemes"))]
-    allowed = {"landsim.model.state", "landsim.schemes"}
+    allowed = {"landsim.model.state"}
     assert set(loaded) <= allowed, f"the reference loads {sorted(set(loaded) - allowed)}"
 
 
@@ -60,8 +60,9 @@ def test_model_modules_stay_small(path):
 
 @pytest.mark.parametrize(
     "path",
-    sorted((PACKAGE / "model" / "processes").glob("*.py")),
-    ids=lambda p: p.name,
+    sorted((PACKAGE / "model" / "processes").glob("*.py"))
+    + sorted((PACKAGE / "model" / "programmes").glob("*.py")),
+    ids=lambda p: p.relative_to(PACKAGE / "model").as_posix(),
 )
 def test_process_functions_stay_short(path):
     tree = ast.parse(path.read_text("utf-8"))
@@ -128,3 +129,16 @@ def test_the_old_figure_module_is_a_deprecated_alias():
     from landsim.plot import sensitivity
 
     assert old.plot_indices is sensitivity.plot_indices
+
+
+def test_the_deprecated_programmes_module_still_works():
+    import importlib
+    import sys as _sys
+
+    _sys.modules.pop("landsim.schemes", None)
+    with pytest.warns(DeprecationWarning, match="landsim.model.programmes"):
+        old = importlib.import_module("landsim.schemes")
+    from landsim.model import programmes, state
+
+    assert old.Programmes is programmes.Programmes
+    assert old.YEAR_KEYS == state.PROGRAMME_YEAR_KEYS

@@ -8,7 +8,7 @@ One year (docs/ODD.md, "Process overview and scheduling"), each a process of
 3. social learning: knowledge grows with the share of neighbours who adopted
    (``learning``);
 4. programmes: contracts end, volunteers enrol; enrolment changes option values
-   (``landsim.schemes``);
+   (``landsim.model.programmes``);
 5. each farmer values its options by net present value per ha (``valuation``);
    stage 1: a binary logit on abandoning its exhausted annual-crop land, which
    becomes secondary forest (``choice``, ``land_change``);
@@ -55,10 +55,10 @@ from landsim.model.processes import (
     valuation,
 )
 from landsim.model.processes.survey import FarmSurvey
+from landsim.model.programmes import Programmes
 from landsim.model.setup import apply_keyword_overrides, build_landscape, resolve_scenario
 from landsim.model.state import STAGE2, Farmer, FarmerState, Landscape, ModelState, Option
 from landsim.provenance import describe_seed, resolve_seed
-from landsim.schemes import Programmes
 
 
 class LandUseModel(mesa.Model):

@@ -1,0 +1,147 @@
+"""Incentives (ODD 7.15): how enrolment changes each farmer's option values and
+the share of establishment costs paid up front, and the establishment support
+a year's conversions are due."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from landsim import carbon
+from landsim.economics import Option, cocoa_yield, discount_factors
+from landsim.model.programmes.terms import (
+    FarmAreas,
+    ProgrammeAccounts,
+    carbon_price,
+    clearing_emission_tco2e_per_ha,
+    contract_annuity,
+    expected_benefit,
+    is_active,
+    restricted_clearing,
+    years_left,
+)
+from landsim.model.state import LOT_REFERENCE_HA, PERENNIALS, Cover, ModelState, system_params
+from landsim.scenario import Programme
+
+
+def adjust_values(
+    spec: Programme,
+    acc: ProgrammeAccounts,
+    state: ModelState,
+    year: int,
+    areas: FarmAreas,
+    clear_size: np.ndarray,
+    a: np.ndarray,
+) -> None:
+    """Add ``spec``'s change in option values (USD/ha) to ``a``, the adjustments
+    of its enrolled farms so far, shape (enrolled, options).
+
+    - clear: the forest payment lost on the cleared ha over the contract years
+      left, the avoided-emission credit lost, and, where clearing breaks an
+      obligation, the expected sanction per ha (detection probability x the
+      payments at stake, and repayment if the programme claws back);
+    - cocoa agroforestry / silvopasture: the establishment support (a grant, or
+      the interest saved on a loan), the farmer's share of removal payments over
+      the contract years left, the cocoa premium, and, while the farm falls short
+      of its sustainable-practice obligation, the payments that meeting it would
+      restore (per ha of shortfall);
+    - abandon: the farmer's share of removal payments for regrowth.
+    """
+    sc, fs = state.params, state.farmers
+    forest_ha, sustainable_ha, lot_ha = areas
+    e = acc.enrolled
+    annuity = contract_annuity(spec, state, year)
+    left = years_left(spec, year, sc.decision.planning_horizon_years)
+    disc = discount_factors(fs.discount_rate[e], max(left, 1))[:, :left]
+    if spec.forest_payment is not None:
+        a[:, Option.CLEAR] -= spec.forest_payment.usd_per_ha_per_year * annuity[e]
+    if spec.carbon_payment is not None:
+        cp = spec.carbon_payment
+        price = carbon_price(spec, state, year) * cp.farmer_share
+        if cp.pay_avoided_emissions:
+            a[:, Option.CLEAR] -= price * clearing_emission_tco2e_per_ha(state)
+        if cp.pay_removals:
+            for option, curve in removal_curves(state, left).items():
+                a[:, option] += price * disc @ curve
+    ob = spec.obligations
+    if ob is not None and (ob.no_clearing or ob.min_forest_share > 0):
+        breaks = restricted_clearing(spec, clear_size, forest_ha, lot_ha)[e] > 0
+        # Expulsion forfeits the payments of the contract years left; otherwise
+        # only this year's. Clawback adds what was received.
+        yearly = expected_benefit(spec, state, year, forest_ha)[e]
+        at_stake = yearly * annuity[e] if spec.expel_on_violation else yearly
+        if spec.repay_on_violation:
+            at_stake = at_stake + acc.received_usd[e]
+        penalty = spec.detection_probability * at_stake / np.maximum(clear_size[e], 1)
+        a[:, Option.CLEAR] -= np.where(breaks, penalty, 0.0)
+    if ob is not None and ob.min_sustainable_ha_per_40ha > 0:
+        # Payments stop while the sustainable-practice area falls short:
+        # converting land to agroforestry or silvopasture restores them.
+        needed = ob.min_sustainable_ha_per_40ha * lot_ha[e] / LOT_REFERENCE_HA
+        shortfall = np.maximum(needed - sustainable_ha[e], 0.0)
+        at_stake = expected_benefit(spec, state, year, forest_ha)[e] * annuity[e]
+        bonus = np.where(shortfall > 0, at_stake / np.maximum(shortfall, 1.0), 0.0)
+        for system in PERENNIALS:
+            a[:, system.option] += bonus
+    if spec.establishment_support is not None:
+        add_support_value(spec, state, e, a)
+    if spec.premium is not None and left > 0:
+        kg = cocoa_yield(np.arange(left), sc.cocoa_agroforestry)
+        a[:, Option.COCOA_AGROFORESTRY] += spec.premium.cocoa_usd_per_kg * disc @ kg
+
+
+def add_support_value(
+    spec: Programme, state: ModelState, enrolled: np.ndarray, a: np.ndarray
+) -> None:
+    """Add the value per ha of the establishment support to the enrolled farms'
+    adjustments ``a`` (USD/ha): a grant's share of the cost, or the interest a
+    loan saves."""
+    es, fs = spec.establishment_support, state.farmers
+    for system in PERENNIALS:
+        cost = system_params(system, state.params).establishment_cost_usd_per_ha
+        support = es.share * cost
+        if es.mode == "loan":
+            repay = discount_factors(fs.discount_rate[enrolled], es.loan_years).sum(axis=1)
+            support = support * (1.0 - repay / es.loan_years)
+        a[:, system.option] += support
+
+
+def removal_curves(state: ModelState, years: int) -> dict[Option, np.ndarray]:
+    """Biomass removals (tCO2e/ha) in each of the first ``years`` years after
+    establishing each system (regrowth for abandonment)."""
+    ages = np.arange(years + 1)
+    out = {}
+    systems = [(s.option, s.cover) for s in PERENNIALS]
+    for option, code in [*systems, (Option.ABANDON, Cover.SECONDARY_FOREST)]:
+        stock = carbon.biomass_density(np.full(ages.shape, code), ages, state.params)
+        out[option] = np.diff(stock) * carbon.CO2_PER_C
+    return out
+
+
+def upfront_shares(
+    specs: list[Programme], accounts: list[ProgrammeAccounts], n: int, year: int
+) -> dict[Option, np.ndarray]:
+    """Share of the establishment cost each farmer pays up front, by option."""
+    shares = {system.option: np.ones(n) for system in PERENNIALS}
+    for spec, acc in zip(specs, accounts, strict=True):
+        if spec.establishment_support is None or not is_active(spec, year):
+            continue
+        for option in shares:
+            shares[option][acc.enrolled] *= 1.0 - spec.establishment_support.share
+    return shares
+
+
+def support_due(
+    spec: Programme, acc: ProgrammeAccounts, state: ModelState, cells_by_option: dict
+) -> np.ndarray:
+    """Establishment support due to each farm for this year's conversions (USD)."""
+    n, cell = state.farmers.n, state.landscape.cell_size_ha
+    due = np.zeros(n)
+    es = spec.establishment_support
+    for system in PERENNIALS:
+        farms = cells_by_option.get(system.option)
+        if farms is None or farms.size == 0:
+            continue
+        ha = np.bincount(farms, minlength=n) * cell
+        cost = system_params(system, state.params).establishment_cost_usd_per_ha
+        due += np.where(acc.enrolled, es.share * cost * ha, 0)
+    return due

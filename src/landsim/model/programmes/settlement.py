@@ -1,0 +1,153 @@
+"""Settlement (ODD 7.15): at the end of the year, loans are repaid, enrolled farms
+are monitored and sanctioned, and what is due is paid, prorated so that money
+paid never exceeds the yearly or the total budget."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from landsim.model.programmes.terms import (
+    FarmAreas,
+    ProgrammeAccounts,
+    carbon_price,
+    clearing_emission_tco2e_per_ha,
+)
+from landsim.model.state import LOT_REFERENCE_HA, ModelState
+from landsim.scenario import Programme
+
+
+def repay_loans(acc: ProgrammeAccounts, savings_usd: np.ndarray) -> None:
+    """Loan instalments are repaid from savings, whatever the contract's state."""
+    repay = np.minimum(acc.loan_instalment_usd, acc.loan_balance_usd)
+    # Savings can be below zero here (establishment was paid this year and its
+    # support is settled below): repay only from what is there.
+    repay = np.minimum(repay, np.maximum(savings_usd, 0.0))
+    acc.loan_balance_usd -= repay
+    savings_usd -= repay
+    acc.year["loan_repayments_usd"] = float(repay.sum())
+
+
+def monitor(
+    spec: Programme,
+    acc: ProgrammeAccounts,
+    year: int,
+    areas: FarmAreas,
+    cleared_ha: np.ndarray,
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Violations detected (one uniform per farmer) and the farms that comply.
+
+    Returns
+    -------
+    detected, compliant : ndarray of bool
+    """
+    forest_ha, sustainable_ha, lot_ha = areas
+    e = acc.enrolled.copy()
+    ob = spec.obligations
+    violated = np.zeros(e.size, dtype=bool)
+    compliant = e.copy()
+    if ob is not None:
+        if ob.no_clearing:
+            violated |= e & (cleared_ha > 0)
+        violated |= e & (cleared_ha > 0) & (forest_ha < ob.min_forest_share * lot_ha)
+        grace_over = year - acc.enrolled_since >= ob.grace_years
+        needed = ob.min_sustainable_ha_per_40ha * lot_ha / LOT_REFERENCE_HA
+        compliant &= ~(grace_over & (sustainable_ha < needed))
+    detected = violated & (rng.random(e.size) < spec.detection_probability)
+    acc.year["violations_detected"] = float(detected.sum())
+    compliant &= ~detected
+    acc.year["compliant_farms"] = float(compliant.sum())
+    return detected, compliant
+
+
+def sanction(
+    spec: Programme, acc: ProgrammeAccounts, detected: np.ndarray, savings_usd: np.ndarray
+) -> None:
+    """Claw back what detected violators received (from their savings) and expel
+    them, as the programme's rules say."""
+    if spec.repay_on_violation:
+        clawback = np.where(detected, np.minimum(acc.received_usd, savings_usd), 0.0)
+        savings_usd -= clawback
+        acc.received_usd -= clawback
+        acc.year["repayments_usd"] = float(clawback.sum())
+    if spec.expel_on_violation:
+        acc.enrolled[detected] = False
+        acc.expelled[detected] = True
+
+
+def payments_due(
+    spec: Programme,
+    state: ModelState,
+    year: int,
+    forest_ha: np.ndarray,
+    compliant: np.ndarray,
+    farm_carbon: dict,
+) -> tuple[np.ndarray, float]:
+    """What compliant farms are due this year (USD each) and the collective share
+    of carbon payments (USD)."""
+    fs = state.farmers
+    to_farmer = np.zeros(fs.n)
+    if spec.forest_payment is not None:
+        to_farmer += spec.forest_payment.usd_per_ha_per_year * forest_ha
+    if spec.carbon_payment is not None:
+        cp = spec.carbon_payment
+        credits = np.zeros(fs.n)
+        if cp.pay_removals:
+            credits += farm_carbon["removals_tco2e"]
+        if cp.pay_avoided_emissions:
+            baseline = cp.baseline_clearing_ha_per_farm_per_year * clearing_emission_tco2e_per_ha(
+                state
+            )
+            credits += np.maximum(baseline - farm_carbon["emissions_tco2e"], 0.0)
+        value = carbon_price(spec, state, year) * credits
+        to_farmer += cp.farmer_share * value
+        collective_by_farm = (1.0 - cp.farmer_share) * value
+    else:
+        collective_by_farm = np.zeros(fs.n)
+    if spec.premium is not None:
+        to_farmer += spec.premium.cocoa_usd_per_kg * fs.cocoa_kg
+    to_farmer = np.where(compliant, to_farmer, 0.0)
+    collective = float(np.where(compliant, collective_by_farm, 0.0).sum())
+    return to_farmer, collective
+
+
+def budget_factor(spec: Programme, acc: ProgrammeAccounts, due: float) -> float:
+    """The share of ``due`` (USD) that the yearly and total budgets left can pay."""
+    available = max(0.0, min(spec.budget_usd_per_year, spec.budget_usd - acc.spent_usd))
+    return 1.0 if due <= available else (available / due if due > 0 else 0.0)
+
+
+def pay(
+    spec: Programme,
+    acc: ProgrammeAccounts,
+    to_farmer: np.ndarray,
+    collective: float,
+    support: np.ndarray,
+    savings_usd: np.ndarray,
+) -> np.ndarray:
+    """Pay what is due, prorated to the budget left; returns the payments that
+    count as each farmer's income this year (USD).
+
+    Collective carbon money funds reforestation; establishment support goes to
+    savings, kept as a grant or repaid in instalments as a loan.
+    """
+    factor = budget_factor(spec, acc, float(to_farmer.sum() + collective + support.sum()))
+    to_farmer, collective, support = (
+        to_farmer * factor,
+        collective * factor,
+        support * factor,
+    )
+    paid = float(to_farmer.sum() + collective + support.sum())
+    acc.spent_usd += paid
+    acc.received_usd += to_farmer
+    if spec.carbon_payment is not None:
+        acc.reforestation_ha += collective / spec.carbon_payment.reforestation_cost_usd_per_ha
+    savings_usd += support
+    es = spec.establishment_support
+    if es is not None and es.mode == "loan":
+        acc.loan_balance_usd += support
+        acc.loan_instalment_usd += support / es.loan_years
+    acc.year["payments_to_farmers_usd"] = float(to_farmer.sum())
+    acc.year["collective_spending_usd"] = collective
+    acc.year["establishment_support_usd"] = float(support.sum())
+    return to_farmer
