@@ -47,7 +47,6 @@ def adjust_values(
     - abandon: the farmer's share of removal payments for regrowth.
     """
     sc, fs = state.params, state.farmers
-    forest_ha, sustainable_ha, lot_ha = areas
     e = acc.enrolled
     annuity = contract_annuity(spec, state, year)
     left = years_left(spec, year, sc.decision.planning_horizon_years)
@@ -64,22 +63,9 @@ def adjust_values(
                 a[:, option] += price * disc @ curve
     ob = spec.obligations
     if ob is not None and (ob.no_clearing or ob.min_forest_share > 0):
-        breaks = restricted_clearing(spec, clear_size, forest_ha, lot_ha)[e] > 0
-        # Expulsion forfeits the payments of the contract years left; otherwise
-        # only this year's. Clawback adds what was received.
-        yearly = expected_benefit(spec, state, year, forest_ha)[e]
-        at_stake = yearly * annuity[e] if spec.expel_on_violation else yearly
-        if spec.repay_on_violation:
-            at_stake = at_stake + acc.received_usd[e]
-        penalty = spec.detection_probability * at_stake / np.maximum(clear_size[e], 1)
-        a[:, Option.CLEAR] -= np.where(breaks, penalty, 0.0)
+        a[:, Option.CLEAR] -= expected_sanction(spec, acc, state, year, areas, clear_size, annuity)
     if ob is not None and ob.min_sustainable_ha_per_40ha > 0:
-        # Payments stop while the sustainable-practice area falls short:
-        # converting land to agroforestry or silvopasture restores them.
-        needed = ob.min_sustainable_ha_per_40ha * lot_ha[e] / LOT_REFERENCE_HA
-        shortfall = np.maximum(needed - sustainable_ha[e], 0.0)
-        at_stake = expected_benefit(spec, state, year, forest_ha)[e] * annuity[e]
-        bonus = np.where(shortfall > 0, at_stake / np.maximum(shortfall, 1.0), 0.0)
+        bonus = restored_payments(spec, acc, state, year, areas, annuity)
         for system in PERENNIALS:
             a[:, system.option] += bonus
     if spec.establishment_support is not None:
@@ -87,6 +73,54 @@ def adjust_values(
     if spec.premium is not None and left > 0:
         kg = cocoa_yield(np.arange(left), sc.cocoa_agroforestry)
         a[:, Option.COCOA_AGROFORESTRY] += spec.premium.cocoa_usd_per_kg * disc @ kg
+
+
+def expected_sanction(
+    spec: Programme,
+    acc: ProgrammeAccounts,
+    state: ModelState,
+    year: int,
+    areas: FarmAreas,
+    clear_size: np.ndarray,
+    annuity: np.ndarray,
+) -> np.ndarray:
+    """Expected sanction per ha of clearing that breaks an obligation (USD/ha), for
+    the enrolled farms: detection probability x the payments at stake.
+
+    Expulsion forfeits the payments of the contract years left; otherwise only
+    this year's. Clawback adds what was received.
+    """
+    forest_ha, _, lot_ha = areas
+    e = acc.enrolled
+    breaks = restricted_clearing(spec, clear_size, forest_ha, lot_ha)[e] > 0
+    yearly = expected_benefit(spec, state, year, forest_ha)[e]
+    at_stake = yearly * annuity[e] if spec.expel_on_violation else yearly
+    if spec.repay_on_violation:
+        at_stake = at_stake + acc.received_usd[e]
+    penalty = spec.detection_probability * at_stake / np.maximum(clear_size[e], 1)
+    return np.where(breaks, penalty, 0.0)
+
+
+def restored_payments(
+    spec: Programme,
+    acc: ProgrammeAccounts,
+    state: ModelState,
+    year: int,
+    areas: FarmAreas,
+    annuity: np.ndarray,
+) -> np.ndarray:
+    """Payments that meeting the sustainable-practice obligation would restore, per
+    ha of shortfall (USD/ha), for the enrolled farms.
+
+    Payments stop while the sustainable-practice area falls short: converting land
+    to a perennial system restores them.
+    """
+    forest_ha, sustainable_ha, lot_ha = areas
+    e = acc.enrolled
+    needed = spec.obligations.min_sustainable_ha_per_40ha * lot_ha[e] / LOT_REFERENCE_HA
+    shortfall = np.maximum(needed - sustainable_ha[e], 0.0)
+    at_stake = expected_benefit(spec, state, year, forest_ha)[e] * annuity[e]
+    return np.where(shortfall > 0, at_stake / np.maximum(shortfall, 1.0), 0.0)
 
 
 def add_support_value(
