@@ -18,6 +18,8 @@ import numpy as np
 from landsim.economics import income_distribution
 from landsim.market import PRODUCTS, UNITS
 from landsim.model._fast import count_covers
+from landsim.model.processes.biomass import CarbonFluxes
+from landsim.model.processes.land_change import YearChanges
 from landsim.model.state import COVER_NAMES, FOREST, OPTION_NAMES, PERENNIALS, STAGE2, Cover
 
 INCOME_STATS = ("median", "p10", "gini", "poorest_mean")
@@ -92,20 +94,20 @@ def record_areas(model, transitions, fluxes, shared) -> dict:
     return rec
 
 
-def record_transitions(model, transitions, fluxes, shared) -> dict:
-    t = transitions or {}
+def record_transitions(model, transitions: YearChanges | None, fluxes, shared) -> dict:
+    t = transitions
     return (
         {
-            "deforestation_ha": t.get("deforestation_ha", 0.0),
+            "deforestation_ha": t.deforestation_ha if t else 0.0,
             "cumulative_deforestation_ha": model._cumulative_deforestation_ha,
-            "secondary_cleared_ha": t.get("secondary_cleared_ha", 0.0),
-            "claimed_ha": t.get("claimed_ha", 0.0),
-            "abandoned_ha": t.get("abandoned_ha", 0.0),
+            "secondary_cleared_ha": t.secondary_cleared_ha if t else 0.0,
+            "claimed_ha": t.claimed_ha if t else 0.0,
+            "abandoned_ha": t.abandoned_ha if t else 0.0,
             "farms_abandoning": int(model.farmers.abandoned.sum()),
         }
-        | {f"converted_{s.name}_ha": t.get(f"converted_{s.name}_ha", 0.0) for s in PERENNIALS}
+        | {f"converted_{s.name}_ha": t.converted_ha[s.name] if t else 0.0 for s in PERENNIALS}
         | {
-            f"deforestation_{group}_ha": t.get(f"deforestation_{group}_ha", 0.0)
+            f"deforestation_{group}_ha": getattr(t, f"deforestation_{group}_ha") if t else 0.0
             for group in ("enrolled", "not_enrolled", "unowned")
         }
     )
@@ -115,8 +117,8 @@ def record_carbon(model, transitions, fluxes, shared) -> dict:
     ls, cell = model.landscape, model.landscape.cell_size_ha
     biomass = float(ls.biomass_tc_per_ha.sum() * cell)
     soil = float(ls.soc_tc_per_ha.sum() * cell)
-    bio_gain, bio_loss, soc_gain, soc_loss = fluxes
-    removals, emissions = bio_gain + soc_gain, bio_loss + soc_loss
+    removals = fluxes.biomass_removals_tco2e + fluxes.soil_removals_tco2e
+    emissions = fluxes.biomass_emissions_tco2e + fluxes.soil_emissions_tco2e
     return {
         "carbon_stock_tc": biomass + soil,
         "biomass_carbon_tc": biomass,
@@ -124,8 +126,8 @@ def record_carbon(model, transitions, fluxes, shared) -> dict:
         "removals_tco2e": removals,
         "emissions_tco2e": emissions,
         "net_emissions_tco2e": emissions - removals,
-        "biomass_emissions_tco2e": bio_loss,
-        "soil_emissions_tco2e": soc_loss,
+        "biomass_emissions_tco2e": fluxes.biomass_emissions_tco2e,
+        "soil_emissions_tco2e": fluxes.soil_emissions_tco2e,
     }
 
 
@@ -208,7 +210,7 @@ RECORD_BLOCKS = (
 )
 
 
-def measure(model, blocks, keys, transitions: dict | None, fluxes) -> dict:
+def measure(model, blocks, keys, transitions: YearChanges | None, fluxes: CarbonFluxes) -> dict:
     """The indicators of the current year (one row of the yearly table): all of
     them, or ``year`` and ``keys``.
 
@@ -234,7 +236,7 @@ def choose_blocks(model, full: dict, indicators: list[str]) -> tuple[tuple, list
             f"unknown indicator {unknown[0]!r}; the yearly indicators are: {', '.join(full)}"
         )
     blocks = tuple(
-        block for block in RECORD_BLOCKS if wanted & set(block(model, None, (0.0,) * 4, {}))
+        block for block in RECORD_BLOCKS if wanted & set(block(model, None, CarbonFluxes(), {}))
     )
     return blocks, [key for key in full if key in wanted]
 

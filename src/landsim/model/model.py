@@ -162,7 +162,7 @@ class LandUseModel(mesa.Model):
         self._ownership: Ownership | None = None
         self._refresh_ownership()
         self._record_blocks, self._record_keys = RECORD_BLOCKS, None
-        self.record = self._measure(transitions=None, fluxes=(0.0, 0.0, 0.0, 0.0))
+        self.record = self._measure(transitions=None, fluxes=biomass.CarbonFluxes())
         if indicators is not None:
             self._choose_indicators(indicators)
         self.datacollector = RecordCollector(
@@ -218,12 +218,12 @@ class LandUseModel(mesa.Model):
         abandons = choice.choose_abandonment(
             values, farms, self.params.decision.logit_scale, rng.random(self.farmers.n)
         )
-        changes = {"abandoned_ha": self._abandon(farms, abandons)}
+        abandoned_ha = self._abandon(farms, abandons)
         farms = self._survey_after_abandonment(farms, abandons)
-        changes |= self._change_land_use(farms, shares, expected, incentives, rng)
+        changes = self._change_land_use(farms, shares, expected, incentives, rng, abandoned_ha)
         self._produce()
         fluxes = self._grow()
-        self._settle(changes["cleared_forest_ha"])
+        self._settle(changes.cleared_forest_ha)
         income.save(self.farmers, self.params.farmers.savings_rate)
         self._record(changes, fluxes)
 
@@ -281,8 +281,11 @@ class LandUseModel(mesa.Model):
             self.params.soil.transition_years,
         )
 
-    def _change_land_use(self, farms, shares, expected, incentives, rng) -> dict:
-        """Stage 2: value, bound and choose one land-use change; apply it."""
+    def _change_land_use(
+        self, farms, shares, expected, incentives, rng, abandoned_ha: float
+    ) -> land_change.YearChanges:
+        """Stage 2: value, bound and choose one land-use change; apply it; the
+        year's transitions, with stage 1's ``abandoned_ha``."""
         values = self._value(farms, shares, expected, STAGE2) + incentives
         sizes = self._sizes(farms, self.programmes.upfront_shares(self.year))
         chosen = choice.choose_land_use_change(
@@ -303,11 +306,15 @@ class LandUseModel(mesa.Model):
             self.FIELD_DISTANCE_MARGIN,
         )
         self.programmes.record_establishment(self.year, change.established)
-        tally = land_change.tally(
-            change, self.programmes.enrolled_any(), self.landscape.cell_size_ha, self.farmers.n
+        changes = land_change.tally(
+            change,
+            abandoned_ha,
+            self.programmes.enrolled_any(),
+            self.landscape.cell_size_ha,
+            self.farmers.n,
         )
-        self._cumulative_deforestation_ha += tally["deforestation_ha"]
-        return tally
+        self._cumulative_deforestation_ha += changes.deforestation_ha
+        return changes
 
     def _produce(self) -> None:
         income.produce(
@@ -320,11 +327,9 @@ class LandUseModel(mesa.Model):
             self._cocoa_yields,
         )
 
-    def _grow(self) -> tuple[float, float, float, float]:
-        """Soil fertility, ages, soil and biomass carbon one year on.
-
-        Returns biomass removals and emissions, soil removals and emissions (tCO2e).
-        """
+    def _grow(self) -> biomass.CarbonFluxes:
+        """Soil fertility, ages, soil and biomass carbon one year on; the year's
+        carbon fluxes."""
         ls = self.landscape
         soil.update_fertility(ls, self._fertility_factors, self._recovery_rates)
         # The soil cells that may change, from the ages before they advance.
@@ -332,7 +337,7 @@ class LandUseModel(mesa.Model):
         ls.age += 1
         soc_gain, soc_loss = soil.advance_soil(ls, soil_cells)
         bio_gain, bio_loss = biomass.advance_biomass(ls, self.farmers, self._biomass)
-        return bio_gain, bio_loss, soc_gain, soc_loss
+        return biomass.CarbonFluxes(bio_gain, bio_loss, soc_gain, soc_loss)
 
     def _settle(self, cleared_forest_ha: np.ndarray) -> None:
         """Programmes monitor, sanction and pay; payments count as income."""
@@ -344,7 +349,7 @@ class LandUseModel(mesa.Model):
         )
         fs.net_income_usd += fs.payments_usd
 
-    def _record(self, changes: dict, fluxes) -> None:
+    def _record(self, changes: land_change.YearChanges, fluxes: biomass.CarbonFluxes) -> None:
         self.record = self._measure(changes, fluxes)
         self.running = self.year < self.params.years
         if self._grid is not None:
@@ -353,7 +358,9 @@ class LandUseModel(mesa.Model):
 
     # ------------------------------------------------------------------ outputs
 
-    def _measure(self, transitions: dict | None, fluxes) -> dict:
+    def _measure(
+        self, transitions: land_change.YearChanges | None, fluxes: biomass.CarbonFluxes
+    ) -> dict:
         """The indicators of the current year (see :func:`indicators.measure`)."""
         return indicators.measure(
             self, self._record_blocks, self._record_keys, transitions, fluxes

@@ -7,11 +7,22 @@ split into removals and emissions, so that stock change = removals - emissions.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
 from landsim import carbon
 from landsim.model.state import FarmerState, Landscape
 from landsim.scenario import Scenario
+
+
+class CarbonFluxes(NamedTuple):
+    """The landscape's carbon removals and emissions in a year, by pool (tCO2e)."""
+
+    biomass_removals_tco2e: float = 0.0
+    biomass_emissions_tco2e: float = 0.0
+    soil_removals_tco2e: float = 0.0
+    soil_emissions_tco2e: float = 0.0
 
 
 class BiomassTable:

@@ -49,7 +49,7 @@ class LandChange:
     established : dict of Option to int ndarray
         For each perennial option, the farm of each cell established.
     areas_ha : dict of str to float
-        ``converted_<system>_ha`` of each perennial system.
+        Area converted to each perennial system (ha), by system name.
     """
 
     cleared: np.ndarray
@@ -176,7 +176,7 @@ def apply_choices(
         investment += np.bincount(farms, minlength=fs.n) * (
             system_params(system, params).establishment_cost_usd_per_ha * cell
         )
-        areas[f"converted_{system.name}_ha"] = float(cells.size * cell)
+        areas[system.name] = float(cells.size * cell)
         changed.append((cells, system.cover))
         established[system.option] = farms
 
@@ -201,21 +201,54 @@ def forest_edge_distance(landscape: Landscape, n: int) -> np.ndarray:
         return np.where(count > 0, total / count, np.inf)
 
 
-def tally(change: LandChange, enrolled: np.ndarray, cell_size_ha: float, n: int) -> dict:
-    """The year's clearing in ha: primary forest (deforestation), fallow, claimed
-    land, deforestation on enrolled, other owned and unowned land, and the forest
-    each farm cleared (``cleared_forest_ha``, an array)."""
+@dataclass
+class YearChanges:
+    """The year's land-use transitions, in ha (what the record reports).
+
+    Attributes
+    ----------
+    abandoned_ha : float
+        Annual-crop land abandoned to secondary forest (stage 1).
+    deforestation_ha, secondary_cleared_ha, claimed_ha : float
+        Primary forest cleared, fallow cleared, and unowned land claimed by clearing.
+    deforestation_enrolled_ha, deforestation_not_enrolled_ha : float
+        Primary forest cleared on enrolled and on other owned land.
+    deforestation_unowned_ha : float
+        Primary forest cleared on unowned land.
+    converted_ha : dict of str to float
+        Land converted to each perennial system, by system name.
+    cleared_forest_ha : ndarray
+        Forest (primary or secondary) each farm cleared.
+    """
+
+    abandoned_ha: float
+    deforestation_ha: float
+    secondary_cleared_ha: float
+    claimed_ha: float
+    deforestation_enrolled_ha: float
+    deforestation_not_enrolled_ha: float
+    deforestation_unowned_ha: float
+    converted_ha: dict
+    cleared_forest_ha: np.ndarray
+
+
+def tally(
+    change: LandChange, abandoned_ha: float, enrolled: np.ndarray, cell_size_ha: float, n: int
+) -> YearChanges:
+    """The year's transitions (see :class:`YearChanges`) from stage 1's abandoned
+    area and stage 2's changes."""
     cell, primary, was_unowned = cell_size_ha, change.primary, change.was_unowned
     enrolled = enrolled[change.cleared_farm]
     deforestation = float(primary.sum() * cell)
     own = primary & ~was_unowned
-    return {
-        "deforestation_ha": deforestation,
-        "secondary_cleared_ha": float(change.cleared.size * cell) - deforestation,
-        "claimed_ha": float(was_unowned.sum() * cell),
-        "deforestation_enrolled_ha": float((own & enrolled).sum() * cell),
-        "deforestation_not_enrolled_ha": float((own & ~enrolled).sum() * cell),
-        "deforestation_unowned_ha": float((primary & was_unowned).sum() * cell),
-        "cleared_forest_ha": np.bincount(change.cleared_farm, minlength=n) * cell,
-        **change.areas_ha,
-    }
+    return YearChanges(
+        abandoned_ha=abandoned_ha,
+        deforestation_ha=deforestation,
+        secondary_cleared_ha=float(change.cleared.size * cell) - deforestation,
+        claimed_ha=float(was_unowned.sum() * cell),
+        deforestation_enrolled_ha=float((own & enrolled).sum() * cell),
+        deforestation_not_enrolled_ha=float((own & ~enrolled).sum() * cell),
+        deforestation_unowned_ha=float((primary & was_unowned).sum() * cell),
+        converted_ha=change.areas_ha,
+        cleared_forest_ha=np.bincount(change.cleared_farm, minlength=n) * cell,
+    )
