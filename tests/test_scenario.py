@@ -426,3 +426,37 @@ class TestDistributions:
             Scenario.from_dict(
                 {"farmers": {"savings_usd": {"dist": "lognormal", "mean": 0.0, "cv": 0.5}}}
             )
+
+
+@pytest.mark.parametrize(
+    "dist",
+    [
+        {"dist": "uniform", "low": 0.1, "high": 0.3},
+        {"dist": "normal", "mean": 0.2, "sd": 0.05, "low": 0.05, "high": 0.4},
+        {"dist": "lognormal", "mean": 0.2, "cv": 0.4},
+        {"dist": "constant", "value": 0.2},
+    ],
+)
+def test_rescale_keeps_the_relative_spread(dist):
+    from pydantic import TypeAdapter
+
+    from landsim.scenario import Distribution, rescale
+
+    parsed = TypeAdapter(Distribution).validate_python(dist)
+    out = rescale(parsed, 0.5)
+    assert out.mean == pytest.approx(0.5)
+    assert type(out) is type(parsed)
+    draws_old = parsed.sample(np.random.default_rng(1), 2000)
+    draws_new = out.sample(np.random.default_rng(1), 2000)
+    np.testing.assert_allclose(draws_new, draws_old * 2.5, rtol=1e-12)
+
+
+def test_get_path_and_set_table_path_on_plain_data():
+    from landsim.scenario import get_path, set_table_path
+
+    data = {"programmes": [{"name": "a"}], "farmers": {"n": 3}}
+    assert get_path(data, "programmes.0.name") == "a"
+    assert get_path(data, "programmes.1.name", "absent") == "absent"
+    assert get_path(data, "farmers.n.x") is None
+    set_table_path(data, "programmes.0.forest_payment.usd_per_ha_per_year", 5.0)
+    assert data["programmes"][0]["forest_payment"] == {"usd_per_ha_per_year": 5.0}

@@ -40,13 +40,16 @@ from landsim.scenario.distributions import (
     LogNormal,
     Normal,
     Uniform,
+    rescale,
 )
 from landsim.scenario.io import (
+    get_path,
     has_path,
     is_scenario_key,
     load_scenario,
     read_toml,
     resolve_scenario,
+    set_table_path,
 )
 from landsim.scenario.schema import (
     CarbonPayment,
@@ -129,10 +132,13 @@ __all__ = [
     "Text",
     "Training",
     "Uniform",
+    "get_path",
     "has_path",
     "is_scenario_key",
     "load_scenario",
     "lot_depth_cells",
     "read_toml",
+    "rescale",
     "resolve_scenario",
+    "set_table_path",
 ]

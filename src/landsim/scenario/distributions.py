@@ -109,6 +109,30 @@ Distribution = Annotated[
 ]
 
 
+#: The parameters of a distribution in the unit of its variable.
+_UNIT_KEYS = ("value", "low", "high", "mean", "sd")
+
+
+def rescale(dist: Constant | Uniform | Normal | LogNormal, mean: float):
+    """``dist`` rescaled to a new mean.
+
+    Every parameter in the unit of the variable is multiplied by the same factor,
+    so the relative spread among farmers (the coefficient of variation) is kept
+    and a positive variable stays positive. A distribution of mean 0 becomes the
+    constant ``mean``.
+    """
+    old = dist.mean
+    if old == 0:
+        return Constant(value=mean)
+    factor = mean / old
+    scaled = {
+        key: value * factor
+        for key in _UNIT_KEYS
+        if key in type(dist).model_fields and (value := getattr(dist, key)) is not None
+    }
+    return type(dist).model_validate(dist.model_dump() | scaled)
+
+
 def _interval(low: float, high: float, low_open: bool) -> str:
     return f"{'(' if low_open else '['}{low:g}, {high:g}{')' if math.isinf(high) else ']'}"
 

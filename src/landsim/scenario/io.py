@@ -88,17 +88,42 @@ def _set_path(data: dict, path: str, value: Any, source: str) -> None:
             node = node[key]
 
 
-def has_path(scenario: Scenario, path: str) -> bool:
-    """Whether a dotted key path names a value of ``scenario``."""
-    node: Any = scenario.to_dict()
+_MISSING = object()
+
+
+def get_path(data: Any, path: str, default: Any = None) -> Any:
+    """The value at a dotted key path of plain data (a number steps into a list),
+    or ``default`` where a key or table is absent."""
+    node: Any = data
     for key in path.split("."):
         if isinstance(node, list) and key.isdigit() and int(key) < len(node):
             node = node[int(key)]
         elif isinstance(node, dict) and key in node:
             node = node[key]
         else:
-            return False
-    return True
+            return default
+    return node
+
+
+def set_table_path(data: dict, path: str, value: Any) -> None:
+    """Set a dotted key path of plain data (a number steps into a list), creating
+    absent tables on the way (for building a section; :meth:`Scenario.with_overrides`
+    validates)."""
+    *tables, last = path.split(".")
+    node: Any = data
+    for key in tables:
+        if isinstance(node, list):
+            node = node[int(key)]
+            continue
+        if node.get(key) is None:
+            node[key] = {}
+        node = node[key]
+    node[last] = value
+
+
+def has_path(scenario: Scenario, path: str) -> bool:
+    """Whether a dotted key path names a value of ``scenario``."""
+    return get_path(scenario.to_dict(), path, _MISSING) is not _MISSING
 
 
 def is_scenario_key(path: str) -> bool:

@@ -10,8 +10,16 @@ from pathlib import Path
 from typing import Any
 
 from mesa.visualization import Slider
+from pydantic import TypeAdapter
 
-from landsim.scenario import Scenario, load_scenario
+from landsim.scenario import (
+    Distribution,
+    Scenario,
+    get_path,
+    load_scenario,
+    rescale,
+    set_table_path,
+)
 
 #: Environment variable that carries the scenario file to the page ("" = embedded default).
 from landsim.viz.scenarios import SCENARIO_DIR, list_scenario_choices
@@ -20,27 +28,10 @@ from landsim.viz.scenarios import SCENARIO_DIR, list_scenario_choices
 
 
 def scale_distribution(dist: Mapping[str, Any], mean: float) -> dict[str, Any]:
-    """A farmer distribution (as plain data) rescaled to a new mean.
-
-    Every parameter in the unit of the variable is multiplied by the same factor,
-    so the relative spread among farmers (the coefficient of variation) is kept
-    and a positive variable stays positive.
-    """
-    dist = dict(dist)
-    kind = dist.get("dist", "constant")
-    old = {
-        "constant": lambda: dist["value"],
-        "uniform": lambda: 0.5 * (dist["low"] + dist["high"]),
-        "normal": lambda: dist["mean"],
-        "lognormal": lambda: dist["mean"],
-    }[kind]()
-    if old == 0:
-        return {"dist": "constant", "value": mean}
-    factor = mean / old
-    for key in ("value", "low", "high", "mean", "sd"):
-        if dist.get(key) is not None:
-            dist[key] = dist[key] * factor
-    return dist
+    """A farmer distribution (as plain data) rescaled to a new mean, by the rule of
+    :func:`landsim.scenario.rescale` (the relative spread is kept)."""
+    parsed = TypeAdapter(Distribution).validate_python(dict(dist))
+    return rescale(parsed, mean).model_dump(mode="json")
 
 
 def teaching_programme(scenario: Scenario) -> dict[str, Any]:
@@ -75,22 +66,12 @@ def teaching_programme(scenario: Scenario) -> dict[str, Any]:
 
 def read_nested(data: Mapping[str, Any], path: list[str]) -> Any:
     """``data[path[0]][path[1]]...``, or None where a table is absent."""
-    node: Any = data
-    for key in path:
-        if node is None:
-            return None
-        node = node.get(key)
-    return node
+    return get_path(data, ".".join(path))
 
 
 def write_nested(data: dict[str, Any], path: list[str], value: Any) -> None:
     """Set ``data[path[0]][path[1]]... = value``, creating absent tables."""
-    node = data
-    for key in path[:-1]:
-        if node.get(key) is None:
-            node[key] = {}
-        node = node[key]
-    node[path[-1]] = value
+    set_table_path(data, ".".join(path), value)
 
 
 def list_programmes(scenario: Scenario) -> list[dict[str, Any]]:
@@ -150,9 +131,10 @@ def read_discount_rate(scenario: Scenario) -> float:
 
 
 def override_discount_rate(scenario: Scenario, value: float) -> dict[str, Any]:
-    """The farmers' discount rates rescaled to mean ``value`` (see :func:`scale_distribution`)."""
-    dist = scenario.farmers.discount_rate.model_dump(mode="json")
-    return {"farmers.discount_rate": scale_distribution(dist, value)}
+    """The farmers' discount rates rescaled to mean ``value``
+    (:func:`landsim.scenario.rescale`)."""
+    dist = rescale(scenario.farmers.discount_rate, value)
+    return {"farmers.discount_rate": dist.model_dump(mode="json")}
 
 
 @dataclass(frozen=True)
