@@ -1,6 +1,7 @@
 """The package's shape stays as docs/architecture.md describes it: every module it
 names exists, the reference implementation stands apart from the vectorised model,
-the model's modules stay small, and no modules import each other in a cycle."""
+the modules of the model, experiment and sensitivity packages stay small, and no
+modules import each other in a cycle."""
 
 from __future__ import annotations
 
@@ -49,11 +50,13 @@ def test_the_reference_does_not_load_the_vectorised_model():
     assert set(loaded) <= allowed, f"the reference loads {sorted(set(loaded) - allowed)}"
 
 
-MODEL_FILES = sorted((PACKAGE / "model").rglob("*.py"))
+#: Packages split from modules that had grown too large: each module stays small.
+SMALL_PACKAGES = ("model", "experiment", "sensitivity")
+SMALL_FILES = sorted(p for name in SMALL_PACKAGES for p in (PACKAGE / name).rglob("*.py"))
 
 
-@pytest.mark.parametrize("path", MODEL_FILES, ids=lambda p: p.relative_to(PACKAGE).as_posix())
-def test_model_modules_stay_small(path):
+@pytest.mark.parametrize("path", SMALL_FILES, ids=lambda p: p.relative_to(PACKAGE).as_posix())
+def test_package_modules_stay_small(path):
     lines = len(path.read_text("utf-8").splitlines())
     assert lines <= 420, f"{path.name}: {lines} lines (about 400 at most)"
 
@@ -142,3 +145,16 @@ def test_the_deprecated_programmes_module_still_works():
 
     assert old.Programmes is programmes.Programmes
     assert old.YEAR_KEYS == state.PROGRAMME_YEAR_KEYS
+
+
+def test_the_model_imports_no_experiment_or_view_module():
+    upper = ("experiment", "batch", "evaluation", "sensitivity", "report", "viz", "cli", "app")
+    graph = module_imports()
+    found = {
+        (name, dep)
+        for name, deps in graph.items()
+        if name.startswith("landsim.model")
+        for dep in deps
+        if dep.split(".")[1] in upper
+    }
+    assert not found, f"the model imports modules built on it: {sorted(found)}"

@@ -91,7 +91,7 @@ def _documented_keys():
         *sorted((ROOT / "experiments").glob("*.toml")),
     ]
     texts = {path: path.read_text(encoding="utf-8") for path in files}
-    for path in sorted((ROOT / "src" / "landsim").glob("*.py")):  # module docstrings
+    for path in sorted((ROOT / "src" / "landsim").rglob("*.py")):  # module docstrings
         texts[path] = ast.get_docstring(ast.parse(path.read_text(encoding="utf-8"))) or ""
     for path, text in texts.items():
         for number, line in enumerate(text.splitlines(), 1):
