@@ -15,19 +15,12 @@ from typing import Any
 
 from landsim.experiment.spec import ExperimentSpec, Outputs, Samples, parse_scalar
 from landsim.limits import model_memory_bytes
-from landsim.scenario import Scenario, ScenarioError
+from landsim.scenario import Scenario, ScenarioError, get_path
 
 
 def is_integer_key(scenario: Scenario, key: str) -> bool:
     """Whether a dotted key holds an integer (not a boolean) in ``scenario``."""
-    node: Any = scenario.to_dict()
-    for part in key.split("."):
-        if isinstance(node, list) and part.isdigit() and int(part) < len(node):
-            node = node[int(part)]
-        elif isinstance(node, dict) and part in node:
-            node = node[part]
-        else:
-            return False
+    node = get_path(scenario.to_dict(), key)
     return isinstance(node, int) and not isinstance(node, bool)
 
 
