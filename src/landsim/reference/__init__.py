@@ -29,17 +29,26 @@ module             what it holds
 
 What is shared with the vectorised model, and what is not:
 
-- *Shared (inputs and set-up, not yearly rules)*: scenario validation, the
-  landscape generator or ``.npz`` reader, the draws of farmer attributes and their
-  neighbour network, the price paths (:class:`landsim.market.Market`), the
-  Chapman-Richards growth curve (:func:`landsim.carbon.chapman_richards`, tabulated
-  here by whole years of age), and the Gini coefficient of the outputs.
+- *Shared (inputs, set-up and vocabulary, not yearly rules)*: the scenario and its
+  validation (:mod:`landsim.scenario`), the landscape generator or ``.npz`` reader
+  and the ``Landscape`` and ``Cover`` types (:mod:`landsim.landscape`), the draws of
+  farmer attributes and their neighbour network
+  (:func:`landsim.agents.draw_farmers`), the exogenous price paths
+  (:class:`landsim.market.Market`), the state vocabulary (covers, options, the
+  programme record's keys: :mod:`landsim.model.state`), seeds
+  (:mod:`landsim.provenance`), the memory check (:mod:`landsim.limits`) and
+  :mod:`landsim.errors`. Nothing else of landsim is imported
+  (``tests/test_architecture.py``).
 - *Written afresh*: every yearly process: price expectations, farm statistics,
   social learning, option values, the logit choices, option sizes, abandonment,
   clearing and conversion of cells, production, savings, growth of fertility,
   ages, biomass and soil carbon, carbon accounting, incentive programmes
   (enrolment, targeting, incentives, monitoring, sanctions, payments, budgets),
-  and the yearly indicators.
+  and the yearly indicators; and the curves and constants they use: the
+  Chapman-Richards curve of biomass per cover and age (tabulated by whole years
+  of age), the soil-carbon stock-change factors per cover, the CO2/C ratio 44/12
+  and the Gini coefficient of incomes (``tests/test_reference_rules.py`` checks
+  that they give the vectorised model's numbers to the last bit).
 
 Random numbers are consumed exactly as in the vectorised model, so that both give
 the same results for the same seed: the seed is split into the same five streams
@@ -59,7 +68,11 @@ Where the two implementations can differ (see ``tests/test_reference.py``):
   in id order, and sums over a farm's cells in raster order, so they match the
   vectorised model bit for bit. Landscape totals (carbon stocks, removals and
   emissions) are summed here cell by cell, in a different order from numpy's
-  pairwise sums, and agree to about 1e-14 relative.
+  pairwise sums, and agree to about 1e-14 relative. The Gini coefficient's two
+  sums are taken with numpy too.
+- The biomass curves are evaluated with numpy's ``expm1`` and power on an array of
+  ages, as in the vectorised model: Python's ``math.expm1`` and ``**`` on floats
+  can differ from numpy's vector code in the last bit.
 - Option values and choice probabilities are computed here with plain Python
   loops, so they may differ from the vectorised ones in the last bits; a choice
   could differ only if a uniform draw fell within that rounding of a boundary

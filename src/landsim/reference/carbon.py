@@ -1,15 +1,126 @@
-"""Carbon of the reference: biomass and soil carbon of each cover (ODD 7.2, 7.3)."""
+"""Carbon of the reference: biomass and soil carbon of each cover (ODD 7.2, 7.3).
+
+Written from the scenario's parameters: above-ground carbon is constant for primary
+forest and annual crops and follows a Chapman-Richards curve in age for secondary
+forest, cocoa agroforestry and silvopasture; below-ground carbon is a fixed share
+of it; soil carbon moves towards an equilibrium, a reference stock times a
+stock-change factor per cover.
+
+References
+----------
+Richards, F. J. (1959). A flexible growth function for empirical use. Journal of
+Experimental Botany, 10, 290-301.
+Poorter, L., et al. (2016). Biomass resilience of Neotropical secondary forests.
+Nature, 530, 211-214.
+IPCC (2019). Refinement to the 2006 IPCC Guidelines, Vol. 4, ch. 2.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 
-from landsim import carbon
 from landsim.model.state import Cover
 from landsim.scenario import Scenario
 
-#: Tonnes of CO2 per tonne of carbon.
-CO2_PER_C = carbon.CO2_PER_C
+#: Tonnes of CO2 per tonne of carbon: the molar masses of CO2 and of C, 44/12.
+CO2_PER_C = 44.0 / 12.0
+
+
+def chapman_richards(ages: np.ndarray, a_max: float, k: float, p: float) -> np.ndarray:
+    """Chapman-Richards growth ``a_max (1 - exp(-k age))^p`` at each of ``ages``.
+
+    Parameters
+    ----------
+    ages : numpy.ndarray of float64
+        Years since establishment.
+    a_max : float
+        Asymptote (tC/ha).
+    k : float
+        Rate (1/yr).
+    p : float
+        Shape.
+
+    Returns
+    -------
+    numpy.ndarray
+    """
+    # numpy's expm1 and power on an array of ages, as the vectorised model takes
+    # them: numpy may evaluate these with vector code (SIMD) whose results differ in
+    # the last bit from math.expm1 and the ** of Python floats (on a machine with
+    # AVX-512, 91 of 6,000 table entries), and the two models must agree to the bit.
+    return a_max * (-np.expm1(-k * ages)) ** p
+
+
+def growth_parameters(scenario: Scenario, cover: int) -> tuple[float, float, float] | None:
+    """The Chapman-Richards parameters of a cover's above-ground carbon.
+
+    Parameters
+    ----------
+    scenario : Scenario
+    cover : int
+        A cover code.
+
+    Returns
+    -------
+    tuple of float or None
+        Asymptote (tC/ha), rate (1/yr) and shape; None for a cover whose stock does
+        not grow with age (primary forest, annual crops).
+    """
+    if cover == Cover.SECONDARY_FOREST:
+        f = scenario.forest
+        return f.secondary_agb_max_tc_per_ha, f.secondary_growth_rate, f.secondary_shape
+    systems = {
+        Cover.COCOA_AGROFORESTRY: scenario.cocoa_agroforestry,
+        Cover.SILVOPASTURE: scenario.silvopasture,
+    }
+    if cover in systems:
+        s = systems[cover]
+        return s.agb_max_tc_per_ha, s.agb_growth_rate, s.agb_shape
+    return None
+
+
+def constant_agb_tc_per_ha(scenario: Scenario, cover: int) -> float:
+    """Above-ground carbon (tC/ha) of a cover whose stock does not grow with age."""
+    if cover == Cover.PRIMARY_FOREST:
+        return scenario.forest.primary_agb_tc_per_ha
+    if cover == Cover.MONOCROP:
+        return scenario.monocrop.agb_tc_per_ha
+    return 0.0
+
+
+def biomass_by_age(scenario: Scenario, cover: int, max_age: int) -> np.ndarray:
+    """Biomass carbon (tC/ha, above + below ground) of a cover at ages 0..``max_age``.
+
+    Parameters
+    ----------
+    scenario : Scenario
+    cover : int
+        A cover code.
+    max_age : int
+
+    Returns
+    -------
+    numpy.ndarray
+        By whole years of age.
+    """
+    below_ground = 1.0 + scenario.forest.root_shoot_ratio
+    curve = growth_parameters(scenario, cover)
+    if curve is None:
+        return np.full(max_age + 1, constant_agb_tc_per_ha(scenario, cover) * below_ground)
+    ages = np.arange(max_age + 1, dtype=np.float64)
+    return chapman_richards(ages, *curve) * below_ground
+
+
+def soc_factor(scenario: Scenario, cover: int) -> float:
+    """The soil carbon stock-change factor of a cover (primary forest = 1)."""
+    s = scenario.soil
+    return {
+        Cover.PRIMARY_FOREST: 1.0,
+        Cover.SECONDARY_FOREST: s.factor_secondary_forest,
+        Cover.MONOCROP: s.factor_monocrop,
+        Cover.COCOA_AGROFORESTRY: s.factor_cocoa_agroforestry,
+        Cover.SILVOPASTURE: s.factor_silvopasture,
+    }[Cover(cover)]
 
 
 class CarbonCurves:
@@ -23,6 +134,8 @@ class CarbonCurves:
     def __init__(self, scenario: Scenario):
         self.params = scenario
         self._biomass_table: dict[int, np.ndarray] = {}
+        reference = scenario.soil.soc_reference_tc_per_ha
+        self._soc_equilibrium = [reference * soc_factor(scenario, cover) for cover in Cover]
 
     def biomass_density(self, cover: int, age: int) -> float:
         """Biomass carbon (tC/ha, above + below ground) of a cover at an age (7.2).
@@ -44,8 +157,7 @@ class CarbonCurves:
         """
         table = self._biomass_table.get(int(cover))
         if table is None or age >= table.size:
-            ages = np.arange(max(2 * age, 64) + 1)
-            table = carbon.biomass_density(np.full(ages.shape, cover), ages, self.params)
+            table = biomass_by_age(self.params, int(cover), max(2 * age, 64))
             self._biomass_table[int(cover)] = table
         return float(table[age])
 
@@ -61,7 +173,7 @@ class CarbonCurves:
         -------
         float
         """
-        return self.params.soil.soc_reference_tc_per_ha * carbon.soc_factors(self.params)[cover]
+        return self._soc_equilibrium[cover]
 
 
 def removal_curve_tco2e_per_ha(curves: CarbonCurves, cover: Cover, years: int) -> list[float]:

@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from landsim.economics import gini
 from landsim.market import PRODUCTS, UNITS
 from landsim.model.state import COVER_NAMES, OPTION_NAMES, Cover, Option
 from landsim.reference.curves import sum_in_order
@@ -26,6 +25,33 @@ TRANSITIONS = (
     "claimed_ha",
     "abandoned_ha",
 )
+
+
+def gini(incomes) -> float:
+    """Gini coefficient of the farmers' net incomes (0 = equal, towards 1 = concentrated).
+
+    With the incomes sorted in ascending order, losses counted as zero income,
+    ``G = 2 sum_i i x_i / (n sum_i x_i) - (n + 1) / n`` for ``i = 1..n``.
+
+    Parameters
+    ----------
+    incomes : sequence of float
+
+    Returns
+    -------
+    float
+        0 if no income is positive.
+    """
+    x = [max(v, 0.0) for v in sorted(incomes)]
+    n = len(x)
+    # The two sums are taken with numpy (pairwise summation), as the vectorised
+    # model takes them, so that the coefficient agrees to the last bit; a plain loop
+    # rounds differently once there are 8 farmers or more.
+    total = float(np.sum(x))
+    if n == 0 or total <= 0:
+        return 0.0
+    weighted = float(np.sum([i * v for i, v in enumerate(x, start=1)]))
+    return max(0.0, 2.0 * weighted / (n * total) - (n + 1.0) / n)
 
 
 def cover_areas_ha(model: ReferenceModel) -> list[float]:
