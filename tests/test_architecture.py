@@ -1,6 +1,7 @@
 """The package's shape stays as docs/architecture.md describes it: every module it
 names exists, the reference implementation stands apart from the vectorised model,
-the modules of the model, experiment and sensitivity packages stay small, and no
+the modules of the model, reference, landscape, experiment and sensitivity
+packages stay small, and no
 modules import each other in a cycle."""
 
 from __future__ import annotations
@@ -37,21 +38,125 @@ def test_every_model_module_is_on_the_architecture_page():
     assert not absent, f"modules missing from docs/architecture.md: {absent}"
 
 
-def test_the_reference_does_not_load_the_vectorised_model():
+#: What the reference implementation may import from landsim, with the names it may
+#: take (None: any): the scenario; the set-up and inputs (the landscape generator
+#: and ``.npz`` reader, the farmers' draws, the exogenous price paths and the
+#: products they price); the state vocabulary; seeds, memory limits and errors.
+REFERENCE_MAY_IMPORT = {
+    "landsim.scenario": None,
+    "landsim.landscape": {"generate_landscape", "load_landscape", "Landscape", "Cover"},
+    "landsim.agents": {"draw_farmers"},
+    "landsim.market": {"Market", "PRODUCTS", "UNITS"},
+    "landsim.model.state": None,
+    "landsim.provenance": None,
+    "landsim.limits": None,
+    "landsim.errors": None,
+}
+REFERENCE = PACKAGE / "reference"
+
+
+def is_module(name: str) -> bool:
+    path = SRC / name.replace(".", "/")
+    return path.with_suffix(".py").exists() or (path / "__init__.py").exists()
+
+
+def reference_imports() -> dict[str, set[str]]:
+    """Every landsim module that a module of the reference package imports, at any
+    level (inside functions too), with the names it takes from it (``*``: the
+    module itself); the reference's own modules are left out."""
+    found: dict[str, set[str]] = {}
+    for path in sorted(REFERENCE.rglob("*.py")):
+        package = ".".join(path.relative_to(SRC).parent.parts)
+        for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+            if isinstance(node, ast.Import):
+                for alias in node.names:
+                    found.setdefault(alias.name, set()).add("*")
+            elif isinstance(node, ast.ImportFrom):
+                base = package.rsplit(".", node.level - 1)[0] if node.level else ""
+                module = ".".join(p for p in (base, node.module) if p)
+                for alias in node.names:
+                    if is_module(f"{module}.{alias.name}"):
+                        found.setdefault(f"{module}.{alias.name}", set()).add("*")
+                    else:
+                        found.setdefault(module, set()).add(alias.name)
+    return {
+        m: names
+        for m, names in found.items()
+        if m.startswith("landsim") and not m.startswith("landsim.reference")
+    }
+
+
+def loaded_modules(*modules: str) -> set[str]:
+    """The landsim modules that a fresh interpreter has loaded after importing
+    ``modules``."""
     code = (
-        "import sys, landsim.reference; "
+        "import importlib, sys\n"
+        "for m in sys.argv[1:]: importlib.import_module(m)\n"
         "print(' '.join(m for m in sys.modules if m.startswith('landsim')))"
     )
     out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True
-    ).stdout.split()
-    loaded = [m for m in out if m.startswith(("landsim.model.", "landsim.schemes"))]
-    allowed = {"landsim.model.state"}
-    assert set(loaded) <= allowed, f"the reference loads {sorted(set(loaded) - allowed)}"
+        [sys.executable, "-c", code, *modules], capture_output=True, text=True, check=True
+    )
+    return set(out.stdout.split())
+
+
+def test_the_reference_imports_only_the_scenario_the_inputs_and_the_vocabulary():
+    """The reference is an independent specification: it imports from landsim only
+    the modules and names of :data:`REFERENCE_MAY_IMPORT`, and loads nothing by name
+    at run time."""
+    imports = reference_imports()
+    assert "landsim.model.state" in imports and "landsim.agents" in imports
+    refused = {}
+    for module, names in imports.items():
+        allowed = REFERENCE_MAY_IMPORT.get(module)
+        if allowed is not None and not names <= allowed:
+            refused[module] = sorted(names - allowed)
+    assert not refused, f"the reference takes names it may not: {refused}"
+    others = sorted(set(imports) - set(REFERENCE_MAY_IMPORT))
+    assert not others, f"the reference imports {others}"
+    dynamic = [
+        f"{path.name}:{node.lineno}"
+        for path in sorted(REFERENCE.rglob("*.py"))
+        for node in ast.walk(ast.parse(path.read_text("utf-8")))
+        if isinstance(node, ast.Call)
+        and getattr(node.func, "attr", getattr(node.func, "id", None))
+        in {"import_module", "__import__"}
+    ]
+    assert not dynamic, f"the reference imports modules by name: {dynamic}"
+
+
+def test_the_reference_does_not_load_the_vectorised_model():
+    """Loading the reference loads no landsim module beyond those that the modules it
+    imports load themselves.
+
+    Of those, ``landsim.model.state`` imports ``landsim.agents`` (``Farmer``,
+    ``FarmerState``), ``landsim.economics`` (``Option``, ``OPTION_NAMES``),
+    ``landsim.landscape``, ``landsim.market`` and ``landsim.scenario``, and loading
+    it first runs ``landsim/model/__init__.py``, which loads nothing (its names are
+    imported on first use); ``landsim.economics`` imports only
+    ``landsim.scenario``. So the reference loads the packages ``landsim`` and
+    ``landsim.model`` and the module ``landsim.economics``, but no other
+    ``landsim.model.*`` module than ``landsim.model.state``, and neither
+    ``landsim.carbon`` nor ``landsim.schemes``; and it takes nothing from
+    ``landsim.economics`` itself (the test above).
+    """
+    loaded = loaded_modules("landsim.reference")
+    own = {m for m in loaded if m == "landsim.reference" or m.startswith("landsim.reference.")}
+    assert own == {"landsim.reference"} | {
+        f"landsim.reference.{p.stem}" for p in REFERENCE.glob("*.py") if p.stem != "__init__"
+    }
+    allowed = sorted(set(reference_imports()) & set(REFERENCE_MAY_IMPORT))
+    assert loaded - own == loaded_modules(*allowed)
+    model = {m for m in loaded if m.startswith("landsim.model.")}
+    assert model == {"landsim.model.state"}, f"the reference loads {sorted(model)}"
+    watched = ("landsim.model", "landsim.schemes", "landsim.carbon", "landsim.economics")
+    beyond = {m for m in loaded - own if m.startswith(watched)} - set(REFERENCE_MAY_IMPORT)
+    assert beyond == {"landsim.model", "landsim.economics"}, sorted(beyond)
+    assert {"landsim.model", "landsim.economics"} <= loaded_modules("landsim.model.state")
 
 
 #: Packages split from modules that had grown too large: each module stays small.
-SMALL_PACKAGES = ("model", "experiment", "sensitivity")
+SMALL_PACKAGES = ("model", "reference", "landscape", "experiment", "sensitivity")
 SMALL_FILES = sorted(p for name in SMALL_PACKAGES for p in (PACKAGE / name).rglob("*.py"))
 
 

@@ -1,0 +1,130 @@
+"""Yield curves, discounting, the logit choice and plain sums of the reference.
+
+Each function works on one plot, one farmer or one list of numbers, in plain Python.
+"""
+
+from __future__ import annotations
+
+import math
+
+
+def cocoa_yield_kg_per_ha(age: int, cocoa) -> float:
+    """Cocoa yield (kg/ha/yr) of an agroforestry plot of ``age`` years (ODD 7.6).
+
+    Parameters
+    ----------
+    age : int
+        Years since the plot was established.
+    cocoa : CocoaParams
+        The scenario's ``cocoa_agroforestry`` section.
+
+    Returns
+    -------
+    float
+        Zero before ``first_harvest_year``, rising linearly to the mature yield at
+        ``full_yield_year``, constant after.
+    """
+    a1, a2 = cocoa.first_harvest_year, cocoa.full_yield_year
+    if age < a1:
+        return 0.0
+    share = min(max((age - a1 + 1.0) / (a2 - a1 + 1.0), 0.0), 1.0)
+    return cocoa.mature_yield_kg_per_ha * share
+
+
+def beef_yield_kg_per_ha(age: int, silvopasture) -> float:
+    """Beef yield (kg liveweight/ha/yr) of a silvopasture plot of ``age`` years.
+
+    Parameters
+    ----------
+    age : int
+        Years since the plot was established.
+    silvopasture : SilvopastureParams
+        The scenario's ``silvopasture`` section.
+
+    Returns
+    -------
+    float
+        Zero before ``first_income_year``, the full yield after.
+    """
+    if age >= silvopasture.first_income_year:
+        return silvopasture.beef_yield_kg_per_ha
+    return 0.0
+
+
+def discount_factor(rate: float, years: int) -> float:
+    """Present value of 1 USD received at the end of year ``years``: ``(1 + r)^-t``.
+
+    Parameters
+    ----------
+    rate : float
+        The yearly discount rate.
+    years : int
+        How many years from now.
+
+    Returns
+    -------
+    float
+    """
+    return (1.0 + rate) ** -years
+
+
+def logit_choice(values: list[float], feasible: list[bool], scale: float, uniform: float):
+    """Draw one option by multinomial logit over the feasible ones (ODD 7.9).
+
+    ``P_j = exp(scale V_j) / sum_k exp(scale V_k)`` over feasible options, sampled
+    by inverting the cumulative probabilities with ``uniform``.
+
+    Parameters
+    ----------
+    values : list of float
+        The value of each option (USD/ha).
+    feasible : list of bool
+        Which options may be chosen.
+    scale : float
+        The logit scale (1/USD); 0 makes every feasible option equally likely.
+    uniform : float
+        A uniform draw in [0, 1).
+
+    Returns
+    -------
+    int
+        The position of the chosen option in ``values``.
+
+    References
+    ----------
+    McFadden, D. (1974). Conditional logit analysis of qualitative choice
+    behavior. In P. Zarembka (Ed.), Frontiers in Econometrics (pp. 105-142).
+    """
+    utilities = [scale * v if ok else -math.inf for v, ok in zip(values, feasible, strict=True)]
+    top = max(utilities)
+    weights = [math.exp(u - top) for u in utilities]
+    total = 0.0
+    for w in weights:
+        total += w
+    cumulative, running = [], 0.0
+    for w in weights:
+        running += w / total
+        cumulative.append(running)
+    target = uniform * cumulative[-1]
+    # The first option whose cumulative probability exceeds the target.
+    return sum(1 for c in cumulative if c <= target)
+
+
+def sum_in_order(values) -> float:
+    """Sum floats one after another.
+
+    Python's ``sum`` compensates rounding and numpy's ``bincount`` does not; the
+    reference sums a farm's cells the plain way, in raster order.
+
+    Parameters
+    ----------
+    values : iterable of float
+
+    Returns
+    -------
+    float
+    """
+    total = 0.0
+    for v in values:
+        total += v
+    return total

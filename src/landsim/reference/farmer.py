@@ -1,0 +1,356 @@
+"""The reference's farmers: what each sees of its land, learns, values, and does.
+
+A :class:`ReferenceFarmer` is a Mesa agent that loops over its own cells (ODD 7.5 to
+7.12): it surveys them, learns from its neighbours, values its options, sizes them
+by its labour and savings, abandons exhausted land, produces and saves.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import mesa
+
+from landsim.model.state import Cover, Option
+from landsim.reference.curves import (
+    beef_yield_kg_per_ha,
+    cocoa_yield_kg_per_ha,
+    discount_factor,
+    sum_in_order,
+)
+
+if TYPE_CHECKING:
+    from landsim.reference.model import ReferenceModel
+
+
+@dataclass
+class FarmSurvey:
+    """What a farmer knows of its land at one moment of the year (ODD 7.5).
+
+    Attributes
+    ----------
+    cells_by_cover : list of int
+        Number of the farm's cells under each cover.
+    monocrop : list of Cell
+        Annual-crop cells whose cover may change, in raster order.
+    exhausted : list of Cell
+        Those of them whose fertility is below the exhaustion threshold.
+    clearable : list of Cell
+        Forest the farmer may clear (own or claimable), in raster order.
+    monocrop_min_fertility : float
+        The lowest fertility in ``monocrop`` (1 if none).
+    exhausted_fertility : float
+        The mean fertility of ``exhausted`` (0 if none).
+    forest_fertility : float
+        The mean fertility of ``clearable`` (1 if none).
+    """
+
+    cells_by_cover: list[int]
+    monocrop: list
+    exhausted: list
+    clearable: list
+    monocrop_min_fertility: float
+    exhausted_fertility: float
+    forest_fertility: float
+
+
+class ReferenceFarmer(mesa.Agent):
+    """A farm household that manages its own cells one by one.
+
+    Parameters
+    ----------
+    model : ReferenceModel
+    farm_id : int
+        The value of the ``owner`` layer on its cells.
+    attributes : dict
+        The drawn attributes (discount rate, risk aversion, labour, savings,
+        knowledge) and ``neighbours`` (farm ids).
+    """
+
+    def __init__(self, model: ReferenceModel, farm_id: int, attributes: dict):
+        super().__init__(model)
+        self.farm_id = farm_id
+        self.discount_rate = float(attributes["discount_rate"])
+        self.risk_aversion = float(attributes["risk_aversion"])
+        self.labour_ha_per_year = float(attributes["labour_ha_per_year"])
+        self.labour_days_per_year = float(attributes["labour_days_per_year"])
+        self.savings_usd = float(attributes["savings_usd"])
+        self.knowledge = float(attributes["knowledge"])
+        self.neighbours = [int(i) for i in attributes["neighbours"]]
+        self.cells: list = []  # own cells, in raster order
+        self.claimable: list = []  # unowned cells this farm may clear, in raster order
+        self.revenue_usd = self.operating_cost_usd = self.net_income_usd = 0.0
+        self.investment_usd = self.payments_usd = self.cocoa_kg = 0.0
+        self.removals_tco2e = self.emissions_tco2e = 0.0
+        self.deforested_ha = self.claimed_ha = self.cumulative_income_usd = 0.0
+        self.last_option = Option.KEEP
+        self.abandoned = False
+
+    # ------------------------------------------------------------------ sensing
+
+    def survey(self) -> FarmSurvey:
+        """Look over the farm's cells (and the forest it may claim).
+
+        Returns
+        -------
+        FarmSurvey
+        """
+        model = self.model
+        threshold = model.params.monocrop.exhaustion_fertility
+        reclear = model.params.forest.reclear_fertility
+        by_cover = [0] * len(Cover)
+        monocrop, exhausted = [], []
+        for cell in self.cells:
+            by_cover[cell.cover] += 1
+            if cell.cover == Cover.MONOCROP and model.may_change(cell):
+                monocrop.append(cell)
+                if cell.fertility < threshold:
+                    exhausted.append(cell)
+
+        def clearable(cell) -> bool:
+            recovered = cell.cover == Cover.SECONDARY_FOREST and cell.fertility >= reclear
+            return (cell.cover == Cover.PRIMARY_FOREST or recovered) and model.may_change(cell)
+
+        forest = sorted(
+            (c for c in self.cells + self.claimable if clearable(c)), key=model.raster_index
+        )
+        return FarmSurvey(
+            cells_by_cover=by_cover,
+            monocrop=monocrop,
+            exhausted=exhausted,
+            clearable=forest,
+            monocrop_min_fertility=min((c.fertility for c in monocrop), default=1.0),
+            exhausted_fertility=sum_in_order(c.fertility for c in exhausted)
+            / max(len(exhausted), 1),
+            forest_fertility=(
+                sum_in_order(c.fertility for c in forest) / len(forest) if forest else 1.0
+            ),
+        )
+
+    def has_any(self, survey: FarmSurvey, cover: Cover) -> bool:
+        """Whether the surveyed farm has any cell under ``cover``."""
+        return survey.cells_by_cover[cover] > 0
+
+    # ------------------------------------------------------------------ learning
+
+    def adoption_shares(self, surveys: dict[int, FarmSurvey]) -> dict[str, float]:
+        """Shares of neighbours with any cocoa agroforestry, silvopasture, either (7.8).
+
+        Parameters
+        ----------
+        surveys : dict
+            Farm id -> FarmSurvey of every farm.
+
+        Returns
+        -------
+        dict
+            ``cocoa_agroforestry``, ``silvopasture`` and ``either`` -> share.
+        """
+        af = sp = either = 0
+        for j in self.neighbours:
+            has_af = self.has_any(surveys[j], Cover.COCOA_AGROFORESTRY)
+            has_sp = self.has_any(surveys[j], Cover.SILVOPASTURE)
+            af += has_af
+            sp += has_sp
+            either += has_af or has_sp
+        k = len(self.neighbours)
+        return {"cocoa_agroforestry": af / k, "silvopasture": sp / k, "either": either / k}
+
+    def learn(self, shares: dict[str, float]) -> None:
+        """Knowledge grows with the share of neighbours who adopted either system.
+
+        References
+        ----------
+        Rogers, E. M. (2003). Diffusion of Innovations (5th ed.). Free Press.
+        """
+        rate = self.model.params.decision.knowledge_learning_rate
+        self.knowledge += rate * shares["either"] * (1.0 - self.knowledge)
+
+    # ------------------------------------------------------------------ valuing
+
+    def annual_crop_value(self, f0: float, price: float, stop_when_unprofitable: bool):
+        """Present value of cropping a field over the planning horizon.
+
+        Parameters
+        ----------
+        f0 : float
+            The field's fertility in the first year; it depletes every year.
+        price : float
+            The expected annual-crop price (USD/t).
+        stop_when_unprofitable : bool
+            Leave out the years whose margin is not positive.
+
+        Returns
+        -------
+        value, revenue : float
+            Discounted margins and discounted revenue (USD/ha).
+        """
+        sc = self.model.params
+        m, horizon = sc.monocrop, sc.decision.planning_horizon_years
+        value = revenue = 0.0
+        for t in range(1, horizon + 1):
+            fertility = f0 * (1.0 - m.fertility_depletion_rate) ** (t - 1)
+            gross = m.yield_t_per_ha * fertility * price
+            margin = gross - m.operating_cost_usd_per_ha
+            if stop_when_unprofitable and margin <= 0:
+                continue
+            d = discount_factor(self.discount_rate, t)
+            value += margin * d
+            revenue += gross * d
+        return value, revenue
+
+    def value_options(self, survey: FarmSurvey, shares: dict, expected: dict) -> list[float]:
+        """Value (USD/ha) of each option relative to keeping things as they are (7.6).
+
+        Parameters
+        ----------
+        survey : FarmSurvey
+        shares : dict
+            :meth:`adoption_shares` of the farmer.
+        expected : dict
+            Product -> expected price and its coefficient of variation.
+
+        Returns
+        -------
+        list of float
+            By option.
+
+        References
+        ----------
+        Villamor, G. B., et al. (2014). Environmental Modelling & Software, 61,
+        151-165. (NPV-based multinomial logit land-use choice.)
+        Markowitz, H. (1952). Portfolio selection. Journal of Finance, 7, 77-91.
+        """
+        sc = self.model.params
+        d, cocoa, sp = sc.decision, sc.cocoa_agroforestry, sc.silvopasture
+        p_m, cv_m = expected["monocrop"]
+        p_c, cv_c = expected["cocoa"]
+        p_b, cv_b = expected["beef"]
+        rho = self.risk_aversion
+        new_field, new_field_revenue = self.annual_crop_value(survey.forest_fertility, p_m, True)
+        kept, kept_revenue = self.annual_crop_value(survey.monocrop_min_fertility, p_m, True)
+        exhausted, _ = self.annual_crop_value(survey.exhausted_fertility, p_m, False)
+        forgone = kept - rho * cv_m * kept_revenue
+        novice = d.technology_uncertainty * (1.0 - self.knowledge)
+        cost_factor = 1.0 + d.knowledge_cost_premium * (1.0 - self.knowledge)
+
+        cocoa_net = cocoa_revenue = sp_net = sp_revenue = 0.0
+        for t in range(1, d.planning_horizon_years + 1):
+            df = discount_factor(self.discount_rate, t)
+            kg = cocoa_yield_kg_per_ha(t - 1, cocoa)  # a plot is of age t - 1 in year t
+            cocoa_revenue += df * kg * p_c
+            cocoa_net += df * kg * (p_c - cocoa.production_cost_usd_per_kg)
+            beef = beef_yield_kg_per_ha(t - 1, sp)
+            sp_revenue += df * beef * p_b
+            sp_net += df * (beef * p_b - sp.operating_cost_usd_per_ha)
+
+        values = [0.0] * len(Option)
+        values[Option.CLEAR] = (
+            new_field - rho * cv_m * new_field_revenue - sc.forest.clearing_cost_usd_per_ha
+        )
+        values[Option.COCOA_AGROFORESTRY] = (
+            cocoa_net
+            - rho * (cv_c + novice) * cocoa_revenue
+            - cocoa.establishment_cost_usd_per_ha * cost_factor
+            - forgone
+            + d.imitation_weight_usd_per_ha * shares["cocoa_agroforestry"]
+        )
+        values[Option.SILVOPASTURE] = (
+            sp_net
+            - rho * (cv_b + novice) * sp_revenue
+            - sp.establishment_cost_usd_per_ha * cost_factor
+            - forgone
+            + d.imitation_weight_usd_per_ha * shares["silvopasture"]
+        )
+        values[Option.ABANDON] = -exhausted
+        return values
+
+    def option_sizes(self, survey: FarmSurvey, upfront: dict | None = None) -> list[int]:
+        """Cells the farmer could change this year under each option (7.7).
+
+        Parameters
+        ----------
+        survey : FarmSurvey
+        upfront : dict, optional
+            Option -> share of the establishment cost paid up front (1 if absent).
+
+        Returns
+        -------
+        list of int
+            By option: bounded by labour, free labour days, savings and the land
+            each option needs.
+        """
+        sc, cell_ha = self.model.params, self.model.cell_size_ha
+        days = self.model.labour_days_per_ha
+        used_days = 0.0
+        for cover, n in enumerate(survey.cells_by_cover):
+            used_days += n * days[cover]
+        free_days = max(self.labour_days_per_year - used_days * cell_ha, 0.0)
+        by_labour = round(self.labour_ha_per_year / cell_ha)
+
+        def by_free_days(extra_days_per_ha: float) -> float:
+            if extra_days_per_ha <= 0:
+                return math.inf
+            return math.floor(free_days / (extra_days_per_ha * cell_ha))
+
+        def by_savings(cost_usd_per_ha: float) -> float:
+            if cost_usd_per_ha * cell_ha <= 0:
+                return math.inf
+            return math.floor(self.savings_usd / (cost_usd_per_ha * cell_ha))
+
+        sizes = [0] * len(Option)
+        sizes[Option.CLEAR] = min(
+            by_labour, len(survey.clearable), by_free_days(days[Cover.MONOCROP])
+        )
+        for option, system in (
+            (Option.COCOA_AGROFORESTRY, sc.cocoa_agroforestry),
+            (Option.SILVOPASTURE, sc.silvopasture),
+        ):
+            share = (upfront or {}).get(option, 1.0)
+            sizes[option] = min(
+                by_labour,
+                len(survey.monocrop),
+                by_free_days(system.labour_days_per_ha - days[Cover.MONOCROP]),
+                by_savings(system.establishment_cost_usd_per_ha * share),
+            )
+        sizes[Option.ABANDON] = len(survey.exhausted)
+        return [int(s) for s in sizes]
+
+    # ------------------------------------------------------------------ acting
+
+    def abandon_exhausted_land(self, survey: FarmSurvey) -> int:
+        """All exhausted annual-crop cells become secondary forest; returns how many."""
+        for cell in survey.exhausted:
+            self.model.change_cover(cell, Cover.SECONDARY_FOREST)
+        return len(survey.exhausted)
+
+    def produce(self, prices: dict[str, float]) -> None:
+        """Revenue, operating cost, net income and cocoa of this year (7.11)."""
+        sc, cell_ha = self.model.params, self.model.cell_size_ha
+        revenue = cost = cocoa = 0.0
+        for cell in self.cells:
+            if cell.cover == Cover.MONOCROP:
+                revenue += sc.monocrop.yield_t_per_ha * cell.fertility * prices["monocrop"]
+                cost += sc.monocrop.operating_cost_usd_per_ha
+            elif cell.cover == Cover.COCOA_AGROFORESTRY:
+                kg = cocoa_yield_kg_per_ha(int(cell.age), sc.cocoa_agroforestry)
+                revenue += kg * prices["cocoa"]
+                cost += kg * sc.cocoa_agroforestry.production_cost_usd_per_kg
+                cocoa += kg
+            elif cell.cover == Cover.SILVOPASTURE:
+                beef = beef_yield_kg_per_ha(int(cell.age), sc.silvopasture)
+                revenue += beef * prices["beef"] if beef else 0.0
+                cost += sc.silvopasture.operating_cost_usd_per_ha
+        self.revenue_usd = revenue * cell_ha
+        self.operating_cost_usd = cost * cell_ha
+        self.net_income_usd = self.revenue_usd - self.operating_cost_usd
+        self.cocoa_kg = cocoa * cell_ha
+
+    def save(self) -> None:
+        """Savings take the saved share of a profit, or absorb a loss, never below 0."""
+        self.cumulative_income_usd += self.net_income_usd
+        net = self.net_income_usd
+        saved = self.model.params.farmers.savings_rate * net if net > 0 else net
+        self.savings_usd = max(self.savings_usd + saved, 0.0)

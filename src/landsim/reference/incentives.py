@@ -1,0 +1,229 @@
+"""The terms of a programme's contract, farmer by farmer, and the incentives they
+add to the farmer's option values (docs/schemes.md)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from landsim.model.state import LOT_REFERENCE_HA, Cover, Option
+from landsim.reference.carbon import CO2_PER_C, removal_curve_tco2e_per_ha
+from landsim.reference.curves import cocoa_yield_kg_per_ha, discount_factor
+from landsim.reference.land import NEW_SYSTEMS
+from landsim.scenario import Programme
+
+if TYPE_CHECKING:
+    from landsim.reference.model import ReferenceModel
+    from landsim.reference.programmes import ReferenceProgramme
+
+
+# ----------------------------------------------------------------------------- terms
+
+
+def farm_areas_ha(model: ReferenceModel, farmer) -> tuple[float, float, float]:
+    """A farm's forest, sustainable-practice and lot area.
+
+    Parameters
+    ----------
+    model : ReferenceModel
+    farmer : ReferenceFarmer
+
+    Returns
+    -------
+    tuple of float
+        Forest (primary and secondary), sustainable practice (cocoa agroforestry
+        and silvopasture) and the whole lot, ha.
+    """
+    counts = [0] * len(Cover)
+    for cell in farmer.cells:
+        counts[cell.cover] += 1
+    cell_ha = model.cell_size_ha
+    forest = (counts[Cover.PRIMARY_FOREST] + counts[Cover.SECONDARY_FOREST]) * cell_ha
+    sustainable = (counts[Cover.COCOA_AGROFORESTRY] + counts[Cover.SILVOPASTURE]) * cell_ha
+    return forest, sustainable, len(farmer.cells) * cell_ha
+
+
+def carbon_price(model: ReferenceModel, spec: Programme, year: int) -> float:
+    """The programme's price of a credit (USD/tCO2e): fixed, or the market's."""
+    cp = spec.carbon_payment
+    if cp.usd_per_tco2e is not None:
+        return cp.usd_per_tco2e
+    return model.market.price("carbon", year)
+
+
+def clearing_emission_tco2e_per_ha(model: ReferenceModel) -> float:
+    """Biomass emission (tCO2e) of clearing 1 ha of primary forest for annual crops."""
+    sc = model.params
+    agb = sc.forest.primary_agb_tc_per_ha - sc.monocrop.agb_tc_per_ha
+    return agb * (1.0 + sc.forest.root_shoot_ratio) * CO2_PER_C
+
+
+def years_left(model: ReferenceModel, spec: Programme, year: int) -> int:
+    """Years of the programme a farmer plans for: to its end, within the horizon."""
+    horizon = model.params.decision.planning_horizon_years
+    return max(0, min(spec.end_year - year + 1, horizon))
+
+
+def annuity(farmer, years: int) -> float:
+    """Present value of 1 USD a year for ``years`` years at the farmer's rate."""
+    total = 0.0
+    for t in range(1, years + 1):
+        total += discount_factor(farmer.discount_rate, t)
+    return total
+
+
+def expected_benefit(
+    model: ReferenceModel, spec: Programme, year: int, farmer, forest_ha: float
+) -> float:
+    """Yearly payments the farmer would expect if it joined.
+
+    Parameters
+    ----------
+    model : ReferenceModel
+    spec : Programme
+    year : int
+    farmer : ReferenceFarmer
+    forest_ha : float
+        The farm's forest.
+
+    Returns
+    -------
+    float
+        USD a year: forest payments, the farmer's share of carbon credits (this
+        year's removals, the avoided baseline clearing) and the cocoa premium.
+    """
+    benefit = 0.0
+    if spec.forest_payment is not None:
+        benefit += spec.forest_payment.usd_per_ha_per_year * forest_ha
+    if spec.carbon_payment is not None:
+        cp = spec.carbon_payment
+        price = carbon_price(model, spec, year) * cp.farmer_share
+        if cp.pay_removals:
+            benefit += price * farmer.removals_tco2e
+        if cp.pay_avoided_emissions:
+            benefit += (
+                price
+                * cp.baseline_clearing_ha_per_farm_per_year
+                * clearing_emission_tco2e_per_ha(model)
+            )
+    if spec.premium is not None:
+        benefit += spec.premium.cocoa_usd_per_kg * farmer.cocoa_kg
+    return benefit
+
+
+def restricted_clearing_ha(spec, clear_size: int, forest_ha: float, lot_ha: float) -> float:
+    """Ha a year of clearing the obligations forbid (at most what could be cleared).
+
+    Parameters
+    ----------
+    spec : Programme
+    clear_size : int
+        Cells the farmer could clear this year.
+    forest_ha, lot_ha : float
+        The farm's forest and lot.
+
+    Returns
+    -------
+    float
+    """
+    ob = spec.obligations
+    if ob is None:
+        return 0.0
+    if ob.no_clearing:
+        return float(clear_size)
+    allowance = max(forest_ha - ob.min_forest_share * lot_ha, 0.0)
+    return max(clear_size - allowance, 0.0)
+
+
+# ----------------------------------------------------------------------------- incentives
+
+
+def add_carbon_incentives(model, spec, year: int, f, left: int, a: list) -> None:
+    """Credits forgone by clearing, and credits for the removals of new systems and
+    regrowth over the years left, added to the option values ``a`` (USD/ha)."""
+    cp = spec.carbon_payment
+    price = carbon_price(model, spec, year) * cp.farmer_share
+    if cp.pay_avoided_emissions:
+        a[Option.CLEAR] -= price * clearing_emission_tco2e_per_ha(model)
+    if cp.pay_removals:
+        for option, cover in (*NEW_SYSTEMS, (Option.ABANDON, Cover.SECONDARY_FOREST)):
+            curve = removal_curve_tco2e_per_ha(model.carbon, cover, left)
+            pv = 0.0
+            for t, removal in enumerate(curve, start=1):
+                pv += discount_factor(f.discount_rate, t) * removal
+            a[option] += price * pv
+
+
+def add_obligation_incentives(
+    model, prog: ReferenceProgramme, year: int, f, clear_size: int, a: list
+) -> None:
+    """The expected sanction of clearing against the obligations, and the bonus of
+    meeting the sustainable-practice obligation, added to ``a`` (USD/ha)."""
+    spec, ob = prog.spec, prog.spec.obligations
+    forest_ha, sustainable_ha, lot_ha = farm_areas_ha(model, f)
+    annuity_ = annuity(f, years_left(model, spec, year))
+    if ob.no_clearing or ob.min_forest_share > 0:
+        breaks = restricted_clearing_ha(spec, clear_size, forest_ha, lot_ha) > 0
+        yearly = expected_benefit(model, spec, year, f, forest_ha)
+        at_stake = yearly * annuity_ if spec.expel_on_violation else yearly
+        if spec.repay_on_violation:
+            at_stake += prog.contracts[f.farm_id].received_usd
+        if breaks:
+            a[Option.CLEAR] -= spec.detection_probability * at_stake / max(clear_size, 1)
+    if ob.min_sustainable_ha_per_40ha > 0:
+        needed = ob.min_sustainable_ha_per_40ha * lot_ha / LOT_REFERENCE_HA
+        shortfall = max(needed - sustainable_ha, 0.0)
+        if shortfall > 0:
+            at_stake = expected_benefit(model, spec, year, f, forest_ha) * annuity_
+            bonus = at_stake / max(shortfall, 1.0)
+            a[Option.COCOA_AGROFORESTRY] += bonus
+            a[Option.SILVOPASTURE] += bonus
+
+
+def add_support_incentives(model, spec, f, left: int, a: list) -> None:
+    """Establishment support (a grant, or the interest saved on a loan) and the cocoa
+    premium over the years left, added to ``a`` (USD/ha)."""
+    sc = model.params
+    if spec.establishment_support is not None:
+        es = spec.establishment_support
+        for option, system in (
+            (Option.COCOA_AGROFORESTRY, sc.cocoa_agroforestry),
+            (Option.SILVOPASTURE, sc.silvopasture),
+        ):
+            support = es.share * system.establishment_cost_usd_per_ha
+            if es.mode == "loan":  # worth the interest saved on the loan
+                support *= 1.0 - annuity(f, es.loan_years) / es.loan_years
+            a[option] += support
+    if spec.premium is not None and left > 0:
+        pv = 0.0
+        for t in range(1, left + 1):
+            kg = cocoa_yield_kg_per_ha(t - 1, sc.cocoa_agroforestry)
+            pv += discount_factor(f.discount_rate, t) * kg
+        a[Option.COCOA_AGROFORESTRY] += spec.premium.cocoa_usd_per_kg * pv
+
+
+def adjust_values(
+    model: ReferenceModel, prog: ReferenceProgramme, year: int, f, clear_size: int, a: list
+) -> None:
+    """Add one enrolled farmer's incentive terms to its option values.
+
+    Parameters
+    ----------
+    model : ReferenceModel
+    prog : ReferenceProgramme
+        A programme active this year, in which ``f`` is enrolled.
+    year : int
+    f : ReferenceFarmer
+    clear_size : int
+        Cells the farmer could clear this year.
+    a : list of float
+        The change of each option's value (USD/ha), by option; added to here.
+    """
+    spec = prog.spec
+    left = years_left(model, spec, year)
+    if spec.forest_payment is not None:
+        a[Option.CLEAR] -= spec.forest_payment.usd_per_ha_per_year * annuity(f, left)
+    if spec.carbon_payment is not None:
+        add_carbon_incentives(model, spec, year, f, left, a)
+    if spec.obligations is not None:
+        add_obligation_incentives(model, prog, year, f, clear_size, a)
+    add_support_incentives(model, spec, f, left, a)

@@ -1,0 +1,284 @@
+"""The reference model: its set-up, the cells' operations, and the yearly schedule
+(ODD section 3), one farmer and one cell at a time."""
+
+from __future__ import annotations
+
+from functools import partial
+
+import mesa
+import numpy as np
+
+from landsim import limits
+from landsim.agents import draw_farmers
+from landsim.landscape import generate_landscape, load_landscape
+from landsim.market import PRODUCTS, Market
+from landsim.model.state import NO_OWNER, Cover, Landscape, Option
+from landsim.provenance import describe_seed, resolve_seed
+from landsim.reference.carbon import CarbonCurves
+from landsim.reference.curves import logit_choice
+from landsim.reference.farmer import ReferenceFarmer
+from landsim.reference.growth import grow
+from landsim.reference.land import LAYERS, build_grid, clear_forest, establish_systems
+from landsim.reference.programmes import ReferenceProgrammes
+from landsim.reference.records import farm_table, measure, read_record
+from landsim.scenario import Scenario, resolve_scenario
+
+#: The attributes of a farmer drawn at set-up (besides its neighbours).
+DRAWN_ATTRIBUTES = (
+    "discount_rate",
+    "risk_aversion",
+    "labour_ha_per_year",
+    "labour_days_per_year",
+    "savings_usd",
+    "knowledge",
+)
+
+
+class ReferenceModel(mesa.Model):
+    """The landsim model written per agent and per cell on a Mesa grid.
+
+    Same scenario, same seed, same results as :class:`landsim.model.LandUseModel`
+    (see :mod:`landsim.reference` for what "same" means); about a hundred times
+    slower or more. Programmes are included.
+
+    Parameters
+    ----------
+    scenario : Scenario, path or None
+        A validated scenario, a TOML file, or None for the embedded default.
+    rng : int, numpy.random.SeedSequence, numpy.random.Generator or None
+        Seed; None draws a fresh one (recorded in ``seed``), as
+        :class:`landsim.model.LandUseModel` does.
+    landscape : Landscape, optional
+        Start from this landscape instead of generating (or loading) one.
+
+    Attributes
+    ----------
+    grid : mesa.discrete_space.OrthogonalMooreGrid
+        The landscape. Cell ``(x, y)`` is column ``x`` and row ``y`` (from the
+        northern edge) of the landscape arrays; its property layers are
+        :data:`~landsim.reference.land.LAYERS`.
+    cells : list of Cell
+        All cells in raster order: row by row from the northern edge, west to east.
+    farmers : list of ReferenceFarmer
+        In farm-id order.
+    carbon : CarbonCurves
+        Biomass and soil carbon of each cover.
+    """
+
+    def __init__(self, scenario=None, *, rng=None, landscape: Landscape | None = None):
+        scenario = resolve_scenario(scenario)
+        seed = resolve_seed(rng)  # None: fresh entropy, as LandUseModel
+        super().__init__(rng=seed)
+        self.params: Scenario = scenario
+        self.seed = describe_seed(seed)
+        land_rng, farmer_rng, market_rng, self._decision_rng, programme_rng = self.rng.spawn(5)
+
+        if landscape is None:
+            landscape = self._build_landscape(land_rng)
+        self.cell_size_ha = landscape.cell_size_ha
+        self.shape = landscape.shape
+        self.road_distance_km = landscape.road_distance_km.copy()
+        draws = draw_farmers(
+            scenario.farmers, landscape.owner, scenario.decision.neighbours, farmer_rng
+        )
+        self.market = Market(
+            scenario.markets, scenario.years, scenario.decision.price_memory_years, market_rng
+        )
+        self.labour_days_per_ha = [
+            0.0,
+            0.0,
+            scenario.monocrop.labour_days_per_ha,
+            scenario.cocoa_agroforestry.labour_days_per_ha,
+            scenario.silvopasture.labour_days_per_ha,
+        ]
+        self.carbon = CarbonCurves(scenario)
+        self.grid, self.cells = build_grid(landscape, self.random)
+        self.farmers = [
+            ReferenceFarmer(
+                self,
+                i,
+                {
+                    **{name: getattr(draws, name)[i] for name in DRAWN_ATTRIBUTES},
+                    "neighbours": draws.neighbours[i],
+                },
+            )
+            for i in range(draws.n)
+        ]
+        self._hand_out_cells()
+        self.programmes = ReferenceProgrammes(scenario.programmes, self, programme_rng)
+        self._set_initial_carbon()
+
+        self.year = 0
+        self.cumulative_deforestation_ha = 0.0
+        self.record = measure(self, transitions=None, fluxes=(0.0, 0.0, 0.0, 0.0))
+        self.datacollector = mesa.DataCollector(
+            model_reporters={key: partial(read_record, key=key) for key in self.record}
+        )
+        self.datacollector.collect(self)
+
+    # ------------------------------------------------------------------ set-up
+
+    def _build_landscape(self, rng) -> Landscape:
+        """Generate the synthetic landscape (if it fits in memory) or read the file."""
+        params = self.params.landscape
+        if params.source == "synthetic":
+            limits.check_model_memory(self.params)
+            return generate_landscape(params, rng, source=self.params.source)
+        return load_landscape(params.source, params)
+
+    def _hand_out_cells(self) -> None:
+        """Give each farmer its own cells and the unowned cells it may claim."""
+        for cell in self.cells:
+            if cell.owner != NO_OWNER:
+                self.farmers[cell.owner].cells.append(cell)
+            elif cell.claim != NO_OWNER:
+                self.farmers[cell.claim].claimable.append(cell)
+
+    def _set_initial_carbon(self) -> None:
+        """Carbon at the start: biomass by cover and age, soil at its equilibrium."""
+        for cell in self.cells:
+            cell.biomass_tc_per_ha = self.carbon.biomass_density(cell.cover, int(cell.age))
+            cell.soc_tc_per_ha = self.carbon.soc_equilibrium(cell.cover)
+            cell.soc_rate_tc_per_ha = 0.0
+
+    # ------------------------------------------------------------------ cells
+
+    def raster_index(self, cell) -> int:
+        """Position of ``cell`` in raster order (the flat index of the landscape arrays)."""
+        x, y = cell.coordinate
+        return y * self.shape[1] + x
+
+    def may_change(self, cell) -> bool:
+        """Whether the cell's cover may change: not protected, unless allowed."""
+        return self.params.landscape.protected_can_change or not cell.protected
+
+    def change_cover(self, cell, new_cover: Cover) -> None:
+        """New cover at age 0; soil carbon starts a linear move to its equilibrium."""
+        cell.cover = new_cover
+        cell.age = 0
+        target = self.carbon.soc_equilibrium(new_cover)
+        cell.soc_rate_tc_per_ha = (target - cell.soc_tc_per_ha) / self.params.soil.transition_years
+
+    # ------------------------------------------------------------------ the year
+
+    def step(self) -> None:
+        """Simulate one year (ODD section 3)."""
+        self.year += 1
+        farmers, year = self.farmers, self.year
+        year_rng = self._decision_rng.spawn(1)[0]
+        expected = {p: self.expected_price(p) for p in PRODUCTS}
+        surveys = {f.farm_id: f.survey() for f in farmers}
+        shares = {f.farm_id: f.adoption_shares(surveys) for f in farmers}
+        for f in farmers:
+            f.learn(shares[f.farm_id])
+
+        # Programmes: contracts end, volunteers enrol; enrolment changes values.
+        values = {
+            f.farm_id: f.value_options(surveys[f.farm_id], shares[f.farm_id], expected)
+            for f in farmers
+        }
+        sizes = {f.farm_id: f.option_sizes(surveys[f.farm_id]) for f in farmers}
+        clear_sizes = [sizes[f.farm_id][Option.CLEAR] for f in farmers]
+        self.programmes.begin_year(
+            year, [values[f.farm_id][Option.CLEAR] for f in farmers], clear_sizes
+        )
+        incentives = self.programmes.value_adjustments(year, clear_sizes)
+
+        transitions = self.leave_exhausted_land(values, incentives, surveys, year_rng)
+        surveys = {f.farm_id: f.survey() for f in farmers}
+        choices, sizes = self.choose_land_uses(surveys, shares, expected, incentives, year_rng)
+        transitions |= clear_forest(self, choices, sizes, surveys, year_rng)
+        transitions |= establish_systems(self, choices, sizes, surveys, year_rng)
+        self.cumulative_deforestation_ha += transitions["deforestation_ha"]
+
+        prices = {p: self.market.price(p, year) for p in PRODUCTS}
+        for f in farmers:
+            f.produce(prices)
+        fluxes = grow(self)
+        payments = self.programmes.settle(year, transitions.pop("cleared_forest_ha"))
+        for f in farmers:
+            f.payments_usd = payments[f.farm_id]
+            f.net_income_usd += f.payments_usd
+            f.save()
+        self.record = measure(self, transitions, fluxes)
+        self.running = year < self.params.years
+        self.datacollector.collect(self)
+
+    def expected_price(self, product: str) -> tuple[float, float]:
+        """Mean and coefficient of variation of the last ``price_memory_years`` prices."""
+        memory = self.params.decision.price_memory_years
+        window = [self.market.price(product, t) for t in range(self.year - memory, self.year)]
+        mean = float(np.mean(window))
+        return mean, float(np.std(window) / mean)
+
+    def leave_exhausted_land(self, values, incentives, surveys, rng) -> dict:
+        """Stage 1: each farmer leaves its exhausted annual-crop land to regrow, or keeps
+        cropping it (one uniform per farmer). Returns the area abandoned."""
+        abandoned_cells = 0
+        uniforms = rng.random(len(self.farmers))
+        for f in self.farmers:
+            v = [
+                values[f.farm_id][o] + incentives[f.farm_id][o]
+                for o in (Option.KEEP, Option.ABANDON)
+            ]
+            feasible = [True, bool(surveys[f.farm_id].exhausted)]
+            scale = self.params.decision.logit_scale
+            f.abandoned = logit_choice(v, feasible, scale, uniforms[f.farm_id]) == 1
+            if f.abandoned:
+                abandoned_cells += f.abandon_exhausted_land(surveys[f.farm_id])
+        return {"abandoned_ha": float(abandoned_cells * self.cell_size_ha)}
+
+    def choose_land_uses(self, surveys, shares, expected, incentives, rng):
+        """Stage 2: each farmer makes one land-use change (keep, clear, cocoa
+        agroforestry, silvopasture), valued on its land after stage 1 (one uniform
+        per farmer). Returns the choices and their sizes (cells), by farm id."""
+        choices, sizes = {}, {}
+        uniforms = rng.random(len(self.farmers))
+        for f in self.farmers:
+            survey = surveys[f.farm_id]
+            v = f.value_options(survey, shares[f.farm_id], expected)
+            v = [v[o] + incentives[f.farm_id][o] for o in Option]
+            size = f.option_sizes(survey, self.programmes.upfront_share(self.year, f))
+            feasible = [o == Option.KEEP or (o != Option.ABANDON and size[o] > 0) for o in Option]
+            scale = self.params.decision.logit_scale
+            f.last_option = Option(logit_choice(v, feasible, scale, uniforms[f.farm_id]))
+            choices[f.farm_id], sizes[f.farm_id] = f.last_option, size[f.last_option]
+        return choices, sizes
+
+    # ------------------------------------------------------------------ outputs
+
+    def yearly_table(self):
+        """The yearly indicators as a pandas DataFrame (one row per year)."""
+        return self.datacollector.get_model_vars_dataframe().reset_index(drop=True)
+
+    def rasters(self) -> dict[str, np.ndarray]:
+        """The layers as ``(height, width)`` arrays, like ``LandUseModel.rasters()``."""
+        out = {name: np.array(getattr(self.grid, name).data.T) for name in LAYERS}
+        out["road_distance_km"] = self.road_distance_km.copy()
+        return out
+
+    def farm_table(self):
+        """One row per farm, like ``LandUseModel.farm_table()``."""
+        return farm_table(self)
+
+
+def simulate_reference(scenario=None, *, rng=None, years: int | None = None) -> ReferenceModel:
+    """Run a scenario with the reference model; return the model after the last year.
+
+    Parameters
+    ----------
+    scenario : Scenario, path or None
+    rng : int, numpy.random.SeedSequence, numpy.random.Generator or None
+    years : int, optional
+        Run for this many years instead of the scenario's.
+
+    Returns
+    -------
+    ReferenceModel
+    """
+    scenario = resolve_scenario(scenario)
+    if years is not None:
+        scenario = scenario.with_overrides({"years": years})
+    model = ReferenceModel(scenario, rng=rng)
+    model.run_for(scenario.years)
+    return model
