@@ -1,8 +1,6 @@
 """The package's shape stays as docs/architecture.md describes it: every module it
 names exists, the reference implementation stands apart from the vectorised model,
-the modules of the model, reference, landscape, experiment and sensitivity
-packages stay small, and no
-modules import each other in a cycle."""
+every module stays small, and no modules import each other in a cycle."""
 
 from __future__ import annotations
 
@@ -155,9 +153,8 @@ def test_the_reference_does_not_load_the_vectorised_model():
     assert {"landsim.model", "landsim.economics"} <= loaded_modules("landsim.model.state")
 
 
-#: Packages split from modules that had grown too large: each module stays small.
-SMALL_PACKAGES = ("model", "reference", "landscape", "experiment", "sensitivity")
-SMALL_FILES = sorted(p for name in SMALL_PACKAGES for p in (PACKAGE / name).rglob("*.py"))
+#: Every module of the package: each stays small.
+SMALL_FILES = sorted(PACKAGE.rglob("*.py"))
 
 
 @pytest.mark.parametrize("path", SMALL_FILES, ids=lambda p: p.relative_to(PACKAGE).as_posix())

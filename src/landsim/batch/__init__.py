@@ -86,6 +86,13 @@ from landsim.batch.engine import (  # noqa: F401
     run_batch,
     unguarded_main_call,
 )
+from landsim.batch.manifest import (  # noqa: F401
+    _now,
+    batch_meta,
+    experiment_record,
+    new_manifest,
+    read_manifest,
+)
 from landsim.batch.results import (  # noqa: F401
     TABLES,
     BatchReport,
@@ -114,14 +121,9 @@ from landsim.batch.store import (  # noqa: F401
     _chunk_parts,
     _damaged_chunk,
     _describe,
-    _now,
     _part_meta,
     _write_parquet,
-    batch_meta,
-    experiment_record,
-    new_manifest,
     normalise,
-    read_manifest,
     runs_frame,
     stack_with_keys,
     to_arrow,

@@ -12,12 +12,11 @@ import numpy as np
 import pandas as pd
 
 from landsim.batch.common import BatchError
+from landsim.batch.manifest import experiment_record, read_manifest
 from landsim.batch.runs import RunResult
 from landsim.batch.store import (
     _describe,
-    experiment_record,
     normalise,
-    read_manifest,
     runs_frame,
     stack_with_keys,
 )

@@ -6,10 +6,8 @@ from __future__ import annotations
 
 import json
 import os
-import platform
 import sys
 import warnings
-from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -17,12 +15,18 @@ import pandas as pd
 
 from landsim.batch.backends import Backend
 from landsim.batch.common import BATCH_ENTRIES, KEY_COLUMNS, BatchError
+from landsim.batch.manifest import (
+    _now,
+    batch_meta,
+    experiment_record,
+    new_manifest,
+    read_manifest,
+)
 from landsim.batch.runs import RunResult
 from landsim.experiment import (
     Experiment,
     fingerprint_of,
 )
-from landsim.provenance import dependency_versions
 
 # --------------------------------------------------------------------------- storage
 
@@ -303,30 +307,6 @@ def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
 
 
-def read_manifest(root: Path) -> tuple[dict | None, str | None]:
-    """A batch directory's manifest, or (None, what is wrong with it)."""
-    path = root / "manifest.json"
-    if path.is_dir():
-        return None, "is a directory, not a file"
-    try:
-        text = path.read_text("utf-8")
-    except UnicodeDecodeError:
-        return None, "is not UTF-8 text"
-    except OSError as exc:
-        return None, f"cannot be read ({exc.strerror or exc})"
-    if not text.strip():
-        return None, "is empty"
-    try:
-        data = json.loads(text)
-    except ValueError as exc:
-        return None, f"is not valid JSON ({exc})"
-    if not isinstance(data, dict):
-        return None, f"holds a JSON {type(data).__name__}, not an object"
-    if not isinstance(data.get("attempts"), list):
-        return None, "has no list of attempts"
-    return data, None
-
-
 def _part_meta(part: Path) -> dict | None:
     import pyarrow.parquet as pq
 
@@ -360,39 +340,6 @@ def _damaged_chunk(root: Path, name: str) -> str | None:
         except Exception as exc:
             return f"{path.name} in {path.parent.name}/: {_describe(exc)}"
     return None
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
-
-
-def batch_meta(experiment: Experiment) -> dict:
-    """What every part of a batch records about its experiment (Parquet metadata)."""
-    return {
-        "experiment": experiment.name,
-        "fingerprint": experiment.fingerprint(),
-        "seed": experiment.seed,
-    }
-
-
-def new_manifest(experiment: Experiment) -> dict:
-    """The manifest of a new batch (``attempts`` empty)."""
-    from landsim.provenance import landsim_version
-
-    return {
-        "kind": "batch",
-        "landsim_version": landsim_version(),
-        **batch_meta(experiment),
-        "experiment_file": experiment.source,
-        "runs": len(experiment),
-        "replicates": experiment.replicates,
-        "seed_rule": "run stream = numpy.random.SeedSequence(seed).spawn(replicates)[replicate]",
-        "created": _now(),
-        "python": sys.version.split()[0],
-        "platform": platform.platform(),
-        "dependencies": dependency_versions(("distributed",)),
-        "attempts": [],
-    }
 
 
 def stack_with_keys(
@@ -433,8 +380,3 @@ def runs_frame(rows: list[dict], parameters: list[str]) -> pd.DataFrame:
         frame[column] = frame[column].astype(object)
     rest = [c for c in frame.columns if c not in first]
     return frame[first + rest]
-
-
-def experiment_record(experiment: Experiment) -> dict:
-    """The experiment as ``experiment.json`` records it: spec, base scenarios, points."""
-    return {**experiment.to_dict(), "points": experiment.points}
