@@ -144,3 +144,15 @@ def problems_from(
 class UsageError(Exception):
     """A mistake in how a command was called (a flag's value, a port in use),
     reported without a traceback (exit code 2)."""
+
+
+def validate_file_data(model: type[BaseModel], data: dict, source: str, **options):
+    """``model.model_validate(data)``, with a validation error translated into a
+    :class:`ScenarioError` naming ``source``, the key and what is allowed
+    (``options`` go to :func:`problems_from`)."""
+    from pydantic import ValidationError
+
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise ScenarioError(source, problems_from(exc, model, **options)) from None

@@ -16,11 +16,10 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
-    ValidationError,
     model_validator,
 )
 
-from landsim.errors import problems_from
+from landsim.errors import validate_file_data
 from landsim.scenario import ScenarioError
 
 #: End-of-run scalars kept when an experiment does not list its own.
@@ -141,10 +140,7 @@ def validate_spec(data: dict, source: str) -> ExperimentSpec:
     ScenarioError
         Naming ``source``, the key and what is allowed.
     """
-    try:
-        return ExperimentSpec.model_validate(data)
-    except ValidationError as exc:
-        raise ScenarioError(source, problems_from(exc, ExperimentSpec)) from None
+    return validate_file_data(ExperimentSpec, data, source)
 
 
 def parse_scalar(text: str, source: str = "<outputs>", where: str = "outputs.scalars"):

@@ -12,11 +12,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, get_args, get_origin
 
-from pydantic import (
-    ValidationError,
-)
-
-from landsim.errors import ScenarioError, keys_at, problems_from
+from landsim.errors import ScenarioError, keys_at, validate_file_data
 from landsim.scenario.distributions import Constant, LogNormal, Normal, Uniform
 from landsim.scenario.schema import Scenario
 from landsim.scenario.types import (
@@ -346,10 +342,6 @@ _TAGS = set(_DISTRIBUTIONS)
 
 
 def _validate(data: dict, source: str) -> Scenario:
-    try:
-        scenario = Scenario.model_validate(data)
-        scenario._source = source
-        return scenario
-    except ValidationError as exc:
-        problems = problems_from(exc, Scenario, quote_after=(), hidden=frozenset(_TAGS))
-        raise ScenarioError(source, problems) from None
+    scenario = validate_file_data(Scenario, data, source, quote_after=(), hidden=frozenset(_TAGS))
+    scenario._source = source
+    return scenario

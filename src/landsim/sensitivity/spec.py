@@ -15,9 +15,9 @@ import sys
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, ValidationError, model_validator
+from pydantic import Field, model_validator
 
-from landsim.errors import problems_from
+from landsim.errors import validate_file_data
 from landsim.experiment import Integer, Number, Section
 from landsim.scenario import DEFAULT_NAME, ScenarioError, read_toml
 
@@ -180,10 +180,7 @@ def validate_spec(data: dict, source: str) -> SensitivitySpec:
     ScenarioError
         Naming ``source``, the key and what is allowed.
     """
-    try:
-        return SensitivitySpec.model_validate(data)
-    except ValidationError as exc:
-        raise ScenarioError(source, problems_from(exc, SensitivitySpec)) from None
+    return validate_file_data(SensitivitySpec, data, source)
 
 
 def build_spec(
