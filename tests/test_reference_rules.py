@@ -65,7 +65,7 @@ def test_carbon_curves_of_other_parameters(
             "cocoa_agroforestry.agb_growth_rate": rate / 2,
             "cocoa_agroforestry.agb_shape": shape,
             "silvopasture.agb_shape": 1.0 + shape,
-            "soil.factor_monocrop": factor,
+            "soil.monocrop.land_use": factor,
         }
     )
     assert_same_carbon(scenario)

@@ -12,8 +12,9 @@ Nature, 530, 211-214. (Regrowth curve; a Chapman-Richards fit, docs/references.m
 Gonas, M., et al. (2022). Sustainability, 14, 9739. (Cocoa agroforestry biomass.)
 Don, A., Schumacher, J., & Freibauer, A. (2011). Impact of tropical land-use change
 on soil organic carbon stocks - a meta-analysis. Global Change Biology, 17, 1658-1670.
-IPCC (2019). Refinement to the 2006 IPCC Guidelines, Vol. 4, ch. 2 (20-year soil
-transition; committed emission of biomass at clearing).
+IPCC (2019). Refinement to the 2006 IPCC Guidelines, Vol. 4, ch. 2, 5 and 6 (Tier 1
+soil stock-change factors, the 20-year default period; committed emission of
+biomass at clearing).
 """
 
 from __future__ import annotations
@@ -84,12 +85,13 @@ def biomass_table(scenario: Scenario, max_age: int) -> np.ndarray:
 
 
 def soc_factors(scenario: Scenario) -> np.ndarray:
-    """Soil carbon stock-change factor per cover code (primary forest = 1; the
-    others are ``soil.factor_<system>``)."""
+    """Soil carbon stock-change factor per cover code: primary forest, the
+    reference, 1; each other cover its IPCC Tier 1 ``land_use * management * input``
+    (``soil.<system>``)."""
     s = scenario.soil
     return np.array(
         [
-            1.0 if system.cover == Cover.PRIMARY_FOREST else getattr(s, f"factor_{system.name}")
+            1.0 if system.cover == Cover.PRIMARY_FOREST else getattr(s, system.name).combined
             for system in SYSTEMS
         ]
     )

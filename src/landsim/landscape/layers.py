@@ -51,9 +51,9 @@ class Landscape:
         For unowned cells within the claim distance of a lot (unprotected ones,
         unless the scenario lets protected cells change), the farm that may clear
         it (the nearest); otherwise -1.
-    biomass_tc_per_ha, soc_tc_per_ha, soc_rate_tc_per_ha : float64 arrays
-        Biomass carbon (above + below ground), soil organic carbon, and the yearly
-        soil carbon change while a transition lasts; set by the model.
+    biomass_tc_per_ha, soc_tc_per_ha : float64 arrays
+        Biomass carbon (above + below ground) and soil organic carbon (0-30 cm);
+        set by the model.
     cell_size_ha : float
         Area of one cell (ha).
     """
@@ -69,7 +69,6 @@ class Landscape:
     cell_size_ha: float
     biomass_tc_per_ha: np.ndarray | None = None
     soc_tc_per_ha: np.ndarray | None = None
-    soc_rate_tc_per_ha: np.ndarray | None = None
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -96,7 +95,5 @@ class Landscape:
         layers, which :class:`~landsim.model.LandUseModel` sets from the others)."""
         copied = {name: layer.copy() for name, layer in self.layers().items()}
         if not carbon:
-            copied |= dict.fromkeys(
-                ("biomass_tc_per_ha", "soc_tc_per_ha", "soc_rate_tc_per_ha"), None
-            )
+            copied |= dict.fromkeys(("biomass_tc_per_ha", "soc_tc_per_ha"), None)
         return replace(self, **copied)

@@ -148,12 +148,12 @@ class LandUseModel(mesa.Model):
             landscape.cover, landscape.age, scenario
         )
         landscape.soc_tc_per_ha = carbon.soc_equilibrium(landscape.cover, scenario)
-        landscape.soc_rate_tc_per_ha = np.zeros(landscape.shape)
         #: Per cover code: labour (days/ha), fertility factor and recovery rate, and
         #: the soil carbon equilibrium (tC/ha).
         self._days_per_ha = constraints.labour_days_per_ha(scenario)
         self._fertility_factors, self._recovery_rates = soil.fertility_rates(scenario)
         self._soc_equilibria = scenario.soil.soc_reference_tc_per_ha * carbon.soc_factors(scenario)
+        self._soc_retention = soil.soc_retention(scenario)
         self._discount = valuation.DiscountFactors(scenario.decision.planning_horizon_years)
         self._cocoa_yields = income.CocoaYields(scenario.cocoa_agroforestry)
         self._biomass = biomass.BiomassTable(scenario)
@@ -273,13 +273,7 @@ class LandUseModel(mesa.Model):
 
     def _abandon(self, farms: FarmSurvey, abandons: np.ndarray) -> float:
         self.farmers.abandoned[:] = abandons
-        return land_change.abandon(
-            self.landscape,
-            farms,
-            abandons,
-            self._soc_equilibria,
-            self.params.soil.transition_years,
-        )
+        return land_change.abandon(self.landscape, farms, abandons)
 
     def _change_land_use(
         self, farms, shares, expected, incentives, rng, abandoned_ha: float
@@ -300,7 +294,6 @@ class LandUseModel(mesa.Model):
             farms,
             chosen,
             sizes,
-            self._soc_equilibria,
             rng,
             self.CLEARING_SEARCH_LEVELS,
             self.FIELD_DISTANCE_MARGIN,
@@ -332,10 +325,8 @@ class LandUseModel(mesa.Model):
         carbon fluxes."""
         ls = self.landscape
         soil.update_fertility(ls, self._fertility_factors, self._recovery_rates)
-        # The soil cells that may change, from the ages before they advance.
-        soil_cells = soil.changing_soil_cells(ls, self.params.soil.transition_years)
         ls.age += 1
-        soc_gain, soc_loss = soil.advance_soil(ls, soil_cells)
+        soc_gain, soc_loss = soil.advance_soil(ls, self._soc_equilibria, self._soc_retention)
         bio_gain, bio_loss = biomass.advance_biomass(ls, self.farmers, self._biomass)
         return biomass.CarbonFluxes(bio_gain, bio_loss, soc_gain, soc_loss)
 

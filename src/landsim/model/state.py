@@ -28,6 +28,7 @@ __all__ = [
     "OPTION_NAMES",
     "PERENNIALS",
     "PROGRAMME_YEAR_KEYS",
+    "SOC_TOLERANCE_TC_PER_HA",
     "STAGE2",
     "SYSTEMS",
     "Cover",
@@ -109,6 +110,10 @@ PERENNIALS = tuple(s for s in SYSTEMS if s.perennial)
 #: The options valued in stage 2 of the decision (abandoning is stage 1's choice).
 STAGE2 = (Option.KEEP, Option.CLEAR, *(s.option for s in PERENNIALS))
 
+
+#: A gap to its equilibrium below which a cell's soil carbon is at equilibrium
+#: (tC/ha): the first-order approach (ODD 7.3) would otherwise never end.
+SOC_TOLERANCE_TC_PER_HA = 1e-3
 
 #: The area an obligation "per 40 ha" refers to (the Tambopata 40-ha rule), ha.
 LOT_REFERENCE_HA = 40.0

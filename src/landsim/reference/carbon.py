@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from landsim.model.state import Cover
+from landsim.model.state import SOC_TOLERANCE_TC_PER_HA, Cover
 from landsim.scenario import Scenario
 
 #: Tonnes of CO2 per tonne of carbon: the molar masses of CO2 and of C, 44/12.
@@ -112,15 +112,18 @@ def biomass_by_age(scenario: Scenario, cover: int, max_age: int) -> np.ndarray:
 
 
 def soc_factor(scenario: Scenario, cover: int) -> float:
-    """The soil carbon stock-change factor of a cover (primary forest = 1)."""
+    """The soil carbon stock-change factor of a cover: primary forest, the
+    reference, 1; the others IPCC Tier 1 F_LU x F_MG x F_I (7.3)."""
     s = scenario.soil
-    return {
-        Cover.PRIMARY_FOREST: 1.0,
-        Cover.SECONDARY_FOREST: s.factor_secondary_forest,
-        Cover.MONOCROP: s.factor_monocrop,
-        Cover.COCOA_AGROFORESTRY: s.factor_cocoa_agroforestry,
-        Cover.SILVOPASTURE: s.factor_silvopasture,
+    if cover == Cover.PRIMARY_FOREST:
+        return 1.0
+    factors = {
+        Cover.SECONDARY_FOREST: s.secondary_forest,
+        Cover.MONOCROP: s.monocrop,
+        Cover.COCOA_AGROFORESTRY: s.cocoa_agroforestry,
+        Cover.SILVOPASTURE: s.silvopasture,
     }[Cover(cover)]
+    return factors.land_use * factors.management * factors.input
 
 
 class CarbonCurves:
@@ -194,19 +197,21 @@ def removal_curve_tco2e_per_ha(curves: CarbonCurves, cover: Cover, years: int) -
     return [(stock[a + 1] - stock[a]) * CO2_PER_C for a in range(years)]
 
 
-def grow_cell_carbon(cell, cover: Cover, in_transition: bool, curves: CarbonCurves):
+def grow_cell_carbon(cell, cover: Cover, retention: float, curves: CarbonCurves):
     """One year of a cell's carbon, after its age has been counted up.
 
-    Soil carbon moves one step towards its equilibrium while the cell is in its
-    soil transition (7.3); biomass follows the cover's curve at the new age (7.2).
+    Soil carbon closes the share ``1 - retention`` of its gap to the cover's
+    equilibrium, and sits at the equilibrium once the gap is below
+    ``SOC_TOLERANCE_TC_PER_HA`` (7.3); biomass follows the cover's curve at the new
+    age (7.2).
 
     Parameters
     ----------
     cell : mesa.discrete_space.Cell
     cover : Cover
         The cell's cover.
-    in_transition : bool
-        Whether the cell was in its soil transition at the start of the year.
+    retention : float
+        ``exp(-soil.approach_rate_per_year)``.
     curves : CarbonCurves
 
     Returns
@@ -215,8 +220,10 @@ def grow_cell_carbon(cell, cover: Cover, in_transition: bool, curves: CarbonCurv
         The change of biomass and of soil carbon (tC/ha).
     """
     old_soc = cell.soc_tc_per_ha
-    if in_transition:
-        cell.soc_tc_per_ha = max(cell.soc_tc_per_ha + cell.soc_rate_tc_per_ha, 0.0)
+    goal = curves.soc_equilibrium(cover)
+    if old_soc != goal:
+        new = goal + (old_soc - goal) * retention
+        cell.soc_tc_per_ha = goal if abs(new - goal) < SOC_TOLERANCE_TC_PER_HA else new
     old_biomass = cell.biomass_tc_per_ha
     cell.biomass_tc_per_ha = curves.biomass_density(cover, int(cell.age))
     return cell.biomass_tc_per_ha - old_biomass, cell.soc_tc_per_ha - old_soc

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 from landsim.model.state import NO_OWNER, Cover
@@ -65,15 +66,15 @@ def grow(model: ReferenceModel) -> tuple[float, float, float, float]:
     """
     sc, cell_ha = model.params, model.cell_size_ha
     recovery = fertility_rates(sc)
+    retention = math.exp(-sc.soil.approach_rate_per_year)
     for f in model.farmers:
         f.removals_tco2e = f.emissions_tco2e = 0.0
     bio_gain = bio_loss = soc_gain = soc_loss = 0.0
     for cell in model.cells:
         cover = Cover(cell.cover)
         renew_fertility(cell, cover, sc, recovery)
-        in_transition = cell.age < sc.soil.transition_years
         cell.age += 1
-        biomass_change, soc_change = grow_cell_carbon(cell, cover, in_transition, model.carbon)
+        biomass_change, soc_change = grow_cell_carbon(cell, cover, retention, model.carbon)
 
         change = biomass_change * cell_ha
         bio_gain += max(change, 0.0)

@@ -25,7 +25,6 @@ LAYERS = {
     "claim": np.int32,
     "biomass_tc_per_ha": np.float64,
     "soc_tc_per_ha": np.float64,
-    "soc_rate_tc_per_ha": np.float64,
 }
 
 FOREST_COVERS = (Cover.PRIMARY_FOREST, Cover.SECONDARY_FOREST)

@@ -139,7 +139,6 @@ class ReferenceModel(mesa.Model):
         for cell in self.cells:
             cell.biomass_tc_per_ha = self.carbon.biomass_density(cell.cover, int(cell.age))
             cell.soc_tc_per_ha = self.carbon.soc_equilibrium(cell.cover)
-            cell.soc_rate_tc_per_ha = 0.0
 
     # ------------------------------------------------------------------ cells
 
@@ -153,11 +152,10 @@ class ReferenceModel(mesa.Model):
         return self.params.landscape.protected_can_change or not cell.protected
 
     def change_cover(self, cell, new_cover: Cover) -> None:
-        """New cover at age 0; soil carbon starts a linear move to its equilibrium."""
+        """New cover at age 0; its soil carbon then approaches the new equilibrium
+        (``growth``)."""
         cell.cover = new_cover
         cell.age = 0
-        target = self.carbon.soc_equilibrium(new_cover)
-        cell.soc_rate_tc_per_ha = (target - cell.soc_tc_per_ha) / self.params.soil.transition_years
 
     # ------------------------------------------------------------------ the year
 

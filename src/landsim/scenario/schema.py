@@ -183,13 +183,28 @@ class SilvopastureParams(_Section):
     fertility_recovery_rate: Share
 
 
+class SoilFactors(_Section):
+    """IPCC Tier 1 stock-change factors of a land use (dimensionless): the
+    equilibrium soil carbon is ``soc_reference_tc_per_ha * land_use * management *
+    input`` (IPCC 2019 Refinement, Vol. 4, eq. 2.25)."""
+
+    land_use: Annotated[Real, Field(gt=0, le=2)]
+    management: Annotated[Real, Field(gt=0, le=2)]
+    input: Annotated[Real, Field(gt=0, le=2)]
+
+    @property
+    def combined(self) -> float:
+        """``land_use * management * input``, multiplied in that order."""
+        return self.land_use * self.management * self.input
+
+
 class SoilParams(_Section):
     soc_reference_tc_per_ha: NonNegative
-    factor_secondary_forest: Positive
-    factor_monocrop: Positive
-    factor_cocoa_agroforestry: Positive
-    factor_silvopasture: Positive
-    transition_years: Integer = Field(ge=1, le=100)
+    approach_rate_per_year: Annotated[Real, Field(gt=0, le=5)]
+    secondary_forest: SoilFactors
+    monocrop: SoilFactors
+    cocoa_agroforestry: SoilFactors
+    silvopasture: SoilFactors
 
 
 # --------------------------------------------------------------------------- programmes

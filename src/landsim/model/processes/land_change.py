@@ -8,8 +8,8 @@ cells.
 - Perennial systems are established on the farm's least fertile annual-crop cells
   (ties at random), their establishment cost paid from savings.
 
-A changed cell's age is reset and its soil carbon starts its move to the new
-cover's equilibrium (:func:`change_cover`).
+A changed cell's age is reset (:func:`change_cover`); its soil carbon then
+approaches the new cover's equilibrium (``soil``).
 """
 
 from __future__ import annotations
@@ -60,35 +60,19 @@ class LandChange:
     areas_ha: dict
 
 
-def change_cover(
-    landscape: Landscape,
-    cells: np.ndarray,
-    new_cover: Cover,
-    soc_equilibria: np.ndarray,
-    transition_years: int,
-) -> None:
-    """Set the cover of ``cells``, reset their age, and start their soil carbon's
-    linear move to the new cover's equilibrium (over ``transition_years``)."""
-    ls = landscape
-    soc, soc_rate = ls.soc_tc_per_ha.ravel(), ls.soc_rate_tc_per_ha.ravel()
-    target = soc_equilibria[new_cover]
-    ls.cover.ravel()[cells] = new_cover
-    ls.age.ravel()[cells] = 0
-    soc_rate[cells] = (target - soc[cells]) / transition_years
+def change_cover(landscape: Landscape, cells: np.ndarray, new_cover: Cover) -> None:
+    """Set the cover of ``cells`` and reset their age; their soil carbon then
+    approaches the new cover's equilibrium (``soil.advance_soil``)."""
+    landscape.cover.ravel()[cells] = new_cover
+    landscape.age.ravel()[cells] = 0
 
 
-def abandon(
-    landscape: Landscape,
-    survey: FarmSurvey,
-    abandons: np.ndarray,
-    soc_equilibria: np.ndarray,
-    transition_years: int,
-) -> float:
+def abandon(landscape: Landscape, survey: FarmSurvey, abandons: np.ndarray) -> float:
     """Exhausted annual-crop land of the farmers who abandon becomes secondary
     forest. Returns the area abandoned (ha)."""
     exhausted, farm = survey.exhausted_cells
     cells = exhausted[abandons[farm]]
-    change_cover(landscape, cells, Cover.SECONDARY_FOREST, soc_equilibria, transition_years)
+    change_cover(landscape, cells, Cover.SECONDARY_FOREST)
     return float(cells.size * landscape.cell_size_ha)
 
 
@@ -146,7 +130,6 @@ def apply_choices(
     survey: FarmSurvey,
     choice: np.ndarray,
     sizes: np.ndarray,
-    soc_equilibria: np.ndarray,
     rng: np.random.Generator,
     search_levels: tuple[int, ...] = _fast.CLEARING_SEARCH_LEVELS,
     margin: int = _fast.FIELD_DISTANCE_MARGIN,
@@ -180,9 +163,8 @@ def apply_choices(
         changed.append((cells, system.cover))
         established[system.option] = farms
 
-    transition_years = params.soil.transition_years
     for cells, new_cover in changed:
-        change_cover(ls, cells, new_cover, soc_equilibria, transition_years)
+        change_cover(ls, cells, new_cover)
     ownership.record_clearing(ls, cleared, cleared_farm, claimed)
     fs.investment_usd[:] = investment
     fs.savings_usd -= investment

@@ -1,18 +1,36 @@
 """Soil (ODD: "Soil fertility" and "Soil carbon").
 
 Fertility: annual crops deplete the soil (``f (1 - d)``); fallow and tree systems
-let it recover (``f + g (1 - f)``). Soil organic carbon moves linearly from its
-stock at a land-use change to the new cover's equilibrium over
-``soil.transition_years`` (IPCC 2019 Refinement, Vol. 4, ch. 2).
+let it recover (``f + g (1 - f)``). Soil organic carbon approaches its cover's
+IPCC Tier 1 equilibrium at a first-order rate (``soil.approach_rate_per_year``):
+each year the gap shrinks by the factor ``exp(-rate)``, so most of a change comes
+in the first years after a conversion, and a gap below
+:data:`SOC_TOLERANCE_TC_PER_HA` closes.
+
+References
+----------
+IPCC (2019). 2019 Refinement to the 2006 IPCC Guidelines for National Greenhouse
+Gas Inventories, Vol. 4, ch. 2 (eq. 2.25), ch. 5 (Table 5.5) and ch. 6 (Table 6.2).
+Don, A., Schumacher, J., & Freibauer, A. (2011). Global Change Biology, 17,
+1658-1670. (Most of the change comes in the first years after conversion.)
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 
 from landsim import carbon
 from landsim.model import _fast
-from landsim.model.state import N_COVERS, PERENNIALS, Cover, Landscape, system_params
+from landsim.model.state import (
+    N_COVERS,
+    PERENNIALS,
+    SOC_TOLERANCE_TC_PER_HA,
+    Cover,
+    Landscape,
+    system_params,
+)
 from landsim.scenario import Scenario
 
 
@@ -42,26 +60,29 @@ def update_fertility(landscape: Landscape, factors: np.ndarray, rates: np.ndarra
     fert[cells] = f
 
 
-def changing_soil_cells(landscape: Landscape, transition_years: int) -> np.ndarray:
-    """Flat indices (raster order) of the cells whose soil carbon may change this
-    year: those in transition (by the ages before they advance) with a non-zero
-    rate, and any with a negative stock (which the update sets to 0)."""
-    ls = landscape
-    soc, rate = ls.soc_tc_per_ha.ravel(), ls.soc_rate_tc_per_ha.ravel()
-    in_transition = ls.age.ravel() < transition_years
-    return np.flatnonzero((in_transition & (rate != 0.0)) | (soc < 0.0))
+def soc_retention(params: Scenario) -> float:
+    """The share of the gap to equilibrium that remains after a year,
+    ``exp(-soil.approach_rate_per_year)``."""
+    return math.exp(-params.soil.approach_rate_per_year)
 
 
-def advance_soil(landscape: Landscape, cells: np.ndarray) -> tuple[float, float]:
-    """Move the soil carbon of ``cells`` (see :func:`changing_soil_cells`) one year
-    along its transition; return the soil removals and emissions (tCO2e).
+def advance_soil(
+    landscape: Landscape, equilibria: np.ndarray, retention: float
+) -> tuple[float, float]:
+    """Move every cell's soil carbon one year towards its cover's equilibrium
+    (``equilibria``, tC/ha by cover code); return the soil removals and emissions
+    (tCO2e).
 
-    No other cell's stock changes, and a zero change counts in neither sum, so the
-    sums over ``cells`` (in raster order) are those over the landscape.
+    Only cells away from equilibrium change, and a zero change counts in neither
+    sum, so the sums over those cells (in raster order) are those over the
+    landscape.
     """
     ls = landscape
-    soc, rate = ls.soc_tc_per_ha.ravel(), ls.soc_rate_tc_per_ha.ravel()
-    old = soc[cells]
-    new = np.maximum(old + rate[cells], 0.0)
+    soc = ls.soc_tc_per_ha.ravel()
+    target = equilibria.take(ls.cover.ravel())
+    cells = np.flatnonzero(soc != target)
+    old, goal = soc[cells], target[cells]
+    new = goal + (old - goal) * retention
+    new = np.where(np.abs(new - goal) < SOC_TOLERANCE_TC_PER_HA, goal, new)
     soc[cells] = new
     return carbon.split_change(old, new, ls.cell_size_ha)
