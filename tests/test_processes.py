@@ -604,3 +604,35 @@ class TestRankWithinGroups:
         ranks = rank_within_groups(g)
         expected = [int((g[:i] == g[i]).sum()) for i in range(g.size)]
         assert ranks.tolist() == expected
+
+
+def test_regrowth_slows_with_each_reclearing_to_a_cap(default_scenario):
+    """Defaults: 10 % slower per clearing after the first, at most 55 % (Heinrich
+    et al. 2021): cleared 1, 2, 3, 7 and 20 times -> 1.0, 0.9, 0.8, 0.45, 0.45."""
+    got = carbon.regrowth_factor(np.array([0, 1, 2, 3, 7, 20]), default_scenario)
+    assert got == pytest.approx([1.0, 1.0, 0.9, 0.8, 0.45, 0.45], rel=1e-12)
+    f = default_scenario.forest
+    age = np.array([10])
+    cover = np.array([Cover.SECONDARY_FOREST])
+    slow = carbon.biomass_density(cover, age, default_scenario, np.array([3]))
+    k = f.secondary_growth_rate * 0.8
+    by_hand = f.secondary_agb_max_tc_per_ha * (1 - math.exp(-k * 10)) ** f.secondary_shape
+    assert slow[0] == pytest.approx(by_hand * (1 + f.root_shoot_ratio), rel=1e-12)
+    assert slow[0] < carbon.biomass_density(cover, age, default_scenario)[0]
+
+
+@FAST
+@given(seed=st.integers(0, 2**32 - 1), loss=st.floats(0.0, 0.3), cap=st.floats(0.0, 0.9))
+def test_the_biomass_table_equals_the_curves_for_any_clearing_history(seed, loss, cap):
+    from landsim.model.processes.biomass import BiomassTable
+    from landsim.scenario import load_scenario
+
+    sc = load_scenario(None).with_overrides(
+        {"forest.regrowth_loss_per_reclearing": loss, "forest.regrowth_loss_max": cap}
+    )
+    rng = np.random.default_rng(seed)
+    cover = rng.integers(0, 5, (20, 20)).astype(np.int8)
+    age = rng.integers(0, 300, (20, 20)).astype(np.int16)
+    clearings = rng.integers(0, 40, (20, 20)).astype(np.int16)
+    table = BiomassTable(sc)(cover, age, clearings)
+    np.testing.assert_array_equal(table, carbon.biomass_density(cover, age, sc, clearings))

@@ -54,6 +54,9 @@ class Landscape:
     biomass_tc_per_ha, soc_tc_per_ha : float64 arrays
         Biomass carbon (above + below ground) and soil organic carbon (0-30 cm);
         set by the model.
+    clearings : int16 array
+        Times the cell has been cleared (0: never; 1 at the start for every cell
+        not in primary forest); set by the model.
     cell_size_ha : float
         Area of one cell (ha).
     """
@@ -69,6 +72,7 @@ class Landscape:
     cell_size_ha: float
     biomass_tc_per_ha: np.ndarray | None = None
     soc_tc_per_ha: np.ndarray | None = None
+    clearings: np.ndarray | None = None
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -91,9 +95,10 @@ class Landscape:
         }
 
     def copy(self, carbon: bool = True) -> Landscape:
-        """A copy whose layers are copies (``carbon=False`` leaves out the carbon
-        layers, which :class:`~landsim.model.LandUseModel` sets from the others)."""
+        """A copy whose layers are copies (``carbon=False`` leaves out the layers
+        that :class:`~landsim.model.LandUseModel` sets from the others: carbon and
+        clearings)."""
         copied = {name: layer.copy() for name, layer in self.layers().items()}
         if not carbon:
-            copied |= dict.fromkeys(("biomass_tc_per_ha", "soc_tc_per_ha"), None)
+            copied |= dict.fromkeys(("biomass_tc_per_ha", "soc_tc_per_ha", "clearings"), None)
         return replace(self, **copied)

@@ -57,7 +57,15 @@ from landsim.model.processes import (
 from landsim.model.processes.survey import FarmSurvey
 from landsim.model.programmes import Programmes
 from landsim.model.setup import apply_keyword_overrides, build_landscape, resolve_scenario
-from landsim.model.state import STAGE2, Farmer, FarmerState, Landscape, ModelState, Option
+from landsim.model.state import (
+    STAGE2,
+    Cover,
+    Farmer,
+    FarmerState,
+    Landscape,
+    ModelState,
+    Option,
+)
 from landsim.provenance import describe_seed, resolve_seed
 
 
@@ -144,8 +152,9 @@ class LandUseModel(mesa.Model):
         Farmer.create_agents(self, farmers.n, farm_id=np.arange(farmers.n))
         self.programmes = Programmes(scenario.programmes, self.state, programme_rng)
 
+        landscape.clearings = (landscape.cover != Cover.PRIMARY_FOREST).astype(np.int16)
         landscape.biomass_tc_per_ha = carbon.biomass_density(
-            landscape.cover, landscape.age, scenario
+            landscape.cover, landscape.age, scenario, landscape.clearings
         )
         landscape.soc_tc_per_ha = carbon.soc_equilibrium(landscape.cover, scenario)
         #: Per cover code: labour (days/ha), fertility factor and recovery rate, and

@@ -88,7 +88,17 @@ def constant_agb_tc_per_ha(scenario: Scenario, cover: int) -> float:
     return 0.0
 
 
-def biomass_by_age(scenario: Scenario, cover: int, max_age: int) -> np.ndarray:
+def regrowth_share(scenario: Scenario, clearings: int) -> float:
+    """The share of secondary forest's full regrowth rate on land cleared
+    ``clearings`` times: each clearing after the first slows it by
+    ``forest.regrowth_loss_per_reclearing``, to at most ``forest.regrowth_loss_max``
+    less (7.2; Heinrich et al. 2021)."""
+    f = scenario.forest
+    reclearings = float(max(clearings - 1, 0))
+    return 1.0 - min(f.regrowth_loss_per_reclearing * reclearings, f.regrowth_loss_max)
+
+
+def biomass_by_age(scenario: Scenario, cover: int, max_age: int, clearings: int = 1) -> np.ndarray:
     """Biomass carbon (tC/ha, above + below ground) of a cover at ages 0..``max_age``.
 
     Parameters
@@ -107,8 +117,11 @@ def biomass_by_age(scenario: Scenario, cover: int, max_age: int) -> np.ndarray:
     curve = growth_parameters(scenario, cover)
     if curve is None:
         return np.full(max_age + 1, constant_agb_tc_per_ha(scenario, cover) * below_ground)
+    a_max, k, p = curve
+    if cover == Cover.SECONDARY_FOREST and clearings > 1:
+        k = k * regrowth_share(scenario, clearings)
     ages = np.arange(max_age + 1, dtype=np.float64)
-    return chapman_richards(ages, *curve) * below_ground
+    return chapman_richards(ages, a_max, k, p) * below_ground
 
 
 def soc_factor(scenario: Scenario, cover: int) -> float:
@@ -136,16 +149,17 @@ class CarbonCurves:
 
     def __init__(self, scenario: Scenario):
         self.params = scenario
-        self._biomass_table: dict[int, np.ndarray] = {}
+        self._biomass_table: dict[tuple[int, int], np.ndarray] = {}
         reference = scenario.soil.soc_reference_tc_per_ha
         self._soc_equilibrium = [reference * soc_factor(scenario, cover) for cover in Cover]
 
-    def biomass_density(self, cover: int, age: int) -> float:
+    def biomass_density(self, cover: int, age: int, clearings: int = 1) -> float:
         """Biomass carbon (tC/ha, above + below ground) of a cover at an age (7.2).
 
         Primary forest and annual crops hold constant stocks; secondary forest,
         cocoa agroforestry and silvopasture follow Chapman-Richards curves in age,
-        tabulated here by whole years.
+        tabulated here by whole years; secondary forest's is slower on land cleared
+        more than once.
 
         Parameters
         ----------
@@ -153,15 +167,19 @@ class CarbonCurves:
             A cover code.
         age : int
             Years since the cover was established.
+        clearings : int
+            Times the cell's land has been cleared.
 
         Returns
         -------
         float
         """
-        table = self._biomass_table.get(int(cover))
+        times = int(clearings) if cover == Cover.SECONDARY_FOREST and clearings > 1 else 1
+        key = (int(cover), times)
+        table = self._biomass_table.get(key)
         if table is None or age >= table.size:
-            table = biomass_by_age(self.params, int(cover), max(2 * age, 64))
-            self._biomass_table[int(cover)] = table
+            table = biomass_by_age(self.params, int(cover), max(2 * age, 64), times)
+            self._biomass_table[key] = table
         return float(table[age])
 
     def soc_equilibrium(self, cover: int) -> float:
@@ -225,5 +243,5 @@ def grow_cell_carbon(cell, cover: Cover, retention: float, curves: CarbonCurves)
         new = goal + (old_soc - goal) * retention
         cell.soc_tc_per_ha = goal if abs(new - goal) < SOC_TOLERANCE_TC_PER_HA else new
     old_biomass = cell.biomass_tc_per_ha
-    cell.biomass_tc_per_ha = curves.biomass_density(cover, int(cell.age))
+    cell.biomass_tc_per_ha = curves.biomass_density(cover, int(cell.age), int(cell.clearings))
     return cell.biomass_tc_per_ha - old_biomass, cell.soc_tc_per_ha - old_soc

@@ -25,6 +25,7 @@ LAYERS = {
     "claim": np.int32,
     "biomass_tc_per_ha": np.float64,
     "soc_tc_per_ha": np.float64,
+    "clearings": np.int16,
 }
 
 FOREST_COVERS = (Cover.PRIMARY_FOREST, Cover.SECONDARY_FOREST)
@@ -185,6 +186,7 @@ def clear_cells(model: ReferenceModel, farmer, cells: list, counts: dict) -> Non
             cell.claim = NO_OWNER
             farmer.claimable.remove(cell)
             farmer.cells.append(cell)
+        cell.clearings += 1
         model.change_cover(cell, Cover.MONOCROP)
     farmer.cells.sort(key=model.raster_index)
     counts["primary"] += n_primary

@@ -135,9 +135,13 @@ class ReferenceModel(mesa.Model):
                 self.farmers[cell.claim].claimable.append(cell)
 
     def _set_initial_carbon(self) -> None:
-        """Carbon at the start: biomass by cover and age, soil at its equilibrium."""
+        """Carbon at the start: every cell not in primary forest cleared once,
+        biomass by cover and age, soil at its equilibrium."""
         for cell in self.cells:
-            cell.biomass_tc_per_ha = self.carbon.biomass_density(cell.cover, int(cell.age))
+            cell.clearings = 0 if cell.cover == Cover.PRIMARY_FOREST else 1
+            cell.biomass_tc_per_ha = self.carbon.biomass_density(
+                cell.cover, int(cell.age), cell.clearings
+            )
             cell.soc_tc_per_ha = self.carbon.soc_equilibrium(cell.cover)
 
     # ------------------------------------------------------------------ cells

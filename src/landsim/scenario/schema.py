@@ -135,6 +135,8 @@ class ForestParams(_Section):
     secondary_agb_max_tc_per_ha: Positive
     secondary_growth_rate: Positive
     secondary_shape: Positive
+    regrowth_loss_per_reclearing: Share
+    regrowth_loss_max: Annotated[Real, Field(ge=0, lt=1)]
     clearing_cost_usd_per_ha: NonNegative
     fertility_recovery_rate: Share
     reclear_fertility: Share

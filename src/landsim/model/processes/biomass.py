@@ -1,6 +1,7 @@
 """Biomass carbon and the year's fluxes (ODD: "Carbon").
 
-Biomass (above and below ground, tC/ha) follows each cover's curve by age
+Biomass (above and below ground, tC/ha) follows each cover's curve by age, and
+for secondary forest by how often its land was cleared
 (:func:`landsim.carbon.biomass_density`); each year's change of every cell is
 split into removals and emissions, so that stock change = removals - emissions.
 """
@@ -12,7 +13,7 @@ from typing import NamedTuple
 import numpy as np
 
 from landsim import carbon
-from landsim.model.state import FarmerState, Landscape
+from landsim.model.state import N_COVERS, Cover, FarmerState, Landscape
 from landsim.scenario import Scenario
 
 
@@ -26,23 +27,39 @@ class CarbonFluxes(NamedTuple):
 
 
 class BiomassTable:
-    """``carbon.biomass_density(cover, age)``, looked up in a table by cover and age
-    (whole years) instead of evaluating the growth curves for every cell."""
+    """``carbon.biomass_density(cover, age, clearings)``, looked up in a table by
+    row (cover, or secondary forest's regrowth level) and age (whole years)
+    instead of evaluating the growth curves for every cell."""
 
     def __init__(self, params: Scenario):
         self.params = params
         self._table = np.zeros((0, 0))
+        self._levels = carbon.regrowth_levels(params)
 
-    def __call__(self, cover: np.ndarray, age: np.ndarray) -> np.ndarray:
+    def rows(self, cover: np.ndarray, clearings: np.ndarray) -> np.ndarray:
+        """The table row of each cell: its cover, or for secondary forest on land
+        cleared more than once, the row of its slower regrowth."""
+        rows = cover.astype(np.int16)
+        if self._levels > 1:
+            slow = (cover == Cover.SECONDARY_FOREST) & (clearings > 1)
+            level = np.minimum(clearings[slow], self._levels)
+            rows[slow] = N_COVERS + level - 2
+        return rows
+
+    def __call__(self, cover: np.ndarray, age: np.ndarray, clearings: np.ndarray) -> np.ndarray:
+        rows = self.rows(cover, clearings)
         max_age = int(age.max()) if age.size else 0
+        max_row = int(rows.max()) if rows.size else 0
         table = self._table
-        if max_age >= table.shape[1]:
-            table = carbon.biomass_table(self.params, max(2 * max_age, 128))
+        if max_age >= table.shape[1] or max_row >= table.shape[0]:
+            # Ages and clearings grow over a run: room for twice as many.
+            levels = max(2 * (max_row - N_COVERS + 2), 4)
+            table = carbon.biomass_table(self.params, max(2 * max_age, 128), levels)
             self._table = table
         # A 16-bit index is computed several times faster, when the table is small
         # enough for one (ages are below its width).
         small = table.size <= np.iinfo(np.int16).max and age.dtype.itemsize <= 2
-        index = cover.astype(np.int16 if small else np.intp) * table.shape[1] + age
+        index = rows.astype(np.int16 if small else np.intp) * table.shape[1] + age
         return np.take(table.ravel(), index)
 
 
@@ -58,7 +75,7 @@ def advance_biomass(
     """
     ls, fs = landscape, farmers
     old = ls.biomass_tc_per_ha
-    ls.biomass_tc_per_ha = density(ls.cover, ls.age)
+    ls.biomass_tc_per_ha = density(ls.cover, ls.age, ls.clearings)
     change_tc = np.subtract(ls.biomass_tc_per_ha, old).ravel()
     change_tc *= ls.cell_size_ha
     changed = np.flatnonzero(change_tc != 0.0)

@@ -150,6 +150,7 @@ def apply_choices(
     fs.claimed_ha += np.bincount(cleared_farm[was_unowned], minlength=fs.n) * cell
     claimed = cleared[was_unowned]
     owner[cleared] = cleared_farm
+    ls.clearings.ravel()[cleared] += 1
     claim[cleared] = NO_OWNER
     investment = np.zeros(fs.n)
     changed = [(cleared, Cover.MONOCROP)]
