@@ -12,10 +12,10 @@ from mesa.visualization.utils import update_counter
 
 from landsim.landscape import Cover
 from landsim.model import LandUseModel
-from landsim.scenario import Scenario
 
 #: Environment variable that carries the scenario file to the page ("" = embedded default).
-from landsim.viz.controls import CONTROLS, CONTROLS_BY_KEY, Control, read_nested
+from landsim.scenario import Scenario, get_path
+from landsim.viz.controls import CONTROLS, CONTROLS_BY_KEY, Control
 from landsim.viz.maps import COVER_STYLE
 from landsim.viz.plots import PREVIOUS, read_table
 from landsim.viz.teaching import TeachingModel
@@ -82,7 +82,7 @@ def describe_value(scenario: Scenario, control: Control) -> str:
         if not scenario.programmes:
             return "no programme"
         values = [
-            read_nested(p.model_dump(mode="json"), control.key.split(".")[1:])
+            get_path(p.model_dump(mode="json"), control.key.partition(".")[2])
             for p in scenario.programmes
         ]
         return ", ".join("none" if v is None else f"{v:g} {unit}".strip() for v in values)

@@ -65,12 +65,14 @@ def teaching_programme(scenario: Scenario) -> dict[str, Any]:
 
 
 def read_nested(data: Mapping[str, Any], path: list[str]) -> Any:
-    """``data[path[0]][path[1]]...``, or None where a table is absent."""
+    """``data[path[0]][path[1]]...``, or None where a table is absent (kept for
+    ``landsim.app``; :func:`landsim.scenario.get_path` takes a dotted key)."""
     return get_path(data, ".".join(path))
 
 
 def write_nested(data: dict[str, Any], path: list[str], value: Any) -> None:
-    """Set ``data[path[0]][path[1]]... = value``, creating absent tables."""
+    """Set ``data[path[0]][path[1]]... = value``, creating absent tables (kept for
+    ``landsim.app``; :func:`landsim.scenario.set_table_path` takes a dotted key)."""
     set_table_path(data, ".".join(path), value)
 
 
@@ -83,7 +85,7 @@ def list_programmes(scenario: Scenario) -> list[dict[str, Any]]:
 
 def read_programme_value(scenario: Scenario, key: str) -> float:
     """The first programme's value of ``programmes.<path>`` (0 for an absent table)."""
-    value = read_nested(list_programmes(scenario)[0], key.split(".")[1:])
+    value = get_path(list_programmes(scenario)[0], key.partition(".")[2])
     return 0.0 if value is None else float(value)
 
 
@@ -92,7 +94,7 @@ def override_programmes(scenario: Scenario, values: Mapping[str, float]) -> list
     programmes = list_programmes(scenario)
     for programme in programmes:
         for key, value in values.items():
-            write_nested(programme, key.split(".")[1:], value)
+            set_table_path(programme, key.partition(".")[2], value)
     return programmes
 
 
