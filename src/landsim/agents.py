@@ -53,6 +53,10 @@ class FarmerState:
     cocoa_kg : last year's cocoa production (kg)
     removals_tco2e, emissions_tco2e : last year's biomass carbon gains and losses
         on the farm (tCO2e)
+    hired_days, off_farm_days : last year's hired labour on the farm and the
+        household's work off it (person-days)
+    hired_labour_usd, off_farm_income_usd : their cost and income (USD), part of
+        net income
     """
 
     discount_rate: np.ndarray
@@ -75,6 +79,10 @@ class FarmerState:
     cocoa_kg: np.ndarray
     removals_tco2e: np.ndarray
     emissions_tco2e: np.ndarray
+    hired_days: np.ndarray
+    off_farm_days: np.ndarray
+    hired_labour_usd: np.ndarray
+    off_farm_income_usd: np.ndarray
 
     @property
     def n(self) -> int:
@@ -109,6 +117,10 @@ def draw_farmers(
         cocoa_kg=zeros.copy(),
         removals_tco2e=zeros.copy(),
         emissions_tco2e=zeros.copy(),
+        hired_days=zeros.copy(),
+        off_farm_days=zeros.copy(),
+        hired_labour_usd=zeros.copy(),
+        off_farm_income_usd=zeros.copy(),
     )
 
 

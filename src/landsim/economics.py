@@ -93,6 +93,7 @@ def value_options(
     imitation_weight_usd_per_ha: float,
     knowledge_cost_premium: float,
     technology_uncertainty: float,
+    wage_usd_per_day: np.ndarray | None = None,
     discount: np.ndarray | None = None,
     options=None,
 ) -> np.ndarray:
@@ -103,6 +104,10 @@ def value_options(
     (CV: the coefficient of variation of the price over the memory window, plus
     ``technology_uncertainty x (1 - knowledge)`` for the new systems), plus a
     social-learning term ``imitation_weight x share of neighbours adopting``.
+    Every year's margin is net of the land use's labour (``labour_days_per_ha``)
+    valued at the farmer's marginal wage ``wage_usd_per_day`` (USD/person-day; see
+    :func:`landsim.model.processes.labour.marginal_wage`; None: family labour
+    costs nothing).
 
     - clear: a new annual-crop field (cultivated while its margin is positive) at
       the mean soil fertility of the forest the farmer may clear, less the
@@ -127,11 +132,13 @@ def value_options(
     p_c, cv_c = prices["cocoa"]
     p_b, cv_b = prices["beef"]
     ages = np.arange(horizon)  # age of a newly established plot in years 1..horizon
+    wage = np.zeros(discount_rate.size) if wage_usd_per_day is None else wage_usd_per_day
+    crop_labour = (wage * monocrop.labour_days_per_ha)[:, None]
 
     def monocrop_npv(f0, stop_when_unprofitable: bool):
         fert = monocrop_fertility_path(f0, monocrop.fertility_depletion_rate, horizon)
         revenue = monocrop_revenue(fert, p_m, monocrop)
-        margin = revenue - monocrop.operating_cost_usd_per_ha
+        margin = revenue - monocrop.operating_cost_usd_per_ha - crop_labour
         if stop_when_unprofitable:
             margin = np.maximum(margin, 0.0)
             revenue = np.where(margin > 0, revenue, 0.0)
@@ -153,6 +160,7 @@ def value_options(
     forgone = kept_field - risk_aversion * cv_m * kept_field_rev
     novice = technology_uncertainty * (1.0 - knowledge)
     cost_factor = 1.0 + knowledge_cost_premium * (1.0 - knowledge)
+    annuity = disc.sum(1)  # present value of 1 USD a year over the horizon
 
     def new_system(net, revenue, cv, establishment_usd_per_ha, share):
         return (
@@ -166,7 +174,9 @@ def value_options(
     if Option.COCOA_AGROFORESTRY in wanted:
         cocoa_kg = cocoa_yield(ages, cocoa)
         cocoa_rev = disc @ (cocoa_kg * p_c)
-        cocoa_net = disc @ (cocoa_kg * (p_c - cocoa.production_cost_usd_per_kg))
+        cocoa_net = disc @ (cocoa_kg * (p_c - cocoa.production_cost_usd_per_kg)) - (
+            wage * cocoa.labour_days_per_ha * annuity
+        )
         values[:, Option.COCOA_AGROFORESTRY] = new_system(
             cocoa_net,
             cocoa_rev,
@@ -179,7 +189,9 @@ def value_options(
             ages >= silvopasture.first_income_year, silvopasture.beef_yield_kg_per_ha, 0
         )
         sp_rev = disc @ (beef_kg * p_b)
-        sp_net = disc @ (beef_kg * p_b - silvopasture.operating_cost_usd_per_ha)
+        sp_net = disc @ (beef_kg * p_b - silvopasture.operating_cost_usd_per_ha) - (
+            wage * silvopasture.labour_days_per_ha * annuity
+        )
         values[:, Option.SILVOPASTURE] = new_system(
             sp_net,
             sp_rev,

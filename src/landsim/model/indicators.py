@@ -145,6 +145,8 @@ def record_income(model, transitions, fluxes, shared) -> dict:
         "payments_mean_usd": float(fs.payments_usd.mean()) if fs.n else np.nan,
         "savings_mean_usd": float(fs.savings_usd.mean()) if fs.n else np.nan,
         "investment_usd": float(fs.investment_usd.sum()),
+        "hired_days_mean": float(fs.hired_days.mean()) if fs.n else np.nan,
+        "off_farm_income_mean_usd": float(fs.off_farm_income_usd.mean()) if fs.n else np.nan,
     }
 
 

@@ -47,6 +47,7 @@ from landsim.model.processes import (
     choice,
     constraints,
     income,
+    labour,
     land_change,
     learning,
     prices,
@@ -159,7 +160,7 @@ class LandUseModel(mesa.Model):
         landscape.soc_tc_per_ha = carbon.soc_equilibrium(landscape.cover, scenario)
         #: Per cover code: labour (days/ha), fertility factor and recovery rate, and
         #: the soil carbon equilibrium (tC/ha).
-        self._days_per_ha = constraints.labour_days_per_ha(scenario)
+        self._days_per_ha = labour.labour_days_per_ha(scenario)
         self._fertility_factors, self._recovery_rates = soil.fertility_rates(scenario)
         self._soc_equilibria = scenario.soil.soc_reference_tc_per_ha * carbon.soc_factors(scenario)
         self._soc_retention = soil.soc_retention(scenario)
@@ -254,7 +255,15 @@ class LandUseModel(mesa.Model):
     def _value(self, farms, shares, expected, options) -> np.ndarray:
         discount = self._discount(self.farmers.discount_rate)
         return valuation.value(
-            self.params, self.farmers, farms, shares, expected, discount, options
+            self.params,
+            self.farmers,
+            farms,
+            shares,
+            expected,
+            discount,
+            self._days_per_ha,
+            self.landscape.cell_size_ha,
+            options,
         )
 
     def _sizes(self, farms, upfront_shares=None) -> np.ndarray:
@@ -327,6 +336,7 @@ class LandUseModel(mesa.Model):
             self.market,
             self.year,
             self._cocoa_yields,
+            self._days_per_ha,
         )
 
     def _grow(self) -> biomass.CarbonFluxes:

@@ -7,12 +7,12 @@ by its labour and savings, abandons exhausted land, produces and saves.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import mesa
 
+import landsim.reference.labour as labour
 from landsim.model.state import Cover, Option
 from landsim.reference.curves import (
     beef_yield_kg_per_ha,
@@ -84,6 +84,8 @@ class ReferenceFarmer(mesa.Agent):
         self.revenue_usd = self.operating_cost_usd = self.net_income_usd = 0.0
         self.investment_usd = self.payments_usd = self.cocoa_kg = 0.0
         self.removals_tco2e = self.emissions_tco2e = 0.0
+        self.hired_days = self.off_farm_days = 0.0
+        self.hired_labour_usd = self.off_farm_income_usd = 0.0
         self.deforested_ha = self.claimed_ha = self.cumulative_income_usd = 0.0
         self.last_option = Option.KEEP
         self.abandoned = False
@@ -133,6 +135,12 @@ class ReferenceFarmer(mesa.Agent):
         """Whether the surveyed farm has any cell under ``cover``."""
         return survey.cells_by_cover[cover] > 0
 
+    def days_needed(self, survey: FarmSurvey) -> float:
+        """Labour (person-days/yr) the surveyed land needs."""
+        return labour.days_needed(
+            survey.cells_by_cover, self.model.labour_days_per_ha, self.model.cell_size_ha
+        )
+
     # ------------------------------------------------------------------ learning
 
     def adoption_shares(self, surveys: dict[int, FarmSurvey]) -> dict[str, float]:
@@ -170,7 +178,9 @@ class ReferenceFarmer(mesa.Agent):
 
     # ------------------------------------------------------------------ valuing
 
-    def annual_crop_value(self, f0: float, price: float, stop_when_unprofitable: bool):
+    def annual_crop_value(
+        self, f0: float, price: float, stop_when_unprofitable: bool, wage: float = 0.0
+    ):
         """Present value of cropping a field over the planning horizon.
 
         Parameters
@@ -181,6 +191,9 @@ class ReferenceFarmer(mesa.Agent):
             The expected annual-crop price (USD/t).
         stop_when_unprofitable : bool
             Leave out the years whose margin is not positive.
+        wage : float
+            The farmer's marginal wage (USD/person-day) at which the crop's labour
+            is valued.
 
         Returns
         -------
@@ -190,10 +203,11 @@ class ReferenceFarmer(mesa.Agent):
         sc = self.model.params
         m, horizon = sc.monocrop, sc.decision.planning_horizon_years
         value = revenue = 0.0
+        labour_usd = wage * m.labour_days_per_ha
         for t in range(1, horizon + 1):
             fertility = f0 * (1.0 - m.fertility_depletion_rate) ** (t - 1)
             gross = m.yield_t_per_ha * fertility * price
-            margin = gross - m.operating_cost_usd_per_ha
+            margin = gross - m.operating_cost_usd_per_ha - labour_usd
             if stop_when_unprofitable and margin <= 0:
                 continue
             d = discount_factor(self.discount_rate, t)
@@ -229,16 +243,22 @@ class ReferenceFarmer(mesa.Agent):
         p_c, cv_c = expected["cocoa"]
         p_b, cv_b = expected["beef"]
         rho = self.risk_aversion
-        new_field, new_field_revenue = self.annual_crop_value(survey.forest_fertility, p_m, True)
-        kept, kept_revenue = self.annual_crop_value(survey.monocrop_min_fertility, p_m, True)
-        exhausted, _ = self.annual_crop_value(survey.exhausted_fertility, p_m, False)
+        wage = labour.marginal_wage(
+            max(self.labour_days_per_year - self.days_needed(survey), 0.0), sc.labour
+        )
+        new_field, new_field_revenue = self.annual_crop_value(
+            survey.forest_fertility, p_m, True, wage
+        )
+        kept, kept_revenue = self.annual_crop_value(survey.monocrop_min_fertility, p_m, True, wage)
+        exhausted, _ = self.annual_crop_value(survey.exhausted_fertility, p_m, False, wage)
         forgone = kept - rho * cv_m * kept_revenue
         novice = d.technology_uncertainty * (1.0 - self.knowledge)
         cost_factor = 1.0 + d.knowledge_cost_premium * (1.0 - self.knowledge)
 
-        cocoa_net = cocoa_revenue = sp_net = sp_revenue = 0.0
+        cocoa_net = cocoa_revenue = sp_net = sp_revenue = annuity = 0.0
         for t in range(1, d.planning_horizon_years + 1):
             df = discount_factor(self.discount_rate, t)
+            annuity += df
             kg = cocoa_yield_kg_per_ha(t - 1, cocoa)  # a plot is of age t - 1 in year t
             cocoa_revenue += df * kg * p_c
             cocoa_net += df * kg * (p_c - cocoa.production_cost_usd_per_kg)
@@ -246,6 +266,8 @@ class ReferenceFarmer(mesa.Agent):
             sp_revenue += df * beef * p_b
             sp_net += df * (beef * p_b - sp.operating_cost_usd_per_ha)
 
+        cocoa_net -= wage * cocoa.labour_days_per_ha * annuity
+        sp_net -= wage * sp.labour_days_per_ha * annuity
         values = [0.0] * len(Option)
         values[Option.CLEAR] = (
             new_field - rho * cv_m * new_field_revenue - sc.forest.clearing_cost_usd_per_ha
@@ -284,25 +306,22 @@ class ReferenceFarmer(mesa.Agent):
         """
         sc, cell_ha = self.model.params, self.model.cell_size_ha
         days = self.model.labour_days_per_ha
-        used_days = 0.0
-        for cover, n in enumerate(survey.cells_by_cover):
-            used_days += n * days[cover]
-        free_days = max(self.labour_days_per_year - used_days * cell_ha, 0.0)
+        needed = self.days_needed(survey)
         by_labour = round(self.labour_ha_per_year / cell_ha)
 
-        def by_free_days(extra_days_per_ha: float) -> float:
-            if extra_days_per_ha <= 0:
-                return math.inf
-            return math.floor(free_days / (extra_days_per_ha * cell_ha))
-
-        def by_savings(cost_usd_per_ha: float) -> float:
-            if cost_usd_per_ha * cell_ha <= 0:
-                return math.inf
-            return math.floor(self.savings_usd / (cost_usd_per_ha * cell_ha))
+        def within_labour(extra_days_per_ha: float, cost_usd_per_ha: float) -> float:
+            return labour.cells_within_labour(
+                extra_days_per_ha * cell_ha,
+                cost_usd_per_ha * cell_ha,
+                needed,
+                self.labour_days_per_year,
+                self.savings_usd,
+                sc.labour,
+            )
 
         sizes = [0] * len(Option)
         sizes[Option.CLEAR] = min(
-            by_labour, len(survey.clearable), by_free_days(days[Cover.MONOCROP])
+            by_labour, len(survey.clearable), within_labour(days[Cover.MONOCROP], 0.0)
         )
         for option, system in (
             (Option.COCOA_AGROFORESTRY, sc.cocoa_agroforestry),
@@ -312,8 +331,10 @@ class ReferenceFarmer(mesa.Agent):
             sizes[option] = min(
                 by_labour,
                 len(survey.monocrop),
-                by_free_days(system.labour_days_per_ha - days[Cover.MONOCROP]),
-                by_savings(system.establishment_cost_usd_per_ha * share),
+                within_labour(
+                    system.labour_days_per_ha - days[Cover.MONOCROP],
+                    system.establishment_cost_usd_per_ha * share,
+                ),
             )
         sizes[Option.ABANDON] = len(survey.exhausted)
         return [int(s) for s in sizes]
@@ -327,10 +348,14 @@ class ReferenceFarmer(mesa.Agent):
         return len(survey.exhausted)
 
     def produce(self, prices: dict[str, float]) -> None:
-        """Revenue, operating cost, net income and cocoa of this year (7.11)."""
+        """Revenue, operating cost, labour, net income and cocoa of this year (7.11):
+        hired days for what the land needs beyond the household's labour, spare
+        days off the farm, and production in proportion to the labour the land had."""
         sc, cell_ha = self.model.params, self.model.cell_size_ha
         revenue = cost = cocoa = 0.0
+        by_cover = [0] * len(Cover)
         for cell in self.cells:
+            by_cover[cell.cover] += 1
             if cell.cover == Cover.MONOCROP:
                 revenue += sc.monocrop.yield_t_per_ha * cell.fertility * prices["monocrop"]
                 cost += sc.monocrop.operating_cost_usd_per_ha
@@ -343,10 +368,22 @@ class ReferenceFarmer(mesa.Agent):
                 beef = beef_yield_kg_per_ha(int(cell.age), sc.silvopasture)
                 revenue += beef * prices["beef"] if beef else 0.0
                 cost += sc.silvopasture.operating_cost_usd_per_ha
-        self.revenue_usd = revenue * cell_ha
-        self.operating_cost_usd = cost * cell_ha
-        self.net_income_usd = self.revenue_usd - self.operating_cost_usd
-        self.cocoa_kg = cocoa * cell_ha
+        needed = labour.days_needed(by_cover, self.model.labour_days_per_ha, cell_ha)
+        hired, off_farm, worked = labour.work(
+            needed, self.labour_days_per_year, self.savings_usd, sc.labour
+        )
+        self.revenue_usd = revenue * cell_ha * worked
+        self.operating_cost_usd = cost * cell_ha * worked
+        self.cocoa_kg = cocoa * cell_ha * worked
+        self.hired_days, self.off_farm_days = hired, off_farm
+        self.hired_labour_usd = hired * sc.labour.hired_wage_usd_per_day
+        self.off_farm_income_usd = off_farm * sc.labour.off_farm_wage_usd_per_day
+        self.net_income_usd = (
+            self.revenue_usd
+            - self.operating_cost_usd
+            - self.hired_labour_usd
+            + self.off_farm_income_usd
+        )
 
     def save(self) -> None:
         """Savings take the saved share of a profit, or absorb a loss, never below 0."""

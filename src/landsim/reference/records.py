@@ -137,6 +137,10 @@ def record_income(model: ReferenceModel, has_income: bool) -> dict:
         "payments_mean_usd": float(np.mean([f.payments_usd for f in farmers])) if n else nan,
         "savings_mean_usd": float(np.mean([f.savings_usd for f in farmers])) if n else nan,
         "investment_usd": float(np.sum([f.investment_usd for f in farmers])),
+        "hired_days_mean": float(np.mean([f.hired_days for f in farmers])) if n else nan,
+        "off_farm_income_mean_usd": (
+            float(np.mean([f.off_farm_income_usd for f in farmers])) if n else nan
+        ),
     }
 
 

@@ -94,6 +94,16 @@ class FarmerParams(_Section):
     savings_rate: Share
 
 
+class LabourParams(_Section):
+    """The labour market: hired labour at a wage, and off-farm work for the
+    household's spare days (ODD 7.7 and 7.11)."""
+
+    hired_wage_usd_per_day: NonNegative
+    max_hired_days_per_year: NonNegative
+    off_farm_wage_usd_per_day: NonNegative
+    off_farm_days_per_year: NonNegative
+
+
 class DecisionParams(_Section):
     planning_horizon_years: Integer = Field(ge=1, le=100)
     logit_scale: NonNegative
@@ -304,6 +314,7 @@ class Scenario(_Section):
     years: Integer = Field(ge=1, le=1000)
     landscape: LandscapeParams
     farmers: FarmerParams
+    labour: LabourParams
     decision: DecisionParams
     markets: MarketParams
     forest: ForestParams

@@ -7,6 +7,7 @@ module                 submodel
 ``prices``             price expectations from the recent price history
 ``survey``             what each farmer knows of its land (:class:`FarmSurvey`)
 ``learning``           social learning from neighbours' adoption
+``labour``             household, hired and off-farm labour, the marginal wage
 ``valuation``          net present value per ha of each option
 ``constraints``        how much land each option could change (labour, savings, land)
 ``choice``             the logit choices: abandoning (stage 1), one land-use change (2)

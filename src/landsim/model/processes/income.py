@@ -2,8 +2,11 @@
 
 Annual crops yield in proportion to soil fertility; cocoa agroforestry follows its
 yield curve by age; silvopasture sells beef from its first income year. Revenue is
-at this year's prices. Savings take the saved share of a profit
-(``farmers.savings_rate``) or absorb a loss; debt is not modelled.
+at this year's prices. A farm short of labour hires workers and pays them from its
+savings; land whose labour is not covered produces (and costs) in proportion to
+the labour it gets; spare household days earn off-farm wages (``labour``). Savings
+take the saved share of a profit (``farmers.savings_rate``) or absorb a loss; debt
+is not modelled.
 """
 
 from __future__ import annotations
@@ -13,7 +16,8 @@ import numpy as np
 from landsim.economics import cocoa_yield
 from landsim.market import PRODUCTS, Market
 from landsim.model.ownership import Ownership
-from landsim.model.state import Cover, FarmerState, Landscape
+from landsim.model.processes import labour
+from landsim.model.state import N_COVERS, Cover, FarmerState, Landscape
 from landsim.scenario import CocoaParams, Scenario
 
 
@@ -40,12 +44,16 @@ def produce(
     market: Market,
     year: int,
     cocoa_yields: CocoaYields,
+    days_per_ha: np.ndarray,
 ) -> None:
-    """Revenue, operating costs, net income and cocoa production of each farm at
-    this year's prices (``farmers.revenue_usd`` and the like)."""
+    """Revenue, operating costs, labour, net income and cocoa production of each
+    farm at this year's prices (``farmers.revenue_usd`` and the like)."""
     sc, ls, fs = params, landscape, farmers
     owned, o = ownership.owned, ownership.owned_farm
     c = ls.cover.ravel()[owned]
+    area = np.bincount(o * N_COVERS + c, minlength=fs.n * N_COVERS).reshape(fs.n, N_COVERS)
+    needed = labour.days_needed(area, days_per_ha, ls.cell_size_ha)
+    work = labour.work(needed, fs.labour_days_per_year, fs.savings_usd, sc.labour)
     # Only annual crops, cocoa and silvopasture produce (or cost anything).
     producing = np.flatnonzero(c >= Cover.MONOCROP)
     cells, o, c = owned[producing], o[producing], c[producing]
@@ -66,11 +74,17 @@ def produce(
     revenue[sp] = np.where(producing, sc.silvopasture.beef_yield_kg_per_ha * p["beef"], 0.0)
     cost[sp] = sc.silvopasture.operating_cost_usd_per_ha
 
-    cell = ls.cell_size_ha
-    fs.revenue_usd[:] = np.bincount(o, revenue, fs.n) * cell
-    fs.operating_cost_usd[:] = np.bincount(o, cost, fs.n) * cell
-    fs.net_income_usd[:] = fs.revenue_usd - fs.operating_cost_usd
-    fs.cocoa_kg[:] = np.bincount(o[af], kg, fs.n) * cell
+    cell, worked = ls.cell_size_ha, work.worked_share
+    fs.revenue_usd[:] = np.bincount(o, revenue, fs.n) * cell * worked
+    fs.operating_cost_usd[:] = np.bincount(o, cost, fs.n) * cell * worked
+    fs.cocoa_kg[:] = np.bincount(o[af], kg, fs.n) * cell * worked
+    fs.hired_days[:] = work.hired_days
+    fs.off_farm_days[:] = work.off_farm_days
+    fs.hired_labour_usd[:] = work.hired_days * sc.labour.hired_wage_usd_per_day
+    fs.off_farm_income_usd[:] = work.off_farm_days * sc.labour.off_farm_wage_usd_per_day
+    fs.net_income_usd[:] = (
+        fs.revenue_usd - fs.operating_cost_usd - fs.hired_labour_usd + fs.off_farm_income_usd
+    )
 
 
 def save(farmers: FarmerState, savings_rate: float) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from landsim.economics import discount_factors, value_options
+from landsim.model.processes import labour
 from landsim.model.processes.survey import FarmSurvey
 from landsim.model.state import FarmerState
 from landsim.scenario import Scenario
@@ -36,10 +37,15 @@ def value(
     shares: dict[str, np.ndarray],
     expected: dict[str, tuple[float, float]],
     discount: np.ndarray,
+    days_per_ha: np.ndarray,
+    cell_size_ha: float,
     options=None,
 ) -> np.ndarray:
-    """Value (USD/ha) of each option against keeping things, shape (n_farms, options)."""
+    """Value (USD/ha) of each option against keeping things, shape (n_farms, options);
+    labour at each farmer's marginal wage (:func:`labour.marginal_wage`)."""
     sc = params
+    needed = labour.days_needed(survey.area_cells, days_per_ha, cell_size_ha)
+    free_days = np.maximum(farmers.labour_days_per_year - needed, 0.0)
     return value_options(
         discount=discount,
         options=options,
@@ -59,4 +65,5 @@ def value(
         imitation_weight_usd_per_ha=sc.decision.imitation_weight_usd_per_ha,
         knowledge_cost_premium=sc.decision.knowledge_cost_premium,
         technology_uncertainty=sc.decision.technology_uncertainty,
+        wage_usd_per_day=labour.marginal_wage(free_days, sc.labour),
     )
