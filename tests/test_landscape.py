@@ -138,11 +138,24 @@ class TestGenerator:
         ("fallow_share", "expected"), [(0.0, Cover.MONOCROP), (1.0, Cover.SECONDARY_FOREST)]
     )
     def test_fallow_share_extremes(self, small_scenario, fallow_share, expected):
-        params = _params(small_scenario, initial_fallow_share=fallow_share)
+        params = _params(
+            small_scenario, initial_fallow_share=fallow_share, initial_pasture_share=0.0
+        )
         ls = generate_landscape(params, np.random.default_rng(3))
         cleared = ls.cover != Cover.PRIMARY_FOREST
         assert cleared.any()
         assert np.all(ls.cover[cleared] == expected)
+
+    @pytest.mark.parametrize("pasture_share", [0.0, 0.5, 1.0])
+    def test_pasture_share_of_the_farmed_land(self, small_scenario, pasture_share):
+        params = _params(
+            small_scenario, initial_fallow_share=0.0, initial_pasture_share=pasture_share
+        )
+        ls = generate_landscape(params, np.random.default_rng(3))
+        farmed = np.isin(ls.cover, [Cover.MONOCROP, Cover.PASTURE])
+        assert farmed.sum() == (ls.cover != Cover.PRIMARY_FOREST).sum() > 100
+        share = (ls.cover == Cover.PASTURE).sum() / farmed.sum()
+        assert abs(share - pasture_share) < 0.05
 
     def test_no_initial_clearing(self, small_scenario):
         params = _params(small_scenario, initial_cleared_fraction=0.0)
@@ -272,12 +285,12 @@ class TestNpz:
         msg, _ = self._bad(tmp_path, small_scenario, cover=np.zeros(3600, dtype=np.int8))
         assert "cover" in msg
 
-    @pytest.mark.parametrize("code", [5, -1, 99])
+    @pytest.mark.parametrize("code", [6, -1, 99])
     def test_cover_code_out_of_range(self, tmp_path, small_scenario, code):
         cover = _generate(small_scenario, 4).cover.copy()
         cover[10, 10] = code
         msg, err = self._bad(tmp_path, small_scenario, cover=cover)
-        assert "cover" in msg and "0-4" in msg
+        assert "cover" in msg and "0-5" in msg
         assert [key for key, _ in err.problems] == ["cover"]
 
     def test_cover_must_be_integer(self, tmp_path, small_scenario):

@@ -78,7 +78,7 @@ class TestChapmanRichards:
 def test_biomass_density_by_cover(small_scenario):
     sc = small_scenario
     cover = np.array([[c.value for c in Cover]], dtype=np.int8).repeat(2, axis=0)
-    age = np.array([[0] * 5, [7] * 5], dtype=np.int16)
+    age = np.array([[0] * len(Cover), [7] * len(Cover)], dtype=np.int16)
     rs = 1.0 + sc.forest.root_shoot_ratio
     got = carbon.biomass_density(cover, age, sc)
     f, af, sp = sc.forest, sc.cocoa_agroforestry, sc.silvopasture
@@ -90,6 +90,7 @@ def test_biomass_density_by_cover(small_scenario):
             sc.monocrop.agb_tc_per_ha,
             af.agb_max_tc_per_ha * (1 - math.exp(-af.agb_growth_rate * a)) ** af.agb_shape,
             sp.agb_max_tc_per_ha * (1 - math.exp(-sp.agb_growth_rate * a)) ** sp.agb_shape,
+            sc.pasture.agb_tc_per_ha,
         ]
         assert got[row] == pytest.approx(np.array(expected) * rs, rel=1e-12)
 
@@ -97,9 +98,10 @@ def test_biomass_density_by_cover(small_scenario):
 def test_soc_equilibrium_is_the_ipcc_tier_1_product(small_scenario):
     """SOC_eq = SOC_ref x F_LU x F_MG x F_I, worked by hand for the defaults:
     60 x 0.48 x 1.0 x 0.92 = 26.496 tC/ha for annual crops, 60 x 1.0 for cocoa
-    agroforestry, 60 x 1.17 for silvopasture, 60 x 0.82 for fallow."""
-    cover = np.arange(5, dtype=np.int8)
-    expected = [60.0, 60 * 0.82, 26.496, 60.0, 70.2]
+    agroforestry, 60 x 1.17 for silvopasture, 60 x 0.82 for fallow, 60 for
+    nominally managed pasture."""
+    cover = np.arange(6, dtype=np.int8)
+    expected = [60.0, 60 * 0.82, 26.496, 60.0, 70.2, 60.0]
     assert carbon.soc_equilibrium(cover, small_scenario) == pytest.approx(expected, rel=1e-12)
     # Agroforestry on annual cropland raises its soil carbon (issue: inverted factors).
     assert expected[Cover.COCOA_AGROFORESTRY] > expected[Cover.MONOCROP]
@@ -429,6 +431,8 @@ def _values(sc, **over):
         monocrop=sc.monocrop,
         cocoa=sc.cocoa_agroforestry,
         silvopasture=sc.silvopasture,
+        pasture=sc.pasture,
+        pasture_fertility=np.full(n, 0.7),
         clearing_cost_usd_per_ha=sc.forest.clearing_cost_usd_per_ha,
         imitation_weight_usd_per_ha=sc.decision.imitation_weight_usd_per_ha,
         knowledge_cost_premium=sc.decision.knowledge_cost_premium,
@@ -455,6 +459,54 @@ class TestValueOptions:
             abandon -= (m.yield_t_per_ha * tired * p - m.operating_cost_usd_per_ha) * df
         assert v[Option.CLEAR] == pytest.approx(clear, rel=1e-12)
         assert v[Option.ABANDON] == pytest.approx(abandon, rel=1e-12)
+
+    def test_pasture_and_silvopasture_closed_forms(self, small_scenario):
+        """New pasture is grazed from its first income year at a productivity that
+        falls with fertility; silvopasture gives up the least fertile pasture
+        (fertility 0.7 here), which is already grazed."""
+        sc = small_scenario
+        pa, sp = sc.pasture, sc.silvopasture
+        r, h, p = 0.15, 15, 1.2
+        v = _values(sc)
+        new = -sc.forest.clearing_cost_usd_per_ha - pa.establishment_cost_usd_per_ha
+        kept = sp_net = 0.0
+        for t in range(1, h + 1):
+            df = (1 + r) ** -t
+            fertility = (1 - pa.fertility_depletion_rate) ** (t - 1)
+            grazed = t - 1 >= pa.first_income_year
+            beef_new = pa.beef_yield_kg_per_ha * fertility * p if grazed else 0.0
+            new += (beef_new - pa.operating_cost_usd_per_ha) * df
+            kept += (
+                pa.beef_yield_kg_per_ha * 0.7 * fertility * p - pa.operating_cost_usd_per_ha
+            ) * df
+            beef_sp = sp.beef_yield_kg_per_ha if t - 1 >= sp.first_income_year else 0.0
+            sp_net += (beef_sp * p - sp.operating_cost_usd_per_ha) * df
+        assert v[Option.PASTURE] == pytest.approx(new, rel=1e-12)
+        # Knowledge 1: no perceived premium; no risk aversion; no neighbours.
+        expected_sp = sp_net - sp.establishment_cost_usd_per_ha - kept
+        assert v[Option.SILVOPASTURE] == pytest.approx(expected_sp, rel=1e-12)
+
+    def test_labour_at_the_marginal_wage_lowers_each_value_by_its_days(self, small_scenario):
+        """A wage w takes w x days x annuity from the value of pasture and cocoa
+        (whose forgone field is worth nothing here), and w x the days silvopasture
+        adds to pasture's."""
+        sc = small_scenario
+        prices = {"monocrop": (90.0, 0.0), "cocoa": (3.0, 0.0), "beef": (1.2, 0.0)}
+        # Annual crops on land of fertility 0 never pay: the field cocoa replaces is
+        # worth nothing with or without a wage.
+        barren = {"prices": prices, "monocrop_fertility": np.zeros(1)}
+        free = _values(sc, **barren)
+        wage = 2.0
+        paid = _values(sc, **barren, wage_usd_per_day=np.full(1, wage))
+        annuity = sum((1.15) ** -t for t in range(1, 16))
+        days = {
+            Option.COCOA_AGROFORESTRY: sc.cocoa_agroforestry.labour_days_per_ha,
+            Option.SILVOPASTURE: sc.silvopasture.labour_days_per_ha
+            - sc.pasture.labour_days_per_ha,
+            Option.PASTURE: sc.pasture.labour_days_per_ha,
+        }
+        for option, d in days.items():
+            assert free[option] - paid[option] == pytest.approx(wage * d * annuity, rel=1e-9)
 
     def test_imitation_adds_weight_times_share(self, small_scenario):
         sc = small_scenario
@@ -483,7 +535,12 @@ class TestValueOptions:
         assert expert[Option.COCOA_AGROFORESTRY] > novice[Option.COCOA_AGROFORESTRY]
         averse = _values(sc, prices=prices, risk_aversion=np.ones(1))
         neutral = _values(sc, prices=prices, risk_aversion=np.zeros(1))
-        for option in (Option.CLEAR, Option.COCOA_AGROFORESTRY, Option.SILVOPASTURE):
+        for option in (
+            Option.CLEAR,
+            Option.COCOA_AGROFORESTRY,
+            Option.SILVOPASTURE,
+            Option.PASTURE,
+        ):
             assert averse[option] <= neutral[option]
 
 

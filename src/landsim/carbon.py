@@ -91,6 +91,7 @@ def biomass_density(
     agb = np.zeros(cover.shape, dtype=np.float64)
     agb[cover == Cover.PRIMARY_FOREST] = f.primary_agb_tc_per_ha
     agb[cover == Cover.MONOCROP] = scenario.monocrop.agb_tc_per_ha
+    agb[cover == Cover.PASTURE] = scenario.pasture.agb_tc_per_ha
     curves = [
         (
             Cover.SECONDARY_FOREST,

@@ -23,7 +23,7 @@ from enum import IntEnum
 
 import numpy as np
 
-from landsim.scenario import CocoaParams, MonocropParams, SilvopastureParams
+from landsim.scenario import CocoaParams, MonocropParams, PastureParams, SilvopastureParams
 
 
 class Option(IntEnum):
@@ -34,6 +34,7 @@ class Option(IntEnum):
     COCOA_AGROFORESTRY = 2
     SILVOPASTURE = 3
     ABANDON = 4
+    PASTURE = 5
 
 
 OPTION_NAMES = tuple(o.name.lower() for o in Option)
@@ -89,6 +90,8 @@ def value_options(
     monocrop: MonocropParams,
     cocoa: CocoaParams,
     silvopasture: SilvopastureParams,
+    pasture: PastureParams,
+    pasture_fertility: np.ndarray,
     clearing_cost_usd_per_ha: float,
     imitation_weight_usd_per_ha: float,
     knowledge_cost_premium: float,
@@ -112,9 +115,13 @@ def value_options(
     - clear: a new annual-crop field (cultivated while its margin is positive) at
       the mean soil fertility of the forest the farmer may clear, less the
       clearing cost (family labour valued in USD/ha);
+    - pasture: forest cleared and sown to grass, grazed from its first income year
+      at a productivity that falls with the soil's fertility, less the clearing
+      cost and the cost of sowing;
     - cocoa agroforestry / silvopasture: establishment cost (perceived higher by
       ``knowledge_cost_premium x (1 - knowledge)``) and income from the yield curve,
-      less the annual crop given up on the converted (least fertile) land;
+      less the annual crop (cocoa) or the pasture (silvopasture) given up on the
+      converted (least fertile) land, ``pasture_fertility`` for pasture;
     - abandon: the losses avoided by no longer cultivating exhausted land.
 
     ``discount`` may pass ``discount_factors(discount_rate, horizon)`` computed
@@ -124,7 +131,7 @@ def value_options(
 
     Returns
     -------
-    ndarray, shape (n_farms, 5)
+    ndarray, shape (n_farms, len(Option))
     """
     wanted = set(Option) if options is None else set(options)
     disc = discount_factors(discount_rate, horizon) if discount is None else discount
@@ -144,11 +151,27 @@ def value_options(
             revenue = np.where(margin > 0, revenue, 0.0)
         return (margin * disc).sum(1), (revenue * disc).sum(1)
 
+    def pasture_npv(f0, new: bool):
+        fert = monocrop_fertility_path(f0, pasture.fertility_depletion_rate, horizon)
+        grazed = ages >= pasture.first_income_year if new else np.ones(horizon, dtype=bool)
+        revenue = np.where(grazed, pasture.beef_yield_kg_per_ha * fert * p_b, 0.0)
+        margin = revenue - pasture.operating_cost_usd_per_ha - pasture_labour
+        return (margin * disc).sum(1), (revenue * disc).sum(1)
+
+    pasture_labour = (wage * pasture.labour_days_per_ha)[:, None]
     values = np.zeros((discount_rate.size, len(Option)))
     if Option.CLEAR in wanted:
         new_field, new_field_rev = monocrop_npv(forest_fertility, True)
         values[:, Option.CLEAR] = (
             new_field - risk_aversion * cv_m * new_field_rev - clearing_cost_usd_per_ha
+        )
+    if Option.PASTURE in wanted:
+        new_pasture, new_pasture_rev = pasture_npv(forest_fertility, True)
+        values[:, Option.PASTURE] = (
+            new_pasture
+            - risk_aversion * cv_b * new_pasture_rev
+            - clearing_cost_usd_per_ha
+            - pasture.establishment_cost_usd_per_ha
         )
     if Option.ABANDON in wanted:
         exhausted, _ = monocrop_npv(exhausted_fertility, False)
@@ -156,13 +179,11 @@ def value_options(
     if not wanted & {Option.COCOA_AGROFORESTRY, Option.SILVOPASTURE}:
         return values
 
-    kept_field, kept_field_rev = monocrop_npv(monocrop_fertility, True)
-    forgone = kept_field - risk_aversion * cv_m * kept_field_rev
     novice = technology_uncertainty * (1.0 - knowledge)
     cost_factor = 1.0 + knowledge_cost_premium * (1.0 - knowledge)
     annuity = disc.sum(1)  # present value of 1 USD a year over the horizon
 
-    def new_system(net, revenue, cv, establishment_usd_per_ha, share):
+    def new_system(net, revenue, cv, establishment_usd_per_ha, share, forgone):
         return (
             net
             - risk_aversion * (cv + novice) * revenue
@@ -172,6 +193,7 @@ def value_options(
         )
 
     if Option.COCOA_AGROFORESTRY in wanted:
+        kept_field, kept_field_rev = monocrop_npv(monocrop_fertility, True)
         cocoa_kg = cocoa_yield(ages, cocoa)
         cocoa_rev = disc @ (cocoa_kg * p_c)
         cocoa_net = disc @ (cocoa_kg * (p_c - cocoa.production_cost_usd_per_kg)) - (
@@ -183,8 +205,10 @@ def value_options(
             cv_c,
             cocoa.establishment_cost_usd_per_ha,
             share_adopting["cocoa_agroforestry"],
+            kept_field - risk_aversion * cv_m * kept_field_rev,
         )
     if Option.SILVOPASTURE in wanted:
+        kept_pasture, kept_pasture_rev = pasture_npv(pasture_fertility, False)
         beef_kg = np.where(
             ages >= silvopasture.first_income_year, silvopasture.beef_yield_kg_per_ha, 0
         )
@@ -198,6 +222,7 @@ def value_options(
             cv_b,
             silvopasture.establishment_cost_usd_per_ha,
             share_adopting["silvopasture"],
+            kept_pasture - risk_aversion * cv_b * kept_pasture_rev,
         )
     return values
 

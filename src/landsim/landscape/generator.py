@@ -137,7 +137,8 @@ def distance_to_road(road: np.ndarray, side_km: float) -> np.ndarray:
 
 
 def _initial_cover(params, owner, road_distance_km, n_farms, rng):
-    """Clear a share of each lot nearest its road; some of it lies fallow."""
+    """Clear a share of each lot nearest its road; some of it lies fallow, some of
+    the rest is pasture."""
     shape = owner.shape
     cover = np.full(shape, Cover.PRIMARY_FOREST, dtype=np.int8)
     age = np.zeros(shape, dtype=np.int16)
@@ -160,6 +161,10 @@ def _initial_cover(params, owner, road_distance_km, n_farms, rng):
         fallow, rng.integers(1, 16, cleared_cells.size), rng.integers(0, 6, cleared_cells.size)
     )
     flat_fert[cleared_cells] = params.initial_fertility.sample(rng, cleared_cells.size)
+    if params.initial_pasture_share > 0:  # some of the farmed land is pasture
+        farmed = cleared_cells[~fallow]
+        pasture = rng.random(farmed.size) < params.initial_pasture_share
+        flat_cover[farmed[pasture]] = Cover.PASTURE
     return cover, age, fertility
 
 

@@ -17,6 +17,7 @@ class Cover(IntEnum):
     MONOCROP = 2
     COCOA_AGROFORESTRY = 3
     SILVOPASTURE = 4
+    PASTURE = 5
 
 
 COVER_NAMES = tuple(c.name.lower() for c in Cover)

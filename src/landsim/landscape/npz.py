@@ -207,8 +207,9 @@ def _load_member(zf: zipfile.ZipFile, name: str, member: _Member, src: str) -> n
 def _check_values(data: dict[str, np.ndarray]) -> list[tuple[str, str]]:
     problems = []
     cover = data["cover"]
-    if cover.min() < 0 or cover.max() > 4:
-        problems.append(("cover", f"codes must be integers 0-4 ({', '.join(COVER_NAMES)})"))
+    last = len(COVER_NAMES) - 1
+    if cover.min() < 0 or cover.max() > last:
+        problems.append(("cover", f"codes must be integers 0-{last} ({', '.join(COVER_NAMES)})"))
     raw_owner = data["owner"]
     if raw_owner.min() < -1:
         problems.append(("owner", "must be integers: a farm id >= 0, or -1 for no owner"))

@@ -20,6 +20,7 @@ from landsim.market import Market
 from landsim.scenario import Scenario
 
 __all__ = [
+    "CLEARING",
     "COVER_NAMES",
     "FOREST",
     "LOT_REFERENCE_HA",
@@ -61,8 +62,11 @@ class LandUseSystem:
     forest : bool
         Counts as forest (forest area, payments per ha of forest, clearing).
     perennial : bool
-        A perennial system established on annual-crop land, with an establishment
-        cost, labour and a yield or income curve over its age.
+        A perennial system established on existing farmland (``established_on``),
+        with an establishment cost, labour and a yield or income curve over its age.
+    established_on : Cover or None
+        The cover a perennial system replaces (annual crops for cocoa agroforestry,
+        pasture for silvopasture, which plants trees into grazing land).
     """
 
     name: str
@@ -72,6 +76,7 @@ class LandUseSystem:
     product: str | None
     forest: bool = False
     perennial: bool = False
+    established_on: Cover | None = None
 
 
 #: Every land-use system, in the order of the cover codes.
@@ -88,6 +93,7 @@ SYSTEMS: tuple[LandUseSystem, ...] = (
         "cocoa_agroforestry",
         "cocoa",
         perennial=True,
+        established_on=Cover.MONOCROP,
     ),
     LandUseSystem(
         "silvopasture",
@@ -96,7 +102,9 @@ SYSTEMS: tuple[LandUseSystem, ...] = (
         "silvopasture",
         "beef",
         perennial=True,
+        established_on=Cover.PASTURE,
     ),
+    LandUseSystem("pasture", Cover.PASTURE, Option.PASTURE, "pasture", "beef"),
 )
 assert tuple(s.cover for s in SYSTEMS) == tuple(Cover), "one system per cover, in code order"
 assert tuple(s.name for s in SYSTEMS) == COVER_NAMES
@@ -104,11 +112,13 @@ assert tuple(s.name for s in SYSTEMS) == COVER_NAMES
 N_COVERS = len(SYSTEMS)
 #: The forest covers.
 FOREST = tuple(s.cover for s in SYSTEMS if s.forest)
-#: The perennial systems established on annual-crop land, in the order they are
+#: The perennial systems established on existing farmland, in the order they are
 #: valued and established.
 PERENNIALS = tuple(s for s in SYSTEMS if s.perennial)
+#: The options that clear forest, and the cover the cleared land gets.
+CLEARING = {Option.CLEAR: Cover.MONOCROP, Option.PASTURE: Cover.PASTURE}
 #: The options valued in stage 2 of the decision (abandoning is stage 1's choice).
-STAGE2 = (Option.KEEP, Option.CLEAR, *(s.option for s in PERENNIALS))
+STAGE2 = (Option.KEEP, Option.CLEAR, *(s.option for s in PERENNIALS), Option.PASTURE)
 
 
 #: A gap to its equilibrium below which a cell's soil carbon is at equilibrium

@@ -64,7 +64,7 @@ def growth_parameters(scenario: Scenario, cover: int) -> tuple[float, float, flo
     -------
     tuple of float or None
         Asymptote (tC/ha), rate (1/yr) and shape; None for a cover whose stock does
-        not grow with age (primary forest, annual crops).
+        not grow with age (primary forest, annual crops, pasture).
     """
     if cover == Cover.SECONDARY_FOREST:
         f = scenario.forest
@@ -85,6 +85,8 @@ def constant_agb_tc_per_ha(scenario: Scenario, cover: int) -> float:
         return scenario.forest.primary_agb_tc_per_ha
     if cover == Cover.MONOCROP:
         return scenario.monocrop.agb_tc_per_ha
+    if cover == Cover.PASTURE:
+        return scenario.pasture.agb_tc_per_ha
     return 0.0
 
 
@@ -135,6 +137,7 @@ def soc_factor(scenario: Scenario, cover: int) -> float:
         Cover.MONOCROP: s.monocrop,
         Cover.COCOA_AGROFORESTRY: s.cocoa_agroforestry,
         Cover.SILVOPASTURE: s.silvopasture,
+        Cover.PASTURE: s.pasture,
     }[Cover(cover)]
     return factors.land_use * factors.management * factors.input
 

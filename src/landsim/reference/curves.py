@@ -128,3 +128,77 @@ def sum_in_order(values) -> float:
     for v in values:
         total += v
     return total
+
+
+def pasture_value(farmer, f0: float, price: float, new: bool, wage: float):
+    """Present value of grazing a pasture over the farmer's planning horizon (7.6).
+
+    Parameters
+    ----------
+    farmer : ReferenceFarmer
+    f0 : float
+        The soil's fertility in the first year; it depletes every year.
+    price : float
+        The expected beef price (USD/kg liveweight).
+    new : bool
+        A pasture sown this year (grazed from ``pasture.first_income_year``), or
+        one already grazed.
+    wage : float
+        The farmer's marginal wage (USD/person-day).
+
+    Returns
+    -------
+    value, revenue : float
+        Discounted margins and discounted revenue (USD/ha).
+    """
+    sc = farmer.model.params
+    pa, horizon = sc.pasture, sc.decision.planning_horizon_years
+    value = revenue = 0.0
+    labour_usd = wage * pa.labour_days_per_ha
+    for t in range(1, horizon + 1):
+        fertility = f0 * (1.0 - pa.fertility_depletion_rate) ** (t - 1)
+        grazed = t - 1 >= pa.first_income_year or not new
+        gross = pa.beef_yield_kg_per_ha * fertility * price if grazed else 0.0
+        d = discount_factor(farmer.discount_rate, t)
+        value += (gross - pa.operating_cost_usd_per_ha - labour_usd) * d
+        revenue += gross * d
+    return value, revenue
+
+
+def annual_crop_value(
+    farmer, f0: float, price: float, stop_when_unprofitable: bool, wage: float = 0.0
+):
+    """Present value of cropping a field over the farmer's planning horizon (7.6).
+
+    Parameters
+    ----------
+    farmer : ReferenceFarmer
+    f0 : float
+        The field's fertility in the first year; it depletes every year.
+    price : float
+        The expected annual-crop price (USD/t).
+    stop_when_unprofitable : bool
+        Leave out the years whose margin is not positive.
+    wage : float
+        The farmer's marginal wage (USD/person-day) at which the crop's labour is
+        valued.
+
+    Returns
+    -------
+    value, revenue : float
+        Discounted margins and discounted revenue (USD/ha).
+    """
+    sc = farmer.model.params
+    m, horizon = sc.monocrop, sc.decision.planning_horizon_years
+    value = revenue = 0.0
+    labour_usd = wage * m.labour_days_per_ha
+    for t in range(1, horizon + 1):
+        fertility = f0 * (1.0 - m.fertility_depletion_rate) ** (t - 1)
+        gross = m.yield_t_per_ha * fertility * price
+        margin = gross - m.operating_cost_usd_per_ha - labour_usd
+        if stop_when_unprofitable and margin <= 0:
+            continue
+        d = discount_factor(farmer.discount_rate, t)
+        value += margin * d
+        revenue += gross * d
+    return value, revenue

@@ -15,9 +15,11 @@ import mesa
 import landsim.reference.labour as labour
 from landsim.model.state import Cover, Option
 from landsim.reference.curves import (
+    annual_crop_value,
     beef_yield_kg_per_ha,
     cocoa_yield_kg_per_ha,
     discount_factor,
+    pasture_value,
     sum_in_order,
 )
 
@@ -41,6 +43,10 @@ class FarmSurvey:
         Forest the farmer may clear (own or claimable), in raster order.
     monocrop_min_fertility : float
         The lowest fertility in ``monocrop`` (1 if none).
+    pasture : list of Cell
+        Pasture cells whose cover may change, in raster order.
+    pasture_min_fertility : float
+        The lowest fertility in ``pasture`` (1 if none).
     exhausted_fertility : float
         The mean fertility of ``exhausted`` (0 if none).
     forest_fertility : float
@@ -54,6 +60,8 @@ class FarmSurvey:
     monocrop_min_fertility: float
     exhausted_fertility: float
     forest_fertility: float
+    pasture: list
+    pasture_min_fertility: float
 
 
 class ReferenceFarmer(mesa.Agent):
@@ -103,13 +111,15 @@ class ReferenceFarmer(mesa.Agent):
         threshold = model.params.monocrop.exhaustion_fertility
         reclear = model.params.forest.reclear_fertility
         by_cover = [0] * len(Cover)
-        monocrop, exhausted = [], []
+        monocrop, exhausted, pasture = [], [], []
         for cell in self.cells:
             by_cover[cell.cover] += 1
             if cell.cover == Cover.MONOCROP and model.may_change(cell):
                 monocrop.append(cell)
                 if cell.fertility < threshold:
                     exhausted.append(cell)
+            elif cell.cover == Cover.PASTURE and model.may_change(cell):
+                pasture.append(cell)
 
         def clearable(cell) -> bool:
             recovered = cell.cover == Cover.SECONDARY_FOREST and cell.fertility >= reclear
@@ -129,6 +139,8 @@ class ReferenceFarmer(mesa.Agent):
             forest_fertility=(
                 sum_in_order(c.fertility for c in forest) / len(forest) if forest else 1.0
             ),
+            pasture=pasture,
+            pasture_min_fertility=min((c.fertility for c in pasture), default=1.0),
         )
 
     def has_any(self, survey: FarmSurvey, cover: Cover) -> bool:
@@ -178,43 +190,6 @@ class ReferenceFarmer(mesa.Agent):
 
     # ------------------------------------------------------------------ valuing
 
-    def annual_crop_value(
-        self, f0: float, price: float, stop_when_unprofitable: bool, wage: float = 0.0
-    ):
-        """Present value of cropping a field over the planning horizon.
-
-        Parameters
-        ----------
-        f0 : float
-            The field's fertility in the first year; it depletes every year.
-        price : float
-            The expected annual-crop price (USD/t).
-        stop_when_unprofitable : bool
-            Leave out the years whose margin is not positive.
-        wage : float
-            The farmer's marginal wage (USD/person-day) at which the crop's labour
-            is valued.
-
-        Returns
-        -------
-        value, revenue : float
-            Discounted margins and discounted revenue (USD/ha).
-        """
-        sc = self.model.params
-        m, horizon = sc.monocrop, sc.decision.planning_horizon_years
-        value = revenue = 0.0
-        labour_usd = wage * m.labour_days_per_ha
-        for t in range(1, horizon + 1):
-            fertility = f0 * (1.0 - m.fertility_depletion_rate) ** (t - 1)
-            gross = m.yield_t_per_ha * fertility * price
-            margin = gross - m.operating_cost_usd_per_ha - labour_usd
-            if stop_when_unprofitable and margin <= 0:
-                continue
-            d = discount_factor(self.discount_rate, t)
-            value += margin * d
-            revenue += gross * d
-        return value, revenue
-
     def value_options(self, survey: FarmSurvey, shares: dict, expected: dict) -> list[float]:
         """Value (USD/ha) of each option relative to keeping things as they are (7.6).
 
@@ -246,12 +221,21 @@ class ReferenceFarmer(mesa.Agent):
         wage = labour.marginal_wage(
             max(self.labour_days_per_year - self.days_needed(survey), 0.0), sc.labour
         )
-        new_field, new_field_revenue = self.annual_crop_value(
-            survey.forest_fertility, p_m, True, wage
+        new_field, new_field_revenue = annual_crop_value(
+            self, survey.forest_fertility, p_m, True, wage
         )
-        kept, kept_revenue = self.annual_crop_value(survey.monocrop_min_fertility, p_m, True, wage)
-        exhausted, _ = self.annual_crop_value(survey.exhausted_fertility, p_m, False, wage)
+        kept, kept_revenue = annual_crop_value(
+            self, survey.monocrop_min_fertility, p_m, True, wage
+        )
+        exhausted, _ = annual_crop_value(self, survey.exhausted_fertility, p_m, False, wage)
         forgone = kept - rho * cv_m * kept_revenue
+        pa = sc.pasture
+        new_pasture, new_pasture_revenue = pasture_value(
+            self, survey.forest_fertility, p_b, True, wage
+        )
+        kept_pasture, kept_pasture_revenue = pasture_value(
+            self, survey.pasture_min_fertility, p_b, False, wage
+        )
         novice = d.technology_uncertainty * (1.0 - self.knowledge)
         cost_factor = 1.0 + d.knowledge_cost_premium * (1.0 - self.knowledge)
 
@@ -272,6 +256,12 @@ class ReferenceFarmer(mesa.Agent):
         values[Option.CLEAR] = (
             new_field - rho * cv_m * new_field_revenue - sc.forest.clearing_cost_usd_per_ha
         )
+        values[Option.PASTURE] = (
+            new_pasture
+            - rho * cv_b * new_pasture_revenue
+            - sc.forest.clearing_cost_usd_per_ha
+            - pa.establishment_cost_usd_per_ha
+        )
         values[Option.COCOA_AGROFORESTRY] = (
             cocoa_net
             - rho * (cv_c + novice) * cocoa_revenue
@@ -283,7 +273,7 @@ class ReferenceFarmer(mesa.Agent):
             sp_net
             - rho * (cv_b + novice) * sp_revenue
             - sp.establishment_cost_usd_per_ha * cost_factor
-            - forgone
+            - (kept_pasture - rho * cv_b * kept_pasture_revenue)
             + d.imitation_weight_usd_per_ha * shares["silvopasture"]
         )
         values[Option.ABANDON] = -exhausted
@@ -323,16 +313,21 @@ class ReferenceFarmer(mesa.Agent):
         sizes[Option.CLEAR] = min(
             by_labour, len(survey.clearable), within_labour(days[Cover.MONOCROP], 0.0)
         )
-        for option, system in (
-            (Option.COCOA_AGROFORESTRY, sc.cocoa_agroforestry),
-            (Option.SILVOPASTURE, sc.silvopasture),
+        sizes[Option.PASTURE] = min(
+            by_labour,
+            len(survey.clearable),
+            within_labour(days[Cover.PASTURE], sc.pasture.establishment_cost_usd_per_ha),
+        )
+        for option, system, land, replaced in (
+            (Option.COCOA_AGROFORESTRY, sc.cocoa_agroforestry, survey.monocrop, Cover.MONOCROP),
+            (Option.SILVOPASTURE, sc.silvopasture, survey.pasture, Cover.PASTURE),
         ):
             share = (upfront or {}).get(option, 1.0)
             sizes[option] = min(
                 by_labour,
-                len(survey.monocrop),
+                len(land),
                 within_labour(
-                    system.labour_days_per_ha - days[Cover.MONOCROP],
+                    system.labour_days_per_ha - days[replaced],
                     system.establishment_cost_usd_per_ha * share,
                 ),
             )
@@ -368,6 +363,13 @@ class ReferenceFarmer(mesa.Agent):
                 beef = beef_yield_kg_per_ha(int(cell.age), sc.silvopasture)
                 revenue += beef * prices["beef"] if beef else 0.0
                 cost += sc.silvopasture.operating_cost_usd_per_ha
+            elif cell.cover == Cover.PASTURE:
+                pa = sc.pasture
+                if cell.age >= pa.first_income_year:
+                    revenue += pa.beef_yield_kg_per_ha * cell.fertility * prices["beef"]
+                else:
+                    revenue += 0.0
+                cost += pa.operating_cost_usd_per_ha
         needed = labour.days_needed(by_cover, self.model.labour_days_per_ha, cell_ha)
         hired, off_farm, worked = labour.work(
             needed, self.labour_days_per_year, self.savings_usd, sc.labour

@@ -32,7 +32,8 @@ def fertility_rates(scenario) -> dict[Cover, float]:
 
 
 def renew_fertility(cell, cover: Cover, scenario, recovery: dict[Cover, float]) -> None:
-    """Annual crops deplete a cell's fertility; fallow and perennials restore it.
+    """Annual crops and pasture deplete a cell's fertility; fallow and perennials
+    restore it.
 
     Parameters
     ----------
@@ -45,6 +46,8 @@ def renew_fertility(cell, cover: Cover, scenario, recovery: dict[Cover, float]) 
     """
     if cover == Cover.MONOCROP:
         cell.fertility = cell.fertility * (1.0 - scenario.monocrop.fertility_depletion_rate)
+    elif cover == Cover.PASTURE:
+        cell.fertility = cell.fertility * (1.0 - scenario.pasture.fertility_depletion_rate)
     elif cover in recovery:
         cell.fertility = cell.fertility + recovery[cover] * (1.0 - cell.fertility)
 

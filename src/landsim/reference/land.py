@@ -34,8 +34,18 @@ NEW_SYSTEMS = (
     (Option.COCOA_AGROFORESTRY, Cover.COCOA_AGROFORESTRY),
     (Option.SILVOPASTURE, Cover.SILVOPASTURE),
 )
+#: The options that clear forest, and the cover the cleared land gets.
+CLEARING_OPTIONS = {Option.CLEAR: Cover.MONOCROP, Option.PASTURE: Cover.PASTURE}
 #: What :func:`clear_forest` counts, in cells.
-CLEARING_COUNTS = ("primary", "secondary", "claimed", "enrolled", "not_enrolled", "unowned")
+CLEARING_COUNTS = (
+    "primary",
+    "secondary",
+    "claimed",
+    "enrolled",
+    "not_enrolled",
+    "unowned",
+    "pasture",
+)
 
 
 def build_grid(landscape: Landscape, random) -> tuple[OrthogonalMooreGrid, list]:
@@ -156,8 +166,11 @@ def draw_tie_breaks(model: ReferenceModel, clearing: list, surveys: dict, rng):
     return distance, tie_break
 
 
-def clear_cells(model: ReferenceModel, farmer, cells: list, counts: dict) -> None:
-    """One farmer turns ``cells`` into annual crops; claimed cells join the farm.
+def clear_cells(
+    model: ReferenceModel, farmer, cells: list, counts: dict, new_cover: Cover
+) -> None:
+    """One farmer turns ``cells`` into ``new_cover`` (annual crops or pasture);
+    claimed cells join the farm.
 
     Parameters
     ----------
@@ -167,6 +180,8 @@ def clear_cells(model: ReferenceModel, farmer, cells: list, counts: dict) -> Non
         The forest cells it clears.
     counts : dict
         :data:`CLEARING_COUNTS` -> cells so far this year, added to here.
+    new_cover : Cover
+        What the cleared land becomes.
     """
     enrolled = model.programmes.enrolled_anywhere(farmer)
     n_primary = n_claimed = 0
@@ -187,17 +202,19 @@ def clear_cells(model: ReferenceModel, farmer, cells: list, counts: dict) -> Non
             farmer.claimable.remove(cell)
             farmer.cells.append(cell)
         cell.clearings += 1
-        model.change_cover(cell, Cover.MONOCROP)
+        model.change_cover(cell, new_cover)
     farmer.cells.sort(key=model.raster_index)
     counts["primary"] += n_primary
     counts["secondary"] += len(cells) - n_primary
     counts["claimed"] += n_claimed
+    counts["pasture"] += len(cells) if new_cover == Cover.PASTURE else 0
     farmer.deforested_ha += n_primary * model.cell_size_ha
     farmer.claimed_ha += n_claimed * model.cell_size_ha
 
 
 def clear_forest(model: ReferenceModel, choices: dict, sizes: dict, surveys: dict, rng) -> dict:
-    """Farmers who chose to clear convert their best forest cells to annual crops.
+    """Farmers who chose to clear convert their best forest cells to annual crops,
+    or to pasture, sown at a cost paid from savings.
 
     A farm's candidate cells are taken own land first, then claimable land, each
     nearest existing fields and roads first, ties at random (ODD 7.10).
@@ -215,11 +232,12 @@ def clear_forest(model: ReferenceModel, choices: dict, sizes: dict, surveys: dic
     Returns
     -------
     dict
-        The year's clearing indicators (ha), and ``cleared_forest_ha``: farm id ->
-        ha it cleared.
+        The year's clearing indicators (ha), ``cleared_forest_ha``: farm id -> ha it
+        cleared, and ``sowing_usd``: farm id -> what sowing pasture cost it.
     """
     cell_ha = model.cell_size_ha
-    clearing = [f for f in model.farmers if choices[f.farm_id] == Option.CLEAR]
+    clearing = [f for f in model.farmers if choices[f.farm_id] in CLEARING_OPTIONS]
+    sowing_usd = {f.farm_id: 0.0 for f in model.farmers}
     distance, tie_break = draw_tie_breaks(model, clearing, surveys, rng)
     counts = dict.fromkeys(CLEARING_COUNTS, 0)
     cleared_ha = {f.farm_id: 0.0 for f in model.farmers}
@@ -229,16 +247,23 @@ def clear_forest(model: ReferenceModel, choices: dict, sizes: dict, surveys: dic
             key=lambda c: (c.owner == NO_OWNER, distance.get(c, -1), tie_break[c]),
         )
         cells = ranked[: sizes[f.farm_id]]
-        clear_cells(model, f, cells, counts)
+        new_cover = CLEARING_OPTIONS[choices[f.farm_id]]
+        clear_cells(model, f, cells, counts, new_cover)
         cleared_ha[f.farm_id] = len(cells) * cell_ha
+        if new_cover == Cover.PASTURE:
+            sowing_usd[f.farm_id] = len(cells) * (
+                model.params.pasture.establishment_cost_usd_per_ha * cell_ha
+            )
     out = {"deforestation_ha": float(counts["primary"] * cell_ha)}
     out["secondary_cleared_ha"] = (
         float((counts["primary"] + counts["secondary"]) * cell_ha) - out["deforestation_ha"]
     )
     out["claimed_ha"] = float(counts["claimed"] * cell_ha)
+    out["cleared_to_pasture_ha"] = float(counts["pasture"] * cell_ha)
     for group in ("enrolled", "not_enrolled", "unowned"):
         out[f"deforestation_{group}_ha"] = float(counts[group] * cell_ha)
     out["cleared_forest_ha"] = cleared_ha
+    out["sowing_usd"] = sowing_usd
     return out
 
 
@@ -246,13 +271,16 @@ def clear_forest(model: ReferenceModel, choices: dict, sizes: dict, surveys: dic
 
 
 def establish_systems(
-    model: ReferenceModel, choices: dict, sizes: dict, surveys: dict, rng
+    model: ReferenceModel, choices: dict, sizes: dict, surveys: dict, rng, sowing_usd: dict
 ) -> dict:
-    """Adopters convert their least fertile annual-crop cells and pay for it.
+    """Adopters convert their least fertile cells of the cover each system
+    replaces and pay for it.
 
-    Farmers who chose cocoa agroforestry or silvopasture convert their least
-    fertile annual-crop cells (ties at random, one uniform per annual-crop cell of
-    the adopters of each system, in raster order) and pay the establishment cost.
+    Farmers who chose cocoa agroforestry convert their least fertile annual-crop
+    cells, those who chose silvopasture their least fertile pasture cells (ties at
+    random, one uniform per such cell of the adopters of each system, in raster
+    order), and pay the establishment cost; with the cost of sowing pasture
+    (``sowing_usd``, farm id -> USD), it is the year's investment.
 
     Parameters
     ----------
@@ -271,19 +299,22 @@ def establish_systems(
     """
     sc, cell_ha = model.params, model.cell_size_ha
     out = {}
-    investment = {f.farm_id: 0.0 for f in model.farmers}
+    investment = dict(sowing_usd)
     converted: dict[int, dict] = {}
     to_change = []
     for option, new_cover in NEW_SYSTEMS:
         system = sc.cocoa_agroforestry if option == Option.COCOA_AGROFORESTRY else sc.silvopasture
         adopters = [f for f in model.farmers if choices[f.farm_id] == option]
-        cells = sorted(
-            (c for f in adopters for c in surveys[f.farm_id].monocrop), key=model.raster_index
-        )
+
+        def land(f, option=option):
+            survey = surveys[f.farm_id]
+            return survey.pasture if option == Option.SILVOPASTURE else survey.monocrop
+
+        cells = sorted((c for f in adopters for c in land(f)), key=model.raster_index)
         tie_break = dict(zip(cells, rng.random(len(cells)), strict=True))
         n_converted = 0
         for f in adopters:
-            ranked = sorted(surveys[f.farm_id].monocrop, key=lambda c: (c.fertility, tie_break[c]))
+            ranked = sorted(land(f), key=lambda c: (c.fertility, tie_break[c]))
             chosen = ranked[: sizes[f.farm_id]]
             to_change += [(c, new_cover) for c in chosen]
             investment[f.farm_id] += len(chosen) * (system.establishment_cost_usd_per_ha * cell_ha)

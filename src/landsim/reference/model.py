@@ -90,6 +90,7 @@ class ReferenceModel(mesa.Model):
             scenario.monocrop.labour_days_per_ha,
             scenario.cocoa_agroforestry.labour_days_per_ha,
             scenario.silvopasture.labour_days_per_ha,
+            scenario.pasture.labour_days_per_ha,
         ]
         self.carbon = CarbonCurves(scenario)
         self.grid, self.cells = build_grid(landscape, self.random)
@@ -190,7 +191,8 @@ class ReferenceModel(mesa.Model):
         surveys = {f.farm_id: f.survey() for f in farmers}
         choices, sizes = self.choose_land_uses(surveys, shares, expected, incentives, year_rng)
         transitions |= clear_forest(self, choices, sizes, surveys, year_rng)
-        transitions |= establish_systems(self, choices, sizes, surveys, year_rng)
+        sowing = transitions.pop("sowing_usd")
+        transitions |= establish_systems(self, choices, sizes, surveys, year_rng, sowing)
         self.cumulative_deforestation_ha += transitions["deforestation_ha"]
 
         prices = {p: self.market.price(p, year) for p in PRODUCTS}
@@ -231,9 +233,10 @@ class ReferenceModel(mesa.Model):
         return {"abandoned_ha": float(abandoned_cells * self.cell_size_ha)}
 
     def choose_land_uses(self, surveys, shares, expected, incentives, rng):
-        """Stage 2: each farmer makes one land-use change (keep, clear, cocoa
-        agroforestry, silvopasture), valued on its land after stage 1 (one uniform
-        per farmer). Returns the choices and their sizes (cells), by farm id."""
+        """Stage 2: each farmer makes one land-use change (keep, clear for annual
+        crops, cocoa agroforestry, silvopasture, clear for pasture), valued on its
+        land after stage 1 (one uniform per farmer). Returns the choices and their
+        sizes (cells), by farm id."""
         choices, sizes = {}, {}
         uniforms = rng.random(len(self.farmers))
         for f in self.farmers:

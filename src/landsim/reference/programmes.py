@@ -192,6 +192,8 @@ class ReferenceProgrammes:
                     adjust_values(
                         self.model, prog, year, f, clear_size[f.farm_id], adjustments[f.farm_id]
                     )
+        for a in adjustments:  # clearing for pasture is clearing
+            a[Option.PASTURE] = a[Option.CLEAR]
         return adjustments
 
     def upfront_share(self, year: int, farmer) -> dict[Option, float]:

@@ -16,7 +16,13 @@ if TYPE_CHECKING:
     from landsim.reference.model import ReferenceModel
 
 #: The options whose choice is counted (stage 2 of the decision).
-STAGE_2_OPTIONS = (Option.KEEP, Option.CLEAR, Option.COCOA_AGROFORESTRY, Option.SILVOPASTURE)
+STAGE_2_OPTIONS = (
+    Option.KEEP,
+    Option.CLEAR,
+    Option.COCOA_AGROFORESTRY,
+    Option.SILVOPASTURE,
+    Option.PASTURE,
+)
 #: Yearly land-use changes, ha, as the year's transitions give them.
 TRANSITIONS = (
     "deforestation_ha",
@@ -24,6 +30,7 @@ TRANSITIONS = (
     "secondary_cleared_ha",
     "claimed_ha",
     "abandoned_ha",
+    "cleared_to_pasture_ha",
 )
 
 

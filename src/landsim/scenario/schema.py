@@ -57,6 +57,7 @@ class LandscapeParams(_Section):
     claim_distance_km: Annotated[Real, Field(ge=0, le=100)]
     initial_cleared_fraction: _dist_in(0.0, 1.0)
     initial_fallow_share: Share
+    initial_pasture_share: Share
     initial_fertility: _dist_in(0.0, 1.0)
     protected_can_change: Flag
 
@@ -195,6 +196,16 @@ class SilvopastureParams(_Section):
     fertility_recovery_rate: Share
 
 
+class PastureParams(_Section):
+    beef_yield_kg_per_ha: NonNegative
+    operating_cost_usd_per_ha: NonNegative
+    establishment_cost_usd_per_ha: NonNegative
+    first_income_year: Integer = Field(ge=0, le=30)
+    labour_days_per_ha: NonNegative
+    agb_tc_per_ha: NonNegative
+    fertility_depletion_rate: Share
+
+
 class SoilFactors(_Section):
     """IPCC Tier 1 stock-change factors of a land use (dimensionless): the
     equilibrium soil carbon is ``soc_reference_tc_per_ha * land_use * management *
@@ -217,6 +228,7 @@ class SoilParams(_Section):
     monocrop: SoilFactors
     cocoa_agroforestry: SoilFactors
     silvopasture: SoilFactors
+    pasture: SoilFactors
 
 
 # --------------------------------------------------------------------------- programmes
@@ -321,6 +333,7 @@ class Scenario(_Section):
     monocrop: MonocropParams
     cocoa_agroforestry: CocoaParams
     silvopasture: SilvopastureParams
+    pasture: PastureParams
     soil: SoilParams
     programmes: list[Programme]
     _source: str = PrivateAttr("<embedded default>")

@@ -33,6 +33,7 @@ COVER_STYLE = {
     Cover.MONOCROP: ("#f5d76e", "annual crops"),
     Cover.COCOA_AGROFORESTRY: ("#8c510a", "cocoa agroforestry"),
     Cover.SILVOPASTURE: ("#e69f00", "silvopasture"),
+    Cover.PASTURE: ("#d7b5d8", "cattle pasture"),
 }
 #: Farm-view colours and legend labels.
 FARM_STYLE = {

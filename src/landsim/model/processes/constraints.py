@@ -4,7 +4,9 @@ change under each option this year.
 Bounded by the labour to clear or establish (``farmers.labour_ha_per_year``), the
 labour the new land needs every year (the household's spare days, then hired days,
 ``labour``), savings for establishment costs and the first year's hired labour
-(clearing is done with family labour), and the land available.
+(clearing is done with family labour; sowing pasture is paid), and the land
+available: forest for clearing, annual crops for cocoa agroforestry, pasture for
+silvopasture.
 """
 
 from __future__ import annotations
@@ -34,22 +36,29 @@ def option_sizes(
     needed = labour.days_needed(survey.area_cells, days_per_ha, cell)
     balance = labour.balance(needed, fs.labour_days_per_year, fs.savings_usd, params.labour)
     k_labour = np.rint(fs.labour_ha_per_year / cell)
-    days_mono = days_per_ha[Cover.MONOCROP]
 
     upfront = upfront_shares or {}
     sizes = np.zeros((fs.n, len(Option)))
     sizes[:, Option.CLEAR] = np.minimum(
         np.minimum(k_labour, survey.n_candidates),
-        labour.labour_cap(days_mono * cell, 0.0, balance, wage),
+        labour.labour_cap(days_per_ha[Cover.MONOCROP] * cell, 0.0, balance, wage),
+    )
+    sizes[:, Option.PASTURE] = np.minimum(
+        np.minimum(k_labour, survey.n_candidates),
+        labour.labour_cap(
+            days_per_ha[Cover.PASTURE] * cell,
+            params.pasture.establishment_cost_usd_per_ha * cell,
+            balance,
+            wage,
+        ),
     )
     for system in PERENNIALS:
         p = system_params(system, params)
         cost = np.asarray(p.establishment_cost_usd_per_ha * upfront.get(system.option, 1.0))
+        extra_days = p.labour_days_per_ha - days_per_ha[system.established_on]
         sizes[:, system.option] = np.minimum(
-            np.minimum(k_labour, survey.n_monocrop),
-            labour.labour_cap(
-                (p.labour_days_per_ha - days_mono) * cell, cost * cell, balance, wage
-            ),
+            np.minimum(k_labour, survey.count_of(system.established_on)),
+            labour.labour_cap(extra_days * cell, cost * cell, balance, wage),
         )
     sizes[:, Option.ABANDON] = survey.n_exhausted
     return sizes.astype(np.int64)

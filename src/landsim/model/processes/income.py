@@ -1,7 +1,8 @@
 """Production, income and savings (ODD: "Production and income").
 
 Annual crops yield in proportion to soil fertility; cocoa agroforestry follows its
-yield curve by age; silvopasture sells beef from its first income year. Revenue is
+yield curve by age; silvopasture sells beef from its first income year, pasture
+from its first income year in proportion to its soil's fertility. Revenue is
 at this year's prices. A farm short of labour hires workers and pays them from its
 savings; land whose labour is not covered produces (and costs) in proportion to
 the labour it gets; spare household days earn off-farm wages (``labour``). Savings
@@ -54,7 +55,7 @@ def produce(
     area = np.bincount(o * N_COVERS + c, minlength=fs.n * N_COVERS).reshape(fs.n, N_COVERS)
     needed = labour.days_needed(area, days_per_ha, ls.cell_size_ha)
     work = labour.work(needed, fs.labour_days_per_year, fs.savings_usd, sc.labour)
-    # Only annual crops, cocoa and silvopasture produce (or cost anything).
+    # Only annual crops, cocoa, silvopasture and pasture produce (or cost anything).
     producing = np.flatnonzero(c >= Cover.MONOCROP)
     cells, o, c = owned[producing], o[producing], c[producing]
     a, f = ls.age.ravel()[cells], ls.fertility.ravel()[cells]
@@ -73,6 +74,10 @@ def produce(
     producing = a[sp] >= sc.silvopasture.first_income_year
     revenue[sp] = np.where(producing, sc.silvopasture.beef_yield_kg_per_ha * p["beef"], 0.0)
     cost[sp] = sc.silvopasture.operating_cost_usd_per_ha
+    pa = c == Cover.PASTURE
+    grazed = a[pa] >= sc.pasture.first_income_year
+    revenue[pa] = np.where(grazed, sc.pasture.beef_yield_kg_per_ha * f[pa] * p["beef"], 0.0)
+    cost[pa] = sc.pasture.operating_cost_usd_per_ha
 
     cell, worked = ls.cell_size_ha, work.worked_share
     fs.revenue_usd[:] = np.bincount(o, revenue, fs.n) * cell * worked

@@ -4,9 +4,11 @@ cells.
 - Abandoning: the farm's exhausted annual-crop cells become secondary forest.
 - Clearing: a farm clears its own forest before claimable unowned forest, each
   nearest existing fields and roads first (ties at random); clearing unowned
-  forest makes it the farm's; cleared cells become annual cropland.
-- Perennial systems are established on the farm's least fertile annual-crop cells
-  (ties at random), their establishment cost paid from savings.
+  forest makes it the farm's; cleared cells become annual cropland, or pasture
+  (sown at a cost paid from savings) for a farm that chose pasture.
+- Perennial systems are established on the farm's least fertile cells of the
+  cover they replace (annual crops for cocoa agroforestry, pasture for
+  silvopasture; ties at random), their establishment cost paid from savings.
 
 A changed cell's age is reset (:func:`change_cover`); its soil carbon then
 approaches the new cover's equilibrium (``soil``).
@@ -23,6 +25,7 @@ from landsim.model import _fast
 from landsim.model.ownership import Ownership
 from landsim.model.processes.survey import FarmSurvey
 from landsim.model.state import (
+    CLEARING,
     NO_OWNER,
     PERENNIALS,
     Cover,
@@ -46,6 +49,8 @@ class LandChange:
         Which cleared cells were primary forest.
     was_unowned : bool ndarray
         Which cleared cells were unowned (claimed by clearing).
+    sown : bool ndarray
+        Which cleared cells became pasture (the others annual crops).
     established : dict of Option to int ndarray
         For each perennial option, the farm of each cell established.
     areas_ha : dict of str to float
@@ -56,6 +61,7 @@ class LandChange:
     cleared_farm: np.ndarray
     primary: np.ndarray
     was_unowned: np.ndarray
+    sown: np.ndarray
     established: dict
     areas_ha: dict
 
@@ -109,13 +115,14 @@ def cells_to_clear(
 
 
 def cells_to_convert(
-    survey: FarmSurvey, k: np.ndarray, option: Option, fertility: np.ndarray, rng
+    farmland: tuple, k: np.ndarray, option: Option, fertility: np.ndarray, rng
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The annual-crop cells each farm converts under ``option`` (``k[:, option]``
-    per farm), the least fertile first, ties at random; and their farm."""
-    mono, mono_farm, _ = survey.monocrop_cells
-    take = k[mono_farm, option] > 0
-    cells, farms = mono[take], mono_farm[take]
+    """The cells of ``farmland`` (cells, farm, fertility: annual crops or pasture
+    that may change) each farm converts under ``option`` (``k[:, option]`` per
+    farm), the least fertile first, ties at random; and their farm."""
+    land, land_farm, _ = farmland
+    take = k[land_farm, option] > 0
+    cells, farms = land[take], land_farm[take]
     order = np.lexsort((rng.random(cells.size), fertility[cells], farms))
     cells, farms = cells[order], farms[order]
     keep = rank_within_groups(farms) < k[farms, option]
@@ -141,9 +148,8 @@ def apply_choices(
     fert, claim = ls.fertility.ravel(), ls.claim.ravel()
     k = np.where(choice[:, None] == np.arange(len(Option)), sizes, 0)  # (n, options)
 
-    cleared, cleared_farm = cells_to_clear(
-        ls, survey, k[:, Option.CLEAR], rng, search_levels, margin
-    )
+    k_clear = sum(k[:, option] for option in CLEARING)
+    cleared, cleared_farm = cells_to_clear(ls, survey, k_clear, rng, search_levels, margin)
     primary = cover[cleared] == Cover.PRIMARY_FOREST
     was_unowned = owner[cleared] == NO_OWNER
     fs.deforested_ha += np.bincount(cleared_farm[primary], minlength=fs.n) * cell
@@ -152,11 +158,15 @@ def apply_choices(
     owner[cleared] = cleared_farm
     ls.clearings.ravel()[cleared] += 1
     claim[cleared] = NO_OWNER
-    investment = np.zeros(fs.n)
-    changed = [(cleared, Cover.MONOCROP)]
+    sown = choice[cleared_farm] == Option.PASTURE
+    investment = np.bincount(cleared_farm[sown], minlength=fs.n) * (
+        params.pasture.establishment_cost_usd_per_ha * cell
+    )
+    changed = [(cleared[~sown], Cover.MONOCROP), (cleared[sown], Cover.PASTURE)]
     established, areas = {}, {}
     for system in PERENNIALS:
-        cells, farms = cells_to_convert(survey, k, system.option, fert, rng)
+        farmland = survey.cells_of(system.established_on)
+        cells, farms = cells_to_convert(farmland, k, system.option, fert, rng)
         investment += np.bincount(farms, minlength=fs.n) * (
             system_params(system, params).establishment_cost_usd_per_ha * cell
         )
@@ -169,7 +179,7 @@ def apply_choices(
     ownership.record_clearing(ls, cleared, cleared_farm, claimed)
     fs.investment_usd[:] = investment
     fs.savings_usd -= investment
-    return LandChange(cleared, cleared_farm, primary, was_unowned, established, areas)
+    return LandChange(cleared, cleared_farm, primary, was_unowned, sown, established, areas)
 
 
 def forest_edge_distance(landscape: Landscape, n: int) -> np.ndarray:
@@ -198,6 +208,9 @@ class YearChanges:
         Primary forest cleared on enrolled and on other owned land.
     deforestation_unowned_ha : float
         Primary forest cleared on unowned land.
+    cleared_to_pasture_ha : float
+        Forest (primary or secondary) cleared for pasture; the rest of the cleared
+        forest became annual crops.
     converted_ha : dict of str to float
         Land converted to each perennial system, by system name.
     cleared_forest_ha : ndarray
@@ -211,6 +224,7 @@ class YearChanges:
     deforestation_enrolled_ha: float
     deforestation_not_enrolled_ha: float
     deforestation_unowned_ha: float
+    cleared_to_pasture_ha: float
     converted_ha: dict
     cleared_forest_ha: np.ndarray
 
@@ -232,6 +246,7 @@ def tally(
         deforestation_enrolled_ha=float((own & enrolled).sum() * cell),
         deforestation_not_enrolled_ha=float((own & ~enrolled).sum() * cell),
         deforestation_unowned_ha=float((primary & was_unowned).sum() * cell),
+        cleared_to_pasture_ha=float(change.sown.sum() * cell),
         converted_ha=change.areas_ha,
         cleared_forest_ha=np.bincount(change.cleared_farm, minlength=n) * cell,
     )

@@ -1,6 +1,6 @@
 """Soil (ODD: "Soil fertility" and "Soil carbon").
 
-Fertility: annual crops deplete the soil (``f (1 - d)``); fallow and tree systems
+Fertility: annual crops and pasture deplete the soil (``f (1 - d)``); fallow and tree systems
 let it recover (``f + g (1 - f)``). Soil organic carbon approaches its cover's
 IPCC Tier 1 equilibrium at a first-order rate (``soil.approach_rate_per_year``):
 each year the gap shrinks by the factor ``exp(-rate)``, so most of a change comes
@@ -38,6 +38,7 @@ def fertility_rates(params: Scenario) -> tuple[np.ndarray, np.ndarray]:
     """Per cover code: the yearly fertility factor (1 - depletion) and recovery rate."""
     factors = np.ones(N_COVERS)
     factors[Cover.MONOCROP] -= params.monocrop.fertility_depletion_rate
+    factors[Cover.PASTURE] -= params.pasture.fertility_depletion_rate
     rates = np.zeros(N_COVERS)
     rates[Cover.SECONDARY_FOREST] = params.forest.fertility_recovery_rate
     for system in PERENNIALS:

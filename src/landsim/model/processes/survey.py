@@ -40,6 +40,12 @@ class FarmSurvey:
         Flat indices of the cells that may be cleared (raster order) and their farm.
     monocrop_cells : (ndarray, ndarray, ndarray)
         The annual-crop cells that may change, their farm and their fertility.
+    n_pasture : int ndarray
+        Pasture cells that may change.
+    pasture_min_fertility : ndarray
+        Fertility of each farm's least fertile such cell (1 where none).
+    pasture_cells : (ndarray, ndarray, ndarray)
+        The pasture cells that may change, their farm and their fertility.
     exhausted_cells : (ndarray, ndarray)
         The exhausted annual-crop cells and their farm.
     """
@@ -54,6 +60,18 @@ class FarmSurvey:
     clear_candidates: tuple[np.ndarray, np.ndarray]
     monocrop_cells: tuple[np.ndarray, np.ndarray, np.ndarray]
     exhausted_cells: tuple[np.ndarray, np.ndarray]
+    n_pasture: np.ndarray
+    pasture_min_fertility: np.ndarray
+    pasture_cells: tuple[np.ndarray, np.ndarray, np.ndarray]
+
+    def cells_of(self, cover: Cover) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The cells of ``cover`` (annual crops or pasture) that may change, their
+        farm and their fertility."""
+        return self.pasture_cells if cover == Cover.PASTURE else self.monocrop_cells
+
+    def count_of(self, cover: Cover) -> np.ndarray:
+        """How many cells of ``cover`` (annual crops or pasture) may change."""
+        return self.n_pasture if cover == Cover.PASTURE else self.n_monocrop
 
 
 def survey_farms(
@@ -65,15 +83,12 @@ def survey_farms(
     c = cover[owned]
     area = np.bincount(o * N_COVERS + c, minlength=n * N_COVERS).reshape(n, N_COVERS)
 
-    # Annual-crop cells that may change, in raster order: the least fertile,
-    # and the exhausted ones.
-    mono = c == Cover.MONOCROP
-    if ownership.owned_changeable is not None:
-        mono &= ownership.owned_changeable
-    mono_cells, mono_farm = owned[mono], o[mono]
-    mono_fert = fert[mono_cells]
-    mono_min = np.ones(n)
-    np.minimum.at(mono_min, mono_farm, mono_fert)
+    # Annual-crop and pasture cells that may change, in raster order, and the
+    # least fertile of each; the exhausted annual-crop cells.
+    mono_cells, mono_farm, mono_fert, mono_min = _farmland(
+        c == Cover.MONOCROP, owned, o, fert, ownership, n
+    )
+    pasture = _farmland(c == Cover.PASTURE, owned, o, fert, ownership, n)
     exh = mono_fert < params.monocrop.exhaustion_fertility
     exh_farm = mono_farm[exh]
     n_exh = np.bincount(exh_farm, minlength=n)
@@ -99,7 +114,22 @@ def survey_farms(
         clear_candidates=(cand, cand_farm),
         monocrop_cells=(mono_cells, mono_farm, mono_fert),
         exhausted_cells=(mono_cells[exh], exh_farm),
+        n_pasture=np.bincount(pasture[1], minlength=n),
+        pasture_min_fertility=pasture[3],
+        pasture_cells=pasture[:3],
     )
+
+
+def _farmland(mask, owned, farm, fertility, ownership: Ownership, n: int):
+    """The owned cells of ``mask`` that may change, their farm, fertility, and each
+    farm's lowest fertility among them (1 where none)."""
+    if ownership.owned_changeable is not None:
+        mask &= ownership.owned_changeable
+    cells, farms = owned[mask], farm[mask]
+    fert = fertility[cells]
+    lowest = np.ones(n)
+    np.minimum.at(lowest, farms, fert)
+    return cells, farms, fert, lowest
 
 
 def survey_after_abandonment(

@@ -61,6 +61,8 @@ def value(
         monocrop=sc.monocrop,
         cocoa=sc.cocoa_agroforestry,
         silvopasture=sc.silvopasture,
+        pasture=sc.pasture,
+        pasture_fertility=survey.pasture_min_fertility,
         clearing_cost_usd_per_ha=sc.forest.clearing_cost_usd_per_ha,
         imitation_weight_usd_per_ha=sc.decision.imitation_weight_usd_per_ha,
         knowledge_cost_premium=sc.decision.knowledge_cost_premium,

@@ -98,7 +98,7 @@ class Programmes:
             enrolment.train(spec, self.state, chosen)
 
     def value_adjustments(self, year: int, clear_size: np.ndarray) -> np.ndarray:
-        """Change in each enrolled farmer's option values (USD/ha), shape (n, 5)
+        """Change in each enrolled farmer's option values (USD/ha), shape (n, options)
         (:func:`incentives.adjust_values`)."""
         adj = np.zeros((self.state.farmers.n, len(Option)))
         if not self:
@@ -111,6 +111,8 @@ class Programmes:
             a = adj[e]
             incentives.adjust_values(spec, acc, self.state, year, areas, clear_size, a)
             adj[e] = a
+        # Clearing for pasture is clearing: it meets the same incentives.
+        adj[:, Option.PASTURE] = adj[:, Option.CLEAR]
         return adj
 
     def upfront_shares(self, year: int) -> dict[Option, np.ndarray]:
