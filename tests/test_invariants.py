@@ -83,32 +83,34 @@ def step_and_check(model: LandUseModel) -> None:
     assert np.all(owned1[owned0])
     assert np.array_equal(ls.owner[owned0], before["owner"][owned0])
     assert (owned1 & ~owned0).sum() * cell == pytest.approx(rec["claimed_ha"])
-    assert np.all(np.isin(cover1[owned1 & ~owned0], [Cover.MONOCROP, Cover.PASTURE]))
+    claimed_to = [Cover.MONOCROP, Cover.PASTURE, Cover.COCOA_AGROFORESTRY]
+    assert np.all(np.isin(cover1[owned1 & ~owned0], claimed_to))
     assert np.all(ls.claim[owned1] < 0)
 
     # Transition accounts match the change in areas.
     defo, sec = rec["deforestation_ha"], rec["secondary_cleared_ha"]
     aband, to_pa = rec["abandoned_ha"], rec["cleared_to_pasture_ha"]
+    to_cc = rec["cleared_to_cocoa_ha"]
     to_af, to_sp = rec["converted_cocoa_agroforestry_ha"], rec["converted_silvopasture_ha"]
     delta = {name: rec[f"area_{name}_ha"] - prev[f"area_{name}_ha"] for name in COVER_NAMES}
     assert delta["primary_forest"] == pytest.approx(-defo)
     assert delta["secondary_forest"] == pytest.approx(aband - sec)
-    assert delta["monocrop"] == pytest.approx(defo + sec - to_pa - aband - to_af)
+    assert delta["monocrop"] == pytest.approx(defo + sec - to_pa - to_cc - aband - to_af)
     assert delta["pasture"] == pytest.approx(to_pa - to_sp)
-    assert delta["cocoa_agroforestry"] == pytest.approx(to_af)
+    assert delta["cocoa_agroforestry"] == pytest.approx(to_af + to_cc)
     assert delta["silvopasture"] == pytest.approx(to_sp)
-    assert min(defo, sec, aband, to_af, to_sp, to_pa) >= 0
-    assert to_pa <= defo + sec
+    assert min(defo, sec, aband, to_af, to_sp, to_pa, to_cc) >= 0
+    assert to_pa + to_cc <= defo + sec
     # Annual crops and pasture come only from forest (or from annual crops
-    # abandoned and cleared again at once, where the rules allow it); cocoa only
-    # from annual crops, silvopasture only from pasture.
+    # abandoned and cleared again at once, where the rules allow it); cocoa from
+    # annual crops or cleared forest, silvopasture only from pasture.
     cleared_from = (Cover.PRIMARY_FOREST, Cover.SECONDARY_FOREST)
     if sc.forest.reclear_fertility <= sc.monocrop.exhaustion_fertility:
         cleared_from += (Cover.MONOCROP,)
     for new, old in (
         (Cover.MONOCROP, cleared_from),
         (Cover.PASTURE, cleared_from),
-        (Cover.COCOA_AGROFORESTRY, (Cover.MONOCROP,)),
+        (Cover.COCOA_AGROFORESTRY, (Cover.MONOCROP, *cleared_from)),
         (Cover.SILVOPASTURE, (Cover.PASTURE,)),
     ):
         assert np.isin(cover0[changed & (cover1 == new)], old).all()
@@ -119,8 +121,9 @@ def step_and_check(model: LandUseModel) -> None:
     # An option is only chosen when feasible, so every farm that chose a change
     # made it on at least one cell.
     for area, option in (
-        (defo + sec - to_pa, "chose_clear"),
+        (defo + sec - to_pa - to_cc, "chose_clear"),
         (to_pa, "chose_pasture"),
+        (to_cc, "chose_cocoa_on_cleared"),
         (to_af, "chose_cocoa_agroforestry"),
         (to_sp, "chose_silvopasture"),
     ):
@@ -131,7 +134,7 @@ def step_and_check(model: LandUseModel) -> None:
     assert np.all(fs.investment_usd >= 0)
     assert np.all(fs.investment_usd <= savings_before * (1 + 1e-12) + 1e-9)
     expected_investment = (
-        to_af * sc.cocoa_agroforestry.establishment_cost_usd_per_ha
+        (to_af + to_cc) * sc.cocoa_agroforestry.establishment_cost_usd_per_ha
         + to_sp * sc.silvopasture.establishment_cost_usd_per_ha
         + to_pa * sc.pasture.establishment_cost_usd_per_ha
     )

@@ -61,12 +61,18 @@ def test_the_marginal_wage(free_days, wage):
     assert reference_labour.marginal_wage(free_days, MARKET) == wage
 
 
-days = st.floats(0.0, 2000.0, allow_nan=False)
-money = st.floats(0.0, 20000.0, allow_nan=False)
+days = st.floats(0.0, 2000.0, allow_nan=False, allow_subnormal=False)
+money = st.floats(0.0, 20000.0, allow_nan=False, allow_subnormal=False)
 
 
 @settings(max_examples=200, deadline=None)
-@given(needed=days, family=days, savings=money, extra=st.floats(-50.0, 150.0), cost=money)
+@given(
+    needed=days,
+    family=days,
+    savings=money,
+    extra=st.floats(-50.0, 150.0, allow_subnormal=False),
+    cost=money,
+)
 def test_without_a_labour_market_the_cap_is_the_former_rule(needed, family, savings, extra, cost):
     balance = labour.balance(one(needed), one(family), one(savings), NO_MARKET)
     cap = labour.labour_cap(extra, cost, balance, NO_MARKET.hired_wage_usd_per_day)[0]
@@ -81,10 +87,10 @@ def test_without_a_labour_market_the_cap_is_the_former_rule(needed, family, savi
     needed=days,
     family=days,
     savings=money,
-    extra=st.floats(-50.0, 150.0),
+    extra=st.floats(-50.0, 150.0, allow_subnormal=False),
     cost=money,
-    wage=st.floats(0.0, 30.0),
-    cap=st.floats(0.0, 500.0),
+    wage=st.floats(0.0, 30.0, allow_subnormal=False),
+    cap=st.floats(0.0, 500.0, allow_subnormal=False),
 )
 def test_what_a_cap_allows_is_affordable_and_the_reference_agrees(
     needed, family, savings, extra, cost, wage, cap
@@ -105,7 +111,7 @@ def test_what_a_cap_allows_is_affordable_and_the_reference_agrees(
 
 
 @settings(max_examples=300, deadline=None)
-@given(needed=days, family=days, savings=money, wage=st.floats(0.0, 30.0))
+@given(needed=days, family=days, savings=money, wage=st.floats(0.0, 30.0, allow_subnormal=False))
 def test_a_year_of_work(needed, family, savings, wage):
     params = MARKET.model_copy(update={"hired_wage_usd_per_day": wage})
     w = labour.work(one(needed), one(family), one(savings), params)

@@ -486,6 +486,21 @@ class TestValueOptions:
         expected_sp = sp_net - sp.establishment_cost_usd_per_ha - kept
         assert v[Option.SILVOPASTURE] == pytest.approx(expected_sp, rel=1e-12)
 
+    def test_cocoa_on_cleared_land_pays_the_clearing_instead_of_a_field(self, small_scenario):
+        """Cocoa planted on cleared forest differs from cocoa on annual cropland by
+        the field given up there and the clearing cost here (knowledge 1, no
+        risk aversion: the field's value is its plain net present value)."""
+        sc = small_scenario
+        v = _values(sc)
+        m, r = sc.monocrop, 0.15
+        field = sum(
+            max(m.yield_t_per_ha * 0.6 * 0.8 ** (t - 1) * 60.0 - m.operating_cost_usd_per_ha, 0.0)
+            * (1 + r) ** -t
+            for t in range(1, 16)
+        )
+        difference = v[Option.COCOA_ON_CLEARED] - v[Option.COCOA_AGROFORESTRY]
+        assert difference == pytest.approx(field - sc.forest.clearing_cost_usd_per_ha, rel=1e-9)
+
     def test_labour_at_the_marginal_wage_lowers_each_value_by_its_days(self, small_scenario):
         """A wage w takes w x days x annuity from the value of pasture and cocoa
         (whose forgone field is worth nothing here), and w x the days silvopasture
@@ -540,6 +555,7 @@ class TestValueOptions:
             Option.COCOA_AGROFORESTRY,
             Option.SILVOPASTURE,
             Option.PASTURE,
+            Option.COCOA_ON_CLEARED,
         ):
             assert averse[option] <= neutral[option]
 

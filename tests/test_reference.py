@@ -244,6 +244,8 @@ def test_loans_clawbacks_and_exhausted_budgets(small_scenario):
     assert y["budget_remaining_usd"].iloc[-1] == 0.0
     assert y["loan_repayments_usd"].sum() > 0
     assert y["violations_detected"].sum() > 0 and y["repayments_usd"].sum() > 0
+    # A clawback takes back money: never more than the farm has, never negative.
+    assert (y["repayments_usd"] >= 0).all()
     assert_same_run(fast, reference)
 
 

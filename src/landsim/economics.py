@@ -35,6 +35,7 @@ class Option(IntEnum):
     SILVOPASTURE = 3
     ABANDON = 4
     PASTURE = 5
+    COCOA_ON_CLEARED = 6
 
 
 OPTION_NAMES = tuple(o.name.lower() for o in Option)
@@ -122,6 +123,8 @@ def value_options(
       ``knowledge_cost_premium x (1 - knowledge)``) and income from the yield curve,
       less the annual crop (cocoa) or the pasture (silvopasture) given up on the
       converted (least fertile) land, ``pasture_fertility`` for pasture;
+    - cocoa on cleared land: cocoa agroforestry planted on forest cleared for it,
+      less the clearing cost instead of a field given up;
     - abandon: the losses avoided by no longer cultivating exhausted land.
 
     ``discount`` may pass ``discount_factors(discount_rate, horizon)`` computed
@@ -176,7 +179,7 @@ def value_options(
     if Option.ABANDON in wanted:
         exhausted, _ = monocrop_npv(exhausted_fertility, False)
         values[:, Option.ABANDON] = -exhausted
-    if not wanted & {Option.COCOA_AGROFORESTRY, Option.SILVOPASTURE}:
+    if not wanted & {Option.COCOA_AGROFORESTRY, Option.SILVOPASTURE, Option.COCOA_ON_CLEARED}:
         return values
 
     novice = technology_uncertainty * (1.0 - knowledge)
@@ -192,13 +195,13 @@ def value_options(
             + imitation_weight_usd_per_ha * share
         )
 
+    cocoa_kg = cocoa_yield(ages, cocoa)
+    cocoa_rev = disc @ (cocoa_kg * p_c)
+    cocoa_net = disc @ (cocoa_kg * (p_c - cocoa.production_cost_usd_per_kg)) - (
+        wage * cocoa.labour_days_per_ha * annuity
+    )
     if Option.COCOA_AGROFORESTRY in wanted:
         kept_field, kept_field_rev = monocrop_npv(monocrop_fertility, True)
-        cocoa_kg = cocoa_yield(ages, cocoa)
-        cocoa_rev = disc @ (cocoa_kg * p_c)
-        cocoa_net = disc @ (cocoa_kg * (p_c - cocoa.production_cost_usd_per_kg)) - (
-            wage * cocoa.labour_days_per_ha * annuity
-        )
         values[:, Option.COCOA_AGROFORESTRY] = new_system(
             cocoa_net,
             cocoa_rev,
@@ -206,6 +209,15 @@ def value_options(
             cocoa.establishment_cost_usd_per_ha,
             share_adopting["cocoa_agroforestry"],
             kept_field - risk_aversion * cv_m * kept_field_rev,
+        )
+    if Option.COCOA_ON_CLEARED in wanted:  # forest cleared and planted to cocoa
+        values[:, Option.COCOA_ON_CLEARED] = new_system(
+            cocoa_net,
+            cocoa_rev,
+            cv_c,
+            cocoa.establishment_cost_usd_per_ha,
+            share_adopting["cocoa_agroforestry"],
+            clearing_cost_usd_per_ha,
         )
     if Option.SILVOPASTURE in wanted:
         kept_pasture, kept_pasture_rev = pasture_npv(pasture_fertility, False)

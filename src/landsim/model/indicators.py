@@ -104,6 +104,7 @@ def record_transitions(model, transitions: YearChanges | None, fluxes, shared) -
             "claimed_ha": t.claimed_ha if t else 0.0,
             "abandoned_ha": t.abandoned_ha if t else 0.0,
             "cleared_to_pasture_ha": t.cleared_to_pasture_ha if t else 0.0,
+            "cleared_to_cocoa_ha": t.cleared_to_cocoa_ha if t else 0.0,
             "farms_abandoning": int(model.farmers.abandoned.sum()),
         }
         | {f"converted_{s.name}_ha": t.converted_ha[s.name] if t else 0.0 for s in PERENNIALS}

@@ -115,10 +115,21 @@ FOREST = tuple(s.cover for s in SYSTEMS if s.forest)
 #: The perennial systems established on existing farmland, in the order they are
 #: valued and established.
 PERENNIALS = tuple(s for s in SYSTEMS if s.perennial)
-#: The options that clear forest, and the cover the cleared land gets.
-CLEARING = {Option.CLEAR: Cover.MONOCROP, Option.PASTURE: Cover.PASTURE}
+#: The options that clear forest, and the cover the cleared land gets: annual
+#: crops, pasture, or cocoa agroforestry planted on the cleared land.
+CLEARING = {
+    Option.CLEAR: Cover.MONOCROP,
+    Option.PASTURE: Cover.PASTURE,
+    Option.COCOA_ON_CLEARED: Cover.COCOA_AGROFORESTRY,
+}
 #: The options valued in stage 2 of the decision (abandoning is stage 1's choice).
-STAGE2 = (Option.KEEP, Option.CLEAR, *(s.option for s in PERENNIALS), Option.PASTURE)
+STAGE2 = (
+    Option.KEEP,
+    Option.CLEAR,
+    *(s.option for s in PERENNIALS),
+    Option.PASTURE,
+    Option.COCOA_ON_CLEARED,
+)
 
 
 #: A gap to its equilibrium below which a cell's soil carbon is at equilibrium

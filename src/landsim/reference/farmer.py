@@ -269,6 +269,13 @@ class ReferenceFarmer(mesa.Agent):
             - forgone
             + d.imitation_weight_usd_per_ha * shares["cocoa_agroforestry"]
         )
+        values[Option.COCOA_ON_CLEARED] = (
+            cocoa_net
+            - rho * (cv_c + novice) * cocoa_revenue
+            - cocoa.establishment_cost_usd_per_ha * cost_factor
+            - sc.forest.clearing_cost_usd_per_ha
+            + d.imitation_weight_usd_per_ha * shares["cocoa_agroforestry"]
+        )
         values[Option.SILVOPASTURE] = (
             sp_net
             - rho * (cv_b + novice) * sp_revenue
@@ -317,6 +324,15 @@ class ReferenceFarmer(mesa.Agent):
             by_labour,
             len(survey.clearable),
             within_labour(days[Cover.PASTURE], sc.pasture.establishment_cost_usd_per_ha),
+        )
+        cocoa_share = (upfront or {}).get(Option.COCOA_AGROFORESTRY, 1.0)
+        sizes[Option.COCOA_ON_CLEARED] = min(
+            by_labour,
+            len(survey.clearable),
+            within_labour(
+                sc.cocoa_agroforestry.labour_days_per_ha,
+                sc.cocoa_agroforestry.establishment_cost_usd_per_ha * cocoa_share,
+            ),
         )
         for option, system, land, replaced in (
             (Option.COCOA_AGROFORESTRY, sc.cocoa_agroforestry, survey.monocrop, Cover.MONOCROP),

@@ -35,7 +35,11 @@ NEW_SYSTEMS = (
     (Option.SILVOPASTURE, Cover.SILVOPASTURE),
 )
 #: The options that clear forest, and the cover the cleared land gets.
-CLEARING_OPTIONS = {Option.CLEAR: Cover.MONOCROP, Option.PASTURE: Cover.PASTURE}
+CLEARING_OPTIONS = {
+    Option.CLEAR: Cover.MONOCROP,
+    Option.PASTURE: Cover.PASTURE,
+    Option.COCOA_ON_CLEARED: Cover.COCOA_AGROFORESTRY,
+}
 #: What :func:`clear_forest` counts, in cells.
 CLEARING_COUNTS = (
     "primary",
@@ -45,6 +49,7 @@ CLEARING_COUNTS = (
     "not_enrolled",
     "unowned",
     "pasture",
+    "cocoa",
 )
 
 
@@ -208,13 +213,15 @@ def clear_cells(
     counts["secondary"] += len(cells) - n_primary
     counts["claimed"] += n_claimed
     counts["pasture"] += len(cells) if new_cover == Cover.PASTURE else 0
+    counts["cocoa"] += len(cells) if new_cover == Cover.COCOA_AGROFORESTRY else 0
     farmer.deforested_ha += n_primary * model.cell_size_ha
     farmer.claimed_ha += n_claimed * model.cell_size_ha
 
 
 def clear_forest(model: ReferenceModel, choices: dict, sizes: dict, surveys: dict, rng) -> dict:
     """Farmers who chose to clear convert their best forest cells to annual crops,
-    or to pasture, sown at a cost paid from savings.
+    to pasture (sown at a cost paid from savings) or to cocoa agroforestry (planted
+    at its establishment cost).
 
     A farm's candidate cells are taken own land first, then claimable land, each
     nearest existing fields and roads first, ties at random (ODD 7.10).
@@ -233,11 +240,18 @@ def clear_forest(model: ReferenceModel, choices: dict, sizes: dict, surveys: dic
     -------
     dict
         The year's clearing indicators (ha), ``cleared_forest_ha``: farm id -> ha it
-        cleared, and ``sowing_usd``: farm id -> what sowing pasture cost it.
+        cleared, ``setup_usd``: farm id -> what sowing pasture or planting cocoa on
+        the cleared land cost it, and ``planted``: farm id -> cells it planted to
+        cocoa.
     """
     cell_ha = model.cell_size_ha
     clearing = [f for f in model.farmers if choices[f.farm_id] in CLEARING_OPTIONS]
-    sowing_usd = {f.farm_id: 0.0 for f in model.farmers}
+    setup_usd = {f.farm_id: 0.0 for f in model.farmers}
+    planted = {}
+    costs = {
+        Cover.PASTURE: model.params.pasture.establishment_cost_usd_per_ha,
+        Cover.COCOA_AGROFORESTRY: model.params.cocoa_agroforestry.establishment_cost_usd_per_ha,
+    }
     distance, tie_break = draw_tie_breaks(model, clearing, surveys, rng)
     counts = dict.fromkeys(CLEARING_COUNTS, 0)
     cleared_ha = {f.farm_id: 0.0 for f in model.farmers}
@@ -250,20 +264,21 @@ def clear_forest(model: ReferenceModel, choices: dict, sizes: dict, surveys: dic
         new_cover = CLEARING_OPTIONS[choices[f.farm_id]]
         clear_cells(model, f, cells, counts, new_cover)
         cleared_ha[f.farm_id] = len(cells) * cell_ha
-        if new_cover == Cover.PASTURE:
-            sowing_usd[f.farm_id] = len(cells) * (
-                model.params.pasture.establishment_cost_usd_per_ha * cell_ha
-            )
+        if new_cover in costs:
+            setup_usd[f.farm_id] = len(cells) * (costs[new_cover] * cell_ha)
+        if new_cover == Cover.COCOA_AGROFORESTRY:
+            planted[f.farm_id] = len(cells)
     out = {"deforestation_ha": float(counts["primary"] * cell_ha)}
     out["secondary_cleared_ha"] = (
         float((counts["primary"] + counts["secondary"]) * cell_ha) - out["deforestation_ha"]
     )
     out["claimed_ha"] = float(counts["claimed"] * cell_ha)
     out["cleared_to_pasture_ha"] = float(counts["pasture"] * cell_ha)
+    out["cleared_to_cocoa_ha"] = float(counts["cocoa"] * cell_ha)
     for group in ("enrolled", "not_enrolled", "unowned"):
         out[f"deforestation_{group}_ha"] = float(counts[group] * cell_ha)
     out["cleared_forest_ha"] = cleared_ha
-    out["sowing_usd"] = sowing_usd
+    out["setup_usd"], out["planted"] = setup_usd, planted
     return out
 
 
@@ -271,7 +286,7 @@ def clear_forest(model: ReferenceModel, choices: dict, sizes: dict, surveys: dic
 
 
 def establish_systems(
-    model: ReferenceModel, choices: dict, sizes: dict, surveys: dict, rng, sowing_usd: dict
+    model: ReferenceModel, choices: dict, sizes: dict, surveys: dict, rng, cleared: dict
 ) -> dict:
     """Adopters convert their least fertile cells of the cover each system
     replaces and pay for it.
@@ -279,8 +294,10 @@ def establish_systems(
     Farmers who chose cocoa agroforestry convert their least fertile annual-crop
     cells, those who chose silvopasture their least fertile pasture cells (ties at
     random, one uniform per such cell of the adopters of each system, in raster
-    order), and pay the establishment cost; with the cost of sowing pasture
-    (``sowing_usd``, farm id -> USD), it is the year's investment.
+    order), and pay the establishment cost; with what the land cleared this year
+    cost to sow or plant (``cleared["setup_usd"]``, farm id -> USD), it is the
+    year's investment. Cocoa planted on cleared land (``cleared["planted"]``, farm
+    id -> cells) counts as established cocoa for establishment support.
 
     Parameters
     ----------
@@ -299,8 +316,10 @@ def establish_systems(
     """
     sc, cell_ha = model.params, model.cell_size_ha
     out = {}
-    investment = dict(sowing_usd)
-    converted: dict[int, dict] = {}
+    investment = dict(cleared["setup_usd"])
+    converted: dict[int, dict] = {
+        farm_id: {Option.COCOA_AGROFORESTRY: n} for farm_id, n in cleared["planted"].items()
+    }
     to_change = []
     for option, new_cover in NEW_SYSTEMS:
         system = sc.cocoa_agroforestry if option == Option.COCOA_AGROFORESTRY else sc.silvopasture

@@ -191,8 +191,8 @@ class ReferenceModel(mesa.Model):
         surveys = {f.farm_id: f.survey() for f in farmers}
         choices, sizes = self.choose_land_uses(surveys, shares, expected, incentives, year_rng)
         transitions |= clear_forest(self, choices, sizes, surveys, year_rng)
-        sowing = transitions.pop("sowing_usd")
-        transitions |= establish_systems(self, choices, sizes, surveys, year_rng, sowing)
+        cleared = {key: transitions.pop(key) for key in ("setup_usd", "planted")}
+        transitions |= establish_systems(self, choices, sizes, surveys, year_rng, cleared)
         self.cumulative_deforestation_ha += transitions["deforestation_ha"]
 
         prices = {p: self.market.price(p, year) for p in PRODUCTS}

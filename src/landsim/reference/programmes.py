@@ -192,8 +192,9 @@ class ReferenceProgrammes:
                     adjust_values(
                         self.model, prog, year, f, clear_size[f.farm_id], adjustments[f.farm_id]
                     )
-        for a in adjustments:  # clearing for pasture is clearing
+        for a in adjustments:  # clearing for pasture or cocoa is clearing
             a[Option.PASTURE] = a[Option.CLEAR]
+            a[Option.COCOA_ON_CLEARED] = a[Option.CLEAR] + a[Option.COCOA_AGROFORESTRY]
         return adjustments
 
     def upfront_share(self, year: int, farmer) -> dict[Option, float]:

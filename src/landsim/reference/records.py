@@ -22,6 +22,7 @@ STAGE_2_OPTIONS = (
     Option.COCOA_AGROFORESTRY,
     Option.SILVOPASTURE,
     Option.PASTURE,
+    Option.COCOA_ON_CLEARED,
 )
 #: Yearly land-use changes, ha, as the year's transitions give them.
 TRANSITIONS = (
@@ -31,6 +32,7 @@ TRANSITIONS = (
     "claimed_ha",
     "abandoned_ha",
     "cleared_to_pasture_ha",
+    "cleared_to_cocoa_ha",
 )
 
 

@@ -103,7 +103,9 @@ def monitor(
             compliant[f.farm_id] = False
         clawback = 0.0
         if spec.repay_on_violation and detected[f.farm_id]:
-            clawback = min(c.received_usd, f.savings_usd)
+            # Savings can be below zero here (establishment was paid this year
+            # and its support is settled later): claw back only what is there.
+            clawback = min(c.received_usd, max(f.savings_usd, 0.0))
             f.savings_usd -= clawback
             c.received_usd -= clawback
         clawbacks.append(clawback)

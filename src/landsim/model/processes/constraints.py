@@ -52,6 +52,14 @@ def option_sizes(
             wage,
         ),
     )
+    cocoa = params.cocoa_agroforestry
+    cocoa_cost = np.asarray(
+        cocoa.establishment_cost_usd_per_ha * upfront.get(Option.COCOA_AGROFORESTRY, 1.0)
+    )
+    sizes[:, Option.COCOA_ON_CLEARED] = np.minimum(
+        np.minimum(k_labour, survey.n_candidates),
+        labour.labour_cap(cocoa.labour_days_per_ha * cell, cocoa_cost * cell, balance, wage),
+    )
     for system in PERENNIALS:
         p = system_params(system, params)
         cost = np.asarray(p.establishment_cost_usd_per_ha * upfront.get(system.option, 1.0))

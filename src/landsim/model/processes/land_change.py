@@ -4,8 +4,9 @@ cells.
 - Abandoning: the farm's exhausted annual-crop cells become secondary forest.
 - Clearing: a farm clears its own forest before claimable unowned forest, each
   nearest existing fields and roads first (ties at random); clearing unowned
-  forest makes it the farm's; cleared cells become annual cropland, or pasture
-  (sown at a cost paid from savings) for a farm that chose pasture.
+  forest makes it the farm's; cleared cells become annual cropland, pasture (sown
+  at a cost paid from savings) or cocoa agroforestry (planted at its
+  establishment cost), as the farm chose.
 - Perennial systems are established on the farm's least fertile cells of the
   cover they replace (annual crops for cocoa agroforestry, pasture for
   silvopasture; ties at random), their establishment cost paid from savings.
@@ -49,8 +50,9 @@ class LandChange:
         Which cleared cells were primary forest.
     was_unowned : bool ndarray
         Which cleared cells were unowned (claimed by clearing).
-    sown : bool ndarray
-        Which cleared cells became pasture (the others annual crops).
+    cleared_cover : int8 ndarray
+        The cover each cleared cell became (annual crops, pasture or cocoa
+        agroforestry: :data:`CLEARING`).
     established : dict of Option to int ndarray
         For each perennial option, the farm of each cell established.
     areas_ha : dict of str to float
@@ -61,7 +63,7 @@ class LandChange:
     cleared_farm: np.ndarray
     primary: np.ndarray
     was_unowned: np.ndarray
-    sown: np.ndarray
+    cleared_cover: np.ndarray
     established: dict
     areas_ha: dict
 
@@ -158,12 +160,11 @@ def apply_choices(
     owner[cleared] = cleared_farm
     ls.clearings.ravel()[cleared] += 1
     claim[cleared] = NO_OWNER
-    sown = choice[cleared_farm] == Option.PASTURE
-    investment = np.bincount(cleared_farm[sown], minlength=fs.n) * (
-        params.pasture.establishment_cost_usd_per_ha * cell
+    cleared_cover, changed, investment = use_cleared_land(
+        params, cleared, cleared_farm, choice, fs.n, cell
     )
-    changed = [(cleared[~sown], Cover.MONOCROP), (cleared[sown], Cover.PASTURE)]
     established, areas = {}, {}
+    planted = cleared_farm[cleared_cover == Cover.COCOA_AGROFORESTRY]
     for system in PERENNIALS:
         farmland = survey.cells_of(system.established_on)
         cells, farms = cells_to_convert(farmland, k, system.option, fert, rng)
@@ -172,14 +173,55 @@ def apply_choices(
         )
         areas[system.name] = float(cells.size * cell)
         changed.append((cells, system.cover))
-        established[system.option] = farms
+        # Cocoa planted on cleared land is established cocoa too (support is due).
+        extra = planted if system.option == Option.COCOA_AGROFORESTRY else farms[:0]
+        established[system.option] = np.concatenate([farms, extra])
 
     for cells, new_cover in changed:
         change_cover(ls, cells, new_cover)
     ownership.record_clearing(ls, cleared, cleared_farm, claimed)
     fs.investment_usd[:] = investment
     fs.savings_usd -= investment
-    return LandChange(cleared, cleared_farm, primary, was_unowned, sown, established, areas)
+    return LandChange(
+        cleared, cleared_farm, primary, was_unowned, cleared_cover, established, areas
+    )
+
+
+def use_cleared_land(
+    params: Scenario,
+    cleared: np.ndarray,
+    cleared_farm: np.ndarray,
+    choice: np.ndarray,
+    n: int,
+    cell_size_ha: float,
+) -> tuple[np.ndarray, list, np.ndarray]:
+    """What each cleared cell becomes (by its farm's choice, :data:`CLEARING`), the
+    cells of each new cover, and what sowing or planting them costs each farm
+    (USD)."""
+    to_cover = np.zeros(len(Option), dtype=np.int8)
+    for option, new_cover in CLEARING.items():
+        to_cover[option] = new_cover
+    cleared_cover = to_cover[choice[cleared_farm]]
+    investment = np.zeros(n)
+    changed = []
+    for new_cover in CLEARING.values():
+        here = cleared_cover == new_cover
+        changed.append((cleared[here], new_cover))
+        cost = clearing_setup_cost_usd_per_ha(params, new_cover)
+        if cost:
+            investment += np.bincount(cleared_farm[here], minlength=n) * (cost * cell_size_ha)
+    return cleared_cover, changed, investment
+
+
+def clearing_setup_cost_usd_per_ha(params: Scenario, new_cover: Cover) -> float:
+    """What it costs (USD/ha, from savings) to make cleared forest ``new_cover``:
+    nothing for annual crops (sown by the household), sowing for pasture, the
+    establishment cost for cocoa agroforestry."""
+    if new_cover == Cover.PASTURE:
+        return params.pasture.establishment_cost_usd_per_ha
+    if new_cover == Cover.COCOA_AGROFORESTRY:
+        return params.cocoa_agroforestry.establishment_cost_usd_per_ha
+    return 0.0
 
 
 def forest_edge_distance(landscape: Landscape, n: int) -> np.ndarray:
@@ -208,9 +250,9 @@ class YearChanges:
         Primary forest cleared on enrolled and on other owned land.
     deforestation_unowned_ha : float
         Primary forest cleared on unowned land.
-    cleared_to_pasture_ha : float
-        Forest (primary or secondary) cleared for pasture; the rest of the cleared
-        forest became annual crops.
+    cleared_to_pasture_ha, cleared_to_cocoa_ha : float
+        Forest (primary or secondary) cleared for pasture, and for cocoa
+        agroforestry; the rest of the cleared forest became annual crops.
     converted_ha : dict of str to float
         Land converted to each perennial system, by system name.
     cleared_forest_ha : ndarray
@@ -225,6 +267,7 @@ class YearChanges:
     deforestation_not_enrolled_ha: float
     deforestation_unowned_ha: float
     cleared_to_pasture_ha: float
+    cleared_to_cocoa_ha: float
     converted_ha: dict
     cleared_forest_ha: np.ndarray
 
@@ -246,7 +289,8 @@ def tally(
         deforestation_enrolled_ha=float((own & enrolled).sum() * cell),
         deforestation_not_enrolled_ha=float((own & ~enrolled).sum() * cell),
         deforestation_unowned_ha=float((primary & was_unowned).sum() * cell),
-        cleared_to_pasture_ha=float(change.sown.sum() * cell),
+        cleared_to_pasture_ha=float((change.cleared_cover == Cover.PASTURE).sum() * cell),
+        cleared_to_cocoa_ha=float((change.cleared_cover == Cover.COCOA_AGROFORESTRY).sum() * cell),
         converted_ha=change.areas_ha,
         cleared_forest_ha=np.bincount(change.cleared_farm, minlength=n) * cell,
     )

@@ -111,8 +111,10 @@ class Programmes:
             a = adj[e]
             incentives.adjust_values(spec, acc, self.state, year, areas, clear_size, a)
             adj[e] = a
-        # Clearing for pasture is clearing: it meets the same incentives.
+        # Clearing for pasture is clearing: it meets the same incentives; planting
+        # cocoa on cleared land meets those of clearing and of cocoa.
         adj[:, Option.PASTURE] = adj[:, Option.CLEAR]
+        adj[:, Option.COCOA_ON_CLEARED] = adj[:, Option.CLEAR] + adj[:, Option.COCOA_AGROFORESTRY]
         return adj
 
     def upfront_shares(self, year: int) -> dict[Option, np.ndarray]:

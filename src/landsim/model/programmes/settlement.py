@@ -66,7 +66,10 @@ def sanction(
     """Claw back what detected violators received (from their savings) and expel
     them, as the programme's rules say."""
     if spec.repay_on_violation:
-        clawback = np.where(detected, np.minimum(acc.received_usd, savings_usd), 0.0)
+        # Savings can be below zero here (establishment was paid this year and its
+        # support is settled below): claw back only what is there.
+        available = np.maximum(savings_usd, 0.0)
+        clawback = np.where(detected, np.minimum(acc.received_usd, available), 0.0)
         savings_usd -= clawback
         acc.received_usd -= clawback
         acc.year["repayments_usd"] = float(clawback.sum())
