@@ -105,8 +105,11 @@ OBSERVED = {
         "Highway, Madre de Dios) [OliveiraInteroceanic]",
     },
     "off_farm_share": {
+        "low": 45.0,
+        "high": 60.0,
         "text": "51 % of rural household net income from off-farm work (rural Peru, "
-        "about 2000) [Escobal2001]",
+        "about 2000) [Escobal2001]; 53 % in the Ecuadorian Amazon [VascoPerez2015]; "
+        "band 45-60 %",
     },
     "largest_cleared_default": {
         "expected": "pasture",
@@ -589,11 +592,20 @@ def measure_income(runs: list[RunRecord]) -> dict:
     out["per_ha_median"] = summarise([np.nanmedian(x) for x in per_ha])
     columns = off_farm_columns(runs[0].yearly)
     out["off_farm"] = columns
-    shares = [c for c in columns if "share" in c]
     out["off_farm_share"] = (
-        summarise([r.yearly[shares[0]].iloc[1:].mean() for r in runs]) if shares else None
+        summarise([off_farm_share_percent(r.yearly) for r in runs])
+        if "off_farm_income_mean_usd" in columns
+        else None
     )
     return out
+
+
+def off_farm_share_percent(yearly: pd.DataFrame) -> float:
+    """Off-farm wages as a share of household net income (%), years 1..end: the
+    ratio of the yearly means (``off_farm_income_mean_usd`` over
+    ``income_mean_usd``), summed over the years."""
+    years = yearly.iloc[1:]
+    return 100.0 * years["off_farm_income_mean_usd"].sum() / years["income_mean_usd"].sum()
 
 
 def primary_forest_loss(run: RunRecord) -> float:
@@ -747,7 +759,13 @@ def comparison_rows(results: dict) -> list[tuple[str, str, str, str]]:
             "share of household income from off-farm work",
             OBSERVED["off_farm_share"]["text"],
             describe_off_farm(income),
-            "no (qualitative)" if income["off_farm_share"] is None else "see value",
+            "no (not modelled)"
+            if income["off_farm_share"] is None
+            else verdict_band(
+                income["off_farm_share"],
+                OBSERVED["off_farm_share"]["low"],
+                OBSERVED["off_farm_share"]["high"],
+            ),
         ),
     ]
     high, low = PRICE_CONTRAST

@@ -470,12 +470,15 @@ class TestValueOptions:
         v = _values(sc)
         new = -sc.forest.clearing_cost_usd_per_ha - pa.establishment_cost_usd_per_ha
         kept = sp_net = 0.0
-        for t in range(1, h + 1):
+        for t in range(1, h + 1):  # new pasture: over the planning horizon
             df = (1 + r) ** -t
             fertility = (1 - pa.fertility_depletion_rate) ** (t - 1)
             grazed = t - 1 >= pa.first_income_year
             beef_new = pa.beef_yield_kg_per_ha * fertility * p if grazed else 0.0
             new += (beef_new - pa.operating_cost_usd_per_ha) * df
+        for t in range(1, sp.productive_life_years + 1):  # silvopasture: its life
+            df = (1 + r) ** -t
+            fertility = (1 - pa.fertility_depletion_rate) ** (t - 1)
             kept += (
                 pa.beef_yield_kg_per_ha * 0.7 * fertility * p - pa.operating_cost_usd_per_ha
             ) * df
@@ -513,15 +516,25 @@ class TestValueOptions:
         free = _values(sc, **barren)
         wage = 2.0
         paid = _values(sc, **barren, wage_usd_per_day=np.full(1, wage))
-        annuity = sum((1.15) ** -t for t in range(1, 16))
+
+        def annuity(years):
+            return sum((1.15) ** -t for t in range(1, years + 1))
+
+        # Perennial systems over their productive life, new pasture over the horizon.
         days = {
-            Option.COCOA_AGROFORESTRY: sc.cocoa_agroforestry.labour_days_per_ha,
-            Option.SILVOPASTURE: sc.silvopasture.labour_days_per_ha
-            - sc.pasture.labour_days_per_ha,
-            Option.PASTURE: sc.pasture.labour_days_per_ha,
+            Option.COCOA_AGROFORESTRY: (
+                sc.cocoa_agroforestry.labour_days_per_ha,
+                sc.cocoa_agroforestry.productive_life_years,
+            ),
+            Option.SILVOPASTURE: (
+                sc.silvopasture.labour_days_per_ha - sc.pasture.labour_days_per_ha,
+                sc.silvopasture.productive_life_years,
+            ),
+            Option.PASTURE: (sc.pasture.labour_days_per_ha, 15),
         }
-        for option, d in days.items():
-            assert free[option] - paid[option] == pytest.approx(wage * d * annuity, rel=1e-9)
+        for option, (d, years) in days.items():
+            expected = wage * d * annuity(years)
+            assert free[option] - paid[option] == pytest.approx(expected, rel=1e-9)
 
     def test_imitation_adds_weight_times_share(self, small_scenario):
         sc = small_scenario

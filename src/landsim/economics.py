@@ -50,6 +50,12 @@ def discount_factors(rates: np.ndarray, horizon: int) -> np.ndarray:
     return (1.0 + np.asarray(rates, dtype=np.float64)[:, None]) ** -t[None, :]
 
 
+def valuation_years(horizon: int, cocoa: CocoaParams, silvopasture: SilvopastureParams) -> int:
+    """Years of discount factors a valuation needs: the planning horizon (annual
+    crops, pasture) or a perennial system's productive life, whichever is longer."""
+    return max(horizon, cocoa.productive_life_years, silvopasture.productive_life_years)
+
+
 def cocoa_yield(age, params: CocoaParams):
     """Cocoa yield (kg/ha/yr) of an agroforestry plot by age (years).
 
@@ -127,8 +133,13 @@ def value_options(
       less the clearing cost instead of a field given up;
     - abandon: the losses avoided by no longer cultivating exhausted land.
 
-    ``discount`` may pass ``discount_factors(discount_rate, horizon)`` computed
-    beforehand; ``options`` (an iterable of :class:`Option`) limits the columns
+    Annual crops and new pasture are valued over the planning horizon
+    ``horizon``; cocoa agroforestry and silvopasture over their productive life
+    (``productive_life_years``), with the field or pasture they replace valued over
+    the same years.
+
+    ``discount`` may pass ``discount_factors(discount_rate, valuation_years(...))``
+    computed beforehand; ``options`` (an iterable of :class:`Option`) limits the columns
     computed (the others are left at 0): each column is computed independently,
     so its values are the same either way.
 
@@ -137,29 +148,31 @@ def value_options(
     ndarray, shape (n_farms, len(Option))
     """
     wanted = set(Option) if options is None else set(options)
-    disc = discount_factors(discount_rate, horizon) if discount is None else discount
+    years = valuation_years(horizon, cocoa, silvopasture)
+    full = discount_factors(discount_rate, years) if discount is None else discount
     p_m, cv_m = prices["monocrop"]
     p_c, cv_c = prices["cocoa"]
     p_b, cv_b = prices["beef"]
-    ages = np.arange(horizon)  # age of a newly established plot in years 1..horizon
     wage = np.zeros(discount_rate.size) if wage_usd_per_day is None else wage_usd_per_day
     crop_labour = (wage * monocrop.labour_days_per_ha)[:, None]
 
-    def monocrop_npv(f0, stop_when_unprofitable: bool):
-        fert = monocrop_fertility_path(f0, monocrop.fertility_depletion_rate, horizon)
+    def monocrop_npv(f0, stop_when_unprofitable: bool, years: int = horizon):
+        d = full[:, :years]
+        fert = monocrop_fertility_path(f0, monocrop.fertility_depletion_rate, years)
         revenue = monocrop_revenue(fert, p_m, monocrop)
         margin = revenue - monocrop.operating_cost_usd_per_ha - crop_labour
         if stop_when_unprofitable:
             margin = np.maximum(margin, 0.0)
             revenue = np.where(margin > 0, revenue, 0.0)
-        return (margin * disc).sum(1), (revenue * disc).sum(1)
+        return (margin * d).sum(1), (revenue * d).sum(1)
 
-    def pasture_npv(f0, new: bool):
-        fert = monocrop_fertility_path(f0, pasture.fertility_depletion_rate, horizon)
-        grazed = ages >= pasture.first_income_year if new else np.ones(horizon, dtype=bool)
+    def pasture_npv(f0, new: bool, years: int = horizon):
+        d, age = full[:, :years], np.arange(years)
+        fert = monocrop_fertility_path(f0, pasture.fertility_depletion_rate, years)
+        grazed = age >= pasture.first_income_year if new else np.ones(years, dtype=bool)
         revenue = np.where(grazed, pasture.beef_yield_kg_per_ha * fert * p_b, 0.0)
         margin = revenue - pasture.operating_cost_usd_per_ha - pasture_labour
-        return (margin * disc).sum(1), (revenue * disc).sum(1)
+        return (margin * d).sum(1), (revenue * d).sum(1)
 
     pasture_labour = (wage * pasture.labour_days_per_ha)[:, None]
     values = np.zeros((discount_rate.size, len(Option)))
@@ -184,7 +197,6 @@ def value_options(
 
     novice = technology_uncertainty * (1.0 - knowledge)
     cost_factor = 1.0 + knowledge_cost_premium * (1.0 - knowledge)
-    annuity = disc.sum(1)  # present value of 1 USD a year over the horizon
 
     def new_system(net, revenue, cv, establishment_usd_per_ha, share, forgone):
         return (
@@ -195,13 +207,17 @@ def value_options(
             + imitation_weight_usd_per_ha * share
         )
 
-    cocoa_kg = cocoa_yield(ages, cocoa)
-    cocoa_rev = disc @ (cocoa_kg * p_c)
-    cocoa_net = disc @ (cocoa_kg * (p_c - cocoa.production_cost_usd_per_kg)) - (
-        wage * cocoa.labour_days_per_ha * annuity
+    # A perennial system is valued over its productive life, and so is what it
+    # replaces.
+    life = cocoa.productive_life_years
+    d_c = full[:, :life]
+    cocoa_kg = cocoa_yield(np.arange(life), cocoa)
+    cocoa_rev = d_c @ (cocoa_kg * p_c)
+    cocoa_net = d_c @ (cocoa_kg * (p_c - cocoa.production_cost_usd_per_kg)) - (
+        wage * cocoa.labour_days_per_ha * d_c.sum(1)
     )
     if Option.COCOA_AGROFORESTRY in wanted:
-        kept_field, kept_field_rev = monocrop_npv(monocrop_fertility, True)
+        kept_field, kept_field_rev = monocrop_npv(monocrop_fertility, True, life)
         values[:, Option.COCOA_AGROFORESTRY] = new_system(
             cocoa_net,
             cocoa_rev,
@@ -220,13 +236,17 @@ def value_options(
             clearing_cost_usd_per_ha,
         )
     if Option.SILVOPASTURE in wanted:
-        kept_pasture, kept_pasture_rev = pasture_npv(pasture_fertility, False)
+        life = silvopasture.productive_life_years
+        d_sp = full[:, :life]
+        kept_pasture, kept_pasture_rev = pasture_npv(pasture_fertility, False, life)
         beef_kg = np.where(
-            ages >= silvopasture.first_income_year, silvopasture.beef_yield_kg_per_ha, 0
+            np.arange(life) >= silvopasture.first_income_year,
+            silvopasture.beef_yield_kg_per_ha,
+            0,
         )
-        sp_rev = disc @ (beef_kg * p_b)
-        sp_net = disc @ (beef_kg * p_b - silvopasture.operating_cost_usd_per_ha) - (
-            wage * silvopasture.labour_days_per_ha * annuity
+        sp_rev = d_sp @ (beef_kg * p_b)
+        sp_net = d_sp @ (beef_kg * p_b - silvopasture.operating_cost_usd_per_ha) - (
+            wage * silvopasture.labour_days_per_ha * d_sp.sum(1)
         )
         values[:, Option.SILVOPASTURE] = new_system(
             sp_net,

@@ -164,7 +164,7 @@ class LandUseModel(mesa.Model):
         self._fertility_factors, self._recovery_rates = soil.fertility_rates(scenario)
         self._soc_equilibria = scenario.soil.soc_reference_tc_per_ha * carbon.soc_factors(scenario)
         self._soc_retention = soil.soc_retention(scenario)
-        self._discount = valuation.DiscountFactors(scenario.decision.planning_horizon_years)
+        self._discount = valuation.DiscountFactors.for_scenario(scenario)
         self._cocoa_yields = income.CocoaYields(scenario.cocoa_agroforestry)
         self._biomass = biomass.BiomassTable(scenario)
         self._cumulative_deforestation_ha = 0.0

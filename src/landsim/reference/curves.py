@@ -130,7 +130,9 @@ def sum_in_order(values) -> float:
     return total
 
 
-def pasture_value(farmer, f0: float, price: float, new: bool, wage: float):
+def pasture_value(
+    farmer, f0: float, price: float, new: bool, wage: float, years: int | None = None
+):
     """Present value of grazing a pasture over the farmer's planning horizon (7.6).
 
     Parameters
@@ -145,6 +147,8 @@ def pasture_value(farmer, f0: float, price: float, new: bool, wage: float):
         one already grazed.
     wage : float
         The farmer's marginal wage (USD/person-day).
+    years : int, optional
+        Value it over these years instead of the planning horizon.
 
     Returns
     -------
@@ -152,7 +156,8 @@ def pasture_value(farmer, f0: float, price: float, new: bool, wage: float):
         Discounted margins and discounted revenue (USD/ha).
     """
     sc = farmer.model.params
-    pa, horizon = sc.pasture, sc.decision.planning_horizon_years
+    pa = sc.pasture
+    horizon = sc.decision.planning_horizon_years if years is None else years
     value = revenue = 0.0
     labour_usd = wage * pa.labour_days_per_ha
     for t in range(1, horizon + 1):
@@ -166,7 +171,12 @@ def pasture_value(farmer, f0: float, price: float, new: bool, wage: float):
 
 
 def annual_crop_value(
-    farmer, f0: float, price: float, stop_when_unprofitable: bool, wage: float = 0.0
+    farmer,
+    f0: float,
+    price: float,
+    stop_when_unprofitable: bool,
+    wage: float = 0.0,
+    years: int | None = None,
 ):
     """Present value of cropping a field over the farmer's planning horizon (7.6).
 
@@ -182,6 +192,8 @@ def annual_crop_value(
     wage : float
         The farmer's marginal wage (USD/person-day) at which the crop's labour is
         valued.
+    years : int, optional
+        Value it over these years instead of the planning horizon.
 
     Returns
     -------
@@ -189,7 +201,8 @@ def annual_crop_value(
         Discounted margins and discounted revenue (USD/ha).
     """
     sc = farmer.model.params
-    m, horizon = sc.monocrop, sc.decision.planning_horizon_years
+    m = sc.monocrop
+    horizon = sc.decision.planning_horizon_years if years is None else years
     value = revenue = 0.0
     labour_usd = wage * m.labour_days_per_ha
     for t in range(1, horizon + 1):

@@ -224,8 +224,10 @@ class ReferenceFarmer(mesa.Agent):
         new_field, new_field_revenue = annual_crop_value(
             self, survey.forest_fertility, p_m, True, wage
         )
+        # A perennial system is valued over its productive life, and so is what
+        # it replaces.
         kept, kept_revenue = annual_crop_value(
-            self, survey.monocrop_min_fertility, p_m, True, wage
+            self, survey.monocrop_min_fertility, p_m, True, wage, cocoa.productive_life_years
         )
         exhausted, _ = annual_crop_value(self, survey.exhausted_fertility, p_m, False, wage)
         forgone = kept - rho * cv_m * kept_revenue
@@ -234,24 +236,27 @@ class ReferenceFarmer(mesa.Agent):
             self, survey.forest_fertility, p_b, True, wage
         )
         kept_pasture, kept_pasture_revenue = pasture_value(
-            self, survey.pasture_min_fertility, p_b, False, wage
+            self, survey.pasture_min_fertility, p_b, False, wage, sp.productive_life_years
         )
         novice = d.technology_uncertainty * (1.0 - self.knowledge)
         cost_factor = 1.0 + d.knowledge_cost_premium * (1.0 - self.knowledge)
 
-        cocoa_net = cocoa_revenue = sp_net = sp_revenue = annuity = 0.0
-        for t in range(1, d.planning_horizon_years + 1):
+        cocoa_net = cocoa_revenue = sp_net = sp_revenue = cocoa_annuity = sp_annuity = 0.0
+        for t in range(1, cocoa.productive_life_years + 1):
             df = discount_factor(self.discount_rate, t)
-            annuity += df
+            cocoa_annuity += df
             kg = cocoa_yield_kg_per_ha(t - 1, cocoa)  # a plot is of age t - 1 in year t
             cocoa_revenue += df * kg * p_c
             cocoa_net += df * kg * (p_c - cocoa.production_cost_usd_per_kg)
+        for t in range(1, sp.productive_life_years + 1):
+            df = discount_factor(self.discount_rate, t)
+            sp_annuity += df
             beef = beef_yield_kg_per_ha(t - 1, sp)
             sp_revenue += df * beef * p_b
             sp_net += df * (beef * p_b - sp.operating_cost_usd_per_ha)
 
-        cocoa_net -= wage * cocoa.labour_days_per_ha * annuity
-        sp_net -= wage * sp.labour_days_per_ha * annuity
+        cocoa_net -= wage * cocoa.labour_days_per_ha * cocoa_annuity
+        sp_net -= wage * sp.labour_days_per_ha * sp_annuity
         values = [0.0] * len(Option)
         values[Option.CLEAR] = (
             new_field - rho * cv_m * new_field_revenue - sc.forest.clearing_cost_usd_per_ha

@@ -169,6 +169,7 @@ class CocoaParams(_Section):
     production_cost_usd_per_kg: NonNegative
     establishment_cost_usd_per_ha: NonNegative
     labour_days_per_ha: NonNegative
+    productive_life_years: Integer = Field(ge=1, le=100)
     agb_max_tc_per_ha: NonNegative
     agb_growth_rate: Positive
     agb_shape: Positive
@@ -190,6 +191,7 @@ class SilvopastureParams(_Section):
     establishment_cost_usd_per_ha: NonNegative
     first_income_year: Integer = Field(ge=0, le=30)
     labour_days_per_ha: NonNegative
+    productive_life_years: Integer = Field(ge=1, le=100)
     agb_max_tc_per_ha: NonNegative
     agb_growth_rate: Positive
     agb_shape: Positive

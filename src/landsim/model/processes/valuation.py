@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from landsim.economics import discount_factors, value_options
+from landsim.economics import discount_factors, valuation_years, value_options
 from landsim.model.processes import labour
 from landsim.model.processes.survey import FarmSurvey
 from landsim.model.state import FarmerState
@@ -15,12 +15,24 @@ from landsim.scenario import Scenario
 
 
 class DiscountFactors:
-    """Each farmer's discount factors over the planning horizon, computed again only
-    when the discount rates change (which the model never does)."""
+    """Each farmer's discount factors over the years a valuation needs
+    (:func:`landsim.economics.valuation_years`), computed again only when the
+    discount rates change (which the model never does)."""
 
     def __init__(self, horizon: int):
         self.horizon = horizon
         self._cached: tuple[np.ndarray, np.ndarray] | None = None
+
+    @classmethod
+    def for_scenario(cls, params: Scenario) -> DiscountFactors:
+        """Discount factors over the years ``params``'s valuations need."""
+        return cls(
+            valuation_years(
+                params.decision.planning_horizon_years,
+                params.cocoa_agroforestry,
+                params.silvopasture,
+            )
+        )
 
     def __call__(self, rates: np.ndarray) -> np.ndarray:
         cached = self._cached
