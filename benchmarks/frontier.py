@@ -79,9 +79,47 @@ VARIANTS: tuple[tuple[str, dict[str, object]], ...] = (
     ("cocoa 1.2 USD/kg", {"markets.cocoa.mean": 1.2, "markets.cocoa.initial": 1.2}),
     ("cocoa 2.0 USD/kg", {"markets.cocoa.mean": 2.0, "markets.cocoa.initial": 2.0}),
     ("cocoa 4.0 USD/kg", {"markets.cocoa.mean": 4.0, "markets.cocoa.initial": 4.0}),
+    # The mechanism rows: annual crops that pay less (6 t/ha instead of 10), with and
+    # without settlers. With poorer annual crops, clearing is done for cocoa and the
+    # cocoa price raises the land rent that draws settlers.
+    (
+        "cocoa 1.2 USD/kg, annual crops 6 t/ha",
+        {"markets.cocoa.mean": 1.2, "markets.cocoa.initial": 1.2, "monocrop.yield_t_per_ha": 6.0},
+    ),
+    (
+        "cocoa 4.0 USD/kg, annual crops 6 t/ha",
+        {"markets.cocoa.mean": 4.0, "markets.cocoa.initial": 4.0, "monocrop.yield_t_per_ha": 6.0},
+    ),
+    (
+        "cocoa 1.2 USD/kg, annual crops 6 t/ha, no settlers",
+        {
+            "markets.cocoa.mean": 1.2,
+            "markets.cocoa.initial": 1.2,
+            "monocrop.yield_t_per_ha": 6.0,
+            "settlers.arrivals_per_farm_per_year": 0.0,
+        },
+    ),
+    (
+        "cocoa 4.0 USD/kg, annual crops 6 t/ha, no settlers",
+        {
+            "markets.cocoa.mean": 4.0,
+            "markets.cocoa.initial": 4.0,
+            "monocrop.yield_t_per_ha": 6.0,
+            "settlers.arrivals_per_farm_per_year": 0.0,
+        },
+    ),
 )
 #: The contrast reported for the price effect: (high, low) variant names.
 PRICE_CONTRAST = ("cocoa 4.0 USD/kg", "cocoa 1.2 USD/kg")
+#: Every contrast reported in the table of the cocoa price effect by setting.
+PRICE_CONTRASTS = (
+    PRICE_CONTRAST,
+    ("cocoa 4.0 USD/kg, annual crops 6 t/ha", "cocoa 1.2 USD/kg, annual crops 6 t/ha"),
+    (
+        "cocoa 4.0 USD/kg, annual crops 6 t/ha, no settlers",
+        "cocoa 1.2 USD/kg, annual crops 6 t/ha, no settlers",
+    ),
+)
 
 #: Observed figures (reference keys in docs/references.md). ``low``/``high`` bound
 #: a band; None where the comparison is qualitative.
@@ -641,6 +679,11 @@ def measure_price_effect(by_variant: dict[str, list[RunRecord]], contrast=PRICE_
         out["replicates"] = int(diff.size)
     else:
         out["difference"] = None
+    out["contrasts"] = {}
+    for hi, lo in PRICE_CONTRASTS:
+        if hi in losses and lo in losses:
+            diff = np.subtract(losses[hi], losses[lo])
+            out["contrasts"][(hi, lo)] = (summarise(diff), int((diff > 0).sum()), diff.size)
     return out
 
 
@@ -887,6 +930,17 @@ def render_details(results: dict, early: int) -> str:
         "**Price variants (default scenario, same seeds): primary forest lost over "
         "the run, ha**\n\n" + markdown_table(["variant", "primary forest lost"], rows) + "\n"
     )
+    rows = [
+        [f"{hi} minus {lo}", d.text(0), f"{positive}/{n}"]
+        for (hi, lo), (d, positive, n) in price.get("contrasts", {}).items()
+    ]
+    if rows:
+        text += (
+            "\n**The sign of the cocoa price effect by setting: the paired difference in "
+            "primary forest lost, ha**\n\n"
+            + markdown_table(["contrast", "difference", "replicates above 0"], rows)
+            + "\n"
+        )
     if results["skipped"]:
         text += "\n" + "\n".join(f"- {note}" for note in results["skipped"]) + "\n"
     parts.append(text)

@@ -11,15 +11,20 @@ from landsim.scenario import Scenario, load_scenario
 
 #: Overrides (dotted key paths) that shrink the default scenario to a 60 x 60
 #: landscape of 20 farms run for 10 years. The fishbone layout holds about 50 lots
-#: of the default size at this depth, so 20 farms always fit.
+#: of the default size at this depth, so 20 farms always fit. No settlers arrive,
+#: so the farms are the same 20 throughout (the settlers' tests turn them on:
+#: :data:`SETTLERS`).
 SMALL_OVERRIDES = {
     "landscape.width": 60,
     "landscape.height": 60,
     "landscape.n_farms": 20,
     "landscape.lot_depth_km": 0.5,
     "landscape.reserve_fraction": 0.2,
+    "settlers.arrivals_per_farm_per_year": 0.0,
     "years": 10,
 }
+#: Settlers on the small landscape: about one household a year.
+SETTLERS = {"settlers.arrivals_per_farm_per_year": 0.05}
 
 
 def small_scenario_toml(name: str = "small", years: int = 10, extends: str = "default") -> str:
@@ -30,7 +35,11 @@ def small_scenario_toml(name: str = "small", years: int = 10, extends: str = "de
         for key, value in SMALL_OVERRIDES.items()
         if key.startswith("landscape.")
     )
-    return f'extends = "{extends}"\nname = "{name}"\nyears = {years}\n[landscape]\n{landscape}'
+    arrivals = SMALL_OVERRIDES["settlers.arrivals_per_farm_per_year"]
+    return (
+        f'extends = "{extends}"\nname = "{name}"\nyears = {years}\n[landscape]\n{landscape}'
+        f"[settlers]\narrivals_per_farm_per_year = {arrivals}\n"
+    )
 
 
 @pytest.fixture(scope="session")

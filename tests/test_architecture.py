@@ -43,7 +43,7 @@ def test_every_model_module_is_on_the_architecture_page():
 REFERENCE_MAY_IMPORT = {
     "landsim.scenario": None,
     "landsim.landscape": {"generate_landscape", "load_landscape", "Landscape", "Cover"},
-    "landsim.agents": {"draw_farmers"},
+    "landsim.agents": {"draw_farmers", "draw_settlers"},
     "landsim.market": {"Market", "PRODUCTS", "UNITS"},
     "landsim.model.state": None,
     "landsim.provenance": None,

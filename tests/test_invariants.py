@@ -11,6 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from conftest import SETTLERS
 from landsim import carbon
 from landsim.economics import Option
 from landsim.landscape import COVER_NAMES, Cover, generate_landscape, save_landscape
@@ -26,8 +27,12 @@ def step_and_check(model: LandUseModel) -> None:
     prev = dict(model.record)
     savings_before = fs.savings_usd.copy()
     knowledge_before = fs.knowledge.copy()
+    n_before = fs.n
 
     model.step()
+    # Settlers join at the start of the year: compare the farms that were there.
+    savings_before = np.concatenate([savings_before, fs.savings_usd[n_before:] * np.nan])
+    knowledge_before = np.concatenate([knowledge_before, np.zeros(fs.n - n_before)])
     rec = model.record
     cell = ls.cell_size_ha
     cover0, cover1 = before["cover"], ls.cover
@@ -78,10 +83,20 @@ def step_and_check(model: LandUseModel) -> None:
         # cells simply age by one year.
         assert np.array_equal(ls.age[~changed], before["age"][~changed] + 1)
 
-    # Land is only ever gained: claimed cells join the farm that cleared them.
+    # Land is only ever gained: claimed cells join the farm that cleared them, and
+    # settlers' lots were open forest (unowned, unclaimed primary forest, not
+    # protected unless protected land may change).
     owned0, owned1 = before["owner"] >= 0, ls.owner >= 0
     assert np.all(owned1[owned0])
     assert np.array_equal(ls.owner[owned0], before["owner"][owned0])
+    assert rec["n_farms"] == fs.n == n_before + rec["settlers_arrived"]
+    settled = owned1 & ~owned0 & (ls.owner >= n_before)
+    assert np.array_equal(np.unique(ls.owner[settled]), np.arange(n_before, fs.n))
+    assert np.all(before["cover"][settled] == Cover.PRIMARY_FOREST)
+    assert np.all(before["claim"][settled] < 0)
+    if not sc.landscape.protected_can_change:
+        assert not ls.protected[settled].any()
+    owned0 = owned0 | settled
     assert (owned1 & ~owned0).sum() * cell == pytest.approx(rec["claimed_ha"])
     claimed_to = [Cover.MONOCROP, Cover.PASTURE, Cover.COCOA_AGROFORESTRY]
     assert np.all(np.isin(cover1[owned1 & ~owned0], claimed_to))
@@ -132,7 +147,8 @@ def step_and_check(model: LandUseModel) -> None:
     assert rec["farms_abandoning"] <= fs.n
     assert np.all(fs.savings_usd >= 0)
     assert np.all(fs.investment_usd >= 0)
-    assert np.all(fs.investment_usd <= savings_before * (1 + 1e-12) + 1e-9)
+    old = np.arange(fs.n) < n_before
+    assert np.all(fs.investment_usd[old] <= savings_before[old] * (1 + 1e-12) + 1e-9)
     expected_investment = (
         (to_af + to_cc) * sc.cocoa_agroforestry.establishment_cost_usd_per_ha
         + to_sp * sc.silvopasture.establishment_cost_usd_per_ha
@@ -226,6 +242,22 @@ def test_invariants_on_the_default_scenario(default_scenario):
     # Fallow on land cleared again regrows more slowly; the run exercises the rule.
     ls = model.landscape
     assert (ls.clearings[ls.cover == Cover.SECONDARY_FOREST] >= 2).any()
+
+
+@pytest.mark.parametrize("seed", [0, 4])
+def test_invariants_with_settlers(small_scenario, seed):
+    """About one settler household a year on the small landscape, with a tenure
+    value of clearing: every invariant holds, settlers arrive and clear."""
+    sc = small_scenario.with_overrides(
+        {**SETTLERS, "settlers.tenure_value_usd_per_ha": 100.0, "years": 12}
+    )
+    model = run_checked(sc, seed)
+    check_yearly_table(model)
+    y = model.yearly_table()
+    assert y["settlers_arrived"].sum() > 0
+    assert model.farmers.n == 20 + y["settlers_arrived"].sum()
+    settlers = model.farm_table().iloc[20:]
+    assert (settlers["area_ha"] > 0).all()
 
 
 def test_single_farm(small_scenario):

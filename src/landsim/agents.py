@@ -88,12 +88,39 @@ class FarmerState:
     def n(self) -> int:
         return self.discount_rate.size
 
+    def extend(self, new: FarmerState) -> None:
+        """Append the farmers of ``new`` (farm ids ``n``, ``n + 1``, ...)."""
+        for f in fields(self):
+            setattr(self, f.name, np.concatenate([getattr(self, f.name), getattr(new, f.name)]))
+
 
 def draw_farmers(
     params: FarmerParams, owner: np.ndarray, n_neighbours: int, rng: np.random.Generator
 ) -> FarmerState:
     """Draw heterogeneous farmer attributes and find each farm's neighbours."""
     n = int(owner.max()) + 1 if owner.size else 0
+    return _new_farmers(params, n, find_neighbours(owner, n, n_neighbours), rng)
+
+
+def draw_settlers(
+    params: FarmerParams,
+    owner: np.ndarray,
+    first_id: int,
+    count: int,
+    n_neighbours: int,
+    rng: np.random.Generator,
+) -> FarmerState:
+    """The farmers of ``count`` settler households whose lots already carry their
+    farm ids ``first_id``, ``first_id + 1``, ... in ``owner``: attributes drawn from
+    the same distributions as the first farmers', and the ``n_neighbours`` farms
+    nearest each (the earlier farms keep theirs)."""
+    everyone = find_neighbours(owner, first_id + count, n_neighbours)
+    return _new_farmers(params, count, everyone[first_id:], rng)
+
+
+def _new_farmers(
+    params: FarmerParams, n: int, neighbours: np.ndarray, rng: np.random.Generator
+) -> FarmerState:
     # The scenario's validation keeps every distribution inside its attribute's
     # range (a normal is truncated only at the low/high the user gives), so draws
     # are used as they are: nothing is clipped here.
@@ -103,7 +130,7 @@ def draw_farmers(
     zeros = np.zeros(n)
     return FarmerState(
         **attrs,
-        neighbours=find_neighbours(owner, n, n_neighbours),
+        neighbours=neighbours,
         revenue_usd=zeros.copy(),
         operating_cost_usd=zeros.copy(),
         investment_usd=zeros.copy(),

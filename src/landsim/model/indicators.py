@@ -106,6 +106,8 @@ def record_transitions(model, transitions: YearChanges | None, fluxes, shared) -
             "cleared_to_pasture_ha": t.cleared_to_pasture_ha if t else 0.0,
             "cleared_to_cocoa_ha": t.cleared_to_cocoa_ha if t else 0.0,
             "farms_abandoning": int(model.farmers.abandoned.sum()),
+            "settlers_arrived": model._settlers_arrived,
+            "n_farms": model.farmers.n,
         }
         | {f"converted_{s.name}_ha": t.converted_ha[s.name] if t else 0.0 for s in PERENNIALS}
         | {

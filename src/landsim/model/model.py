@@ -3,6 +3,7 @@
 One year (docs/ODD.md, "Process overview and scheduling"), each a process of
 ``landsim.model.processes``:
 
+0. settlers arrive along roads and claim open forest (``settlers``);
 1. farmers form price expectations from the recent price history (``prices``);
 2. each farmer surveys its land (``survey``);
 3. social learning: knowledge grows with the share of neighbours who adopted
@@ -12,8 +13,9 @@ One year (docs/ODD.md, "Process overview and scheduling"), each a process of
 5. each farmer values its options by net present value per ha (``valuation``);
    stage 1: a binary logit on abandoning its exhausted annual-crop land, which
    becomes secondary forest (``choice``, ``land_change``);
-6. stage 2: a multinomial logit over keep, clear and the perennial systems, within
-   what labour, savings and land allow (``constraints``, ``choice``);
+6. stage 2: a multinomial logit over keep, clearing (for annual crops, pasture or
+   cocoa) and the perennial systems, within what labour (household and hired),
+   savings and land allow (``labour``, ``constraints``, ``choice``);
 7. the chosen land-use changes are applied to explicit cells (``land_change``);
 8. production and income at this year's prices (``income``);
 9. soil fertility, cover ages, soil and biomass carbon, and the carbon fluxes
@@ -23,9 +25,9 @@ One year (docs/ODD.md, "Process overview and scheduling"), each a process of
 
 All randomness flows from one numpy Generator (``model.rng``, from the seed),
 split by ``Generator.spawn`` into independent streams for the landscape, the
-farmers, the markets, the yearly decisions and the programmes, so that changing
-one process (e.g. an incentive) leaves the others' draws untouched (common random
-numbers).
+farmers, the markets, the yearly decisions, the programmes and the settlers, so
+that changing one process (e.g. an incentive) leaves the others' draws untouched
+(common random numbers).
 """
 
 from __future__ import annotations
@@ -51,6 +53,7 @@ from landsim.model.processes import (
     land_change,
     learning,
     prices,
+    settlers,
     soil,
     survey,
     valuation,
@@ -86,8 +89,7 @@ class LandUseModel(mesa.Model):
         Use this landscape instead of generating (or loading) one.
     indicators : list of str, optional
         Record only these yearly indicators (and ``year``), and compute only what
-        they need; by default every indicator is recorded. Batches that keep a few
-        outputs use this.
+        they need (batches that keep a few outputs); by default every one.
     **overrides
         Scenario values by dotted key path, as Mesa passes model parameters:
         ``LandUseModel(**{"markets.cocoa.mean": 2.0}, years=20)`` is
@@ -138,8 +140,11 @@ class LandUseModel(mesa.Model):
         self.params = scenario
         self.seed = describe_seed(seed)
         # Streams 0-3 are the same whether or not a scenario has programmes (the
-        # fifth is theirs), so a programme that changes nothing changes nothing.
-        land_rng, farmer_rng, market_rng, self._decision_rng, programme_rng = self.rng.spawn(5)
+        # fifth is theirs, the sixth the settlers'), so a programme that changes
+        # nothing changes nothing.
+        streams = self.rng.spawn(6)
+        land_rng, farmer_rng, market_rng, self._decision_rng = streams[:4]
+        programme_rng, self._settler_rng = streams[4:]
 
         if landscape is None:
             landscape = build_landscape(scenario, land_rng)
@@ -168,6 +173,8 @@ class LandUseModel(mesa.Model):
         self._cocoa_yields = income.CocoaYields(scenario.cocoa_agroforestry)
         self._biomass = biomass.BiomassTable(scenario)
         self._cumulative_deforestation_ha = 0.0
+        self._land_rent: float | None = None  # last year's (settlers.land_rent)
+        self._settlers_arrived = 0
         self._grid = None
         self._ownership: Ownership | None = None
         self._refresh_ownership()
@@ -220,6 +227,7 @@ class LandUseModel(mesa.Model):
         """Simulate one year: the ODD schedule (see the module docstring)."""
         self.year += 1
         rng = self._decision_rng.spawn(1)[0]
+        self._settlers_arrived = self._welcome_settlers()
         self._refresh_ownership()
         expected = prices.form_expectations(self.market, self.year)
         farms = self._survey()
@@ -236,6 +244,17 @@ class LandUseModel(mesa.Model):
         self._settle(changes.cleared_forest_ha)
         income.save(self.farmers, self.params.farmers.savings_rate)
         self._record(changes, fluxes)
+
+    def _welcome_settlers(self) -> int:
+        """Settlers arrive and claim lots of open forest (``settlers``); they join
+        the farmers, as agents and in every programme's accounts. Returns how many
+        arrived."""
+        first = self.farmers.n
+        count = settlers.arrive(self.state, self._land_rent, self._settler_rng)
+        if count:
+            Farmer.create_agents(self, count, farm_id=np.arange(first, first + count))
+            self.programmes.add_farms(count)
+        return count
 
     def _refresh_ownership(self) -> None:
         """Build the ownership index afresh if anything but the model changed the
@@ -254,27 +273,11 @@ class LandUseModel(mesa.Model):
 
     def _value(self, farms, shares, expected, options) -> np.ndarray:
         discount = self._discount(self.farmers.discount_rate)
-        return valuation.value(
-            self.params,
-            self.farmers,
-            farms,
-            shares,
-            expected,
-            discount,
-            self._days_per_ha,
-            self.landscape.cell_size_ha,
-            options,
-        )
+        days = self._days_per_ha
+        return valuation.value(self.state, farms, shares, expected, discount, days, options)
 
     def _sizes(self, farms, upfront_shares=None) -> np.ndarray:
-        return constraints.option_sizes(
-            self.params,
-            self.farmers,
-            farms,
-            self.landscape.cell_size_ha,
-            self._days_per_ha,
-            upfront_shares,
-        )
+        return constraints.option_sizes(self.state, farms, self._days_per_ha, upfront_shares)
 
     def _value_and_enrol(self, farms, shares, expected) -> tuple[np.ndarray, np.ndarray]:
         """Stage-1 option values with the programmes' incentives, and the incentives.
@@ -298,7 +301,9 @@ class LandUseModel(mesa.Model):
     ) -> land_change.YearChanges:
         """Stage 2: value, bound and choose one land-use change; apply it; the
         year's transitions, with stage 1's ``abandoned_ha``."""
-        values = self._value(farms, shares, expected, STAGE2) + incentives
+        values = self._value(farms, shares, expected, STAGE2)
+        self._land_rent = settlers.land_rent(values)
+        values = values + incentives
         sizes = self._sizes(farms, self.programmes.upfront_shares(self.year))
         chosen = choice.choose_land_use_change(
             values, sizes, self.params.decision.logit_scale, rng.random(self.farmers.n)
@@ -403,13 +408,10 @@ class LandUseModel(mesa.Model):
 
     @property
     def grid(self):
-        """A Mesa ``OrthogonalMooreGrid`` mirroring the layers, built on first access.
-
-        It holds one Python object per cell (about 1.4 GB at 1000 x 1000): use it
-        for the browser view and small landscapes only. Its property layers are
-        indexed ``[x, y]`` (the transpose of the landscape arrays) and are kept in
-        step with the model after each year.
-        """
+        """A Mesa ``OrthogonalMooreGrid`` mirroring the layers, built on first access:
+        one Python object per cell (about 1.4 GB at 1000 x 1000; for the browser view
+        and small landscapes only). Its property layers are indexed ``[x, y]`` (the
+        transpose of the landscape arrays), kept in step with the model each year."""
         if self._grid is None:
             self._grid = grid.build_grid(self.landscape, self.random)
         return self._grid

@@ -33,7 +33,8 @@ What is shared with the vectorised model, and what is not:
   validation (:mod:`landsim.scenario`), the landscape generator or ``.npz`` reader
   and the ``Landscape`` and ``Cover`` types (:mod:`landsim.landscape`), the draws of
   farmer attributes and their neighbour network
-  (:func:`landsim.agents.draw_farmers`), the exogenous price paths
+  (:func:`landsim.agents.draw_farmers`, and for settlers
+  :func:`landsim.agents.draw_settlers`), the exogenous price paths
   (:class:`landsim.market.Market`), the state vocabulary (covers, options, the
   programme record's keys: :mod:`landsim.model.state`), seeds
   (:mod:`landsim.provenance`), the memory check (:mod:`landsim.limits`) and

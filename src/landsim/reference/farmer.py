@@ -289,6 +289,9 @@ class ReferenceFarmer(mesa.Agent):
             + d.imitation_weight_usd_per_ha * shares["silvopasture"]
         )
         values[Option.ABANDON] = -exhausted
+        # Where tenure is insecure, clearing secures the land.
+        for option in (Option.CLEAR, Option.PASTURE, Option.COCOA_ON_CLEARED):
+            values[option] += sc.settlers.tenure_value_usd_per_ha
         return values
 
     def option_sizes(self, survey: FarmSurvey, upfront: dict | None = None) -> list[int]:

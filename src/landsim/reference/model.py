@@ -21,6 +21,7 @@ from landsim.reference.growth import grow
 from landsim.reference.land import LAYERS, build_grid, clear_forest, establish_systems
 from landsim.reference.programmes import ReferenceProgrammes
 from landsim.reference.records import farm_table, measure, read_record
+from landsim.reference.settlers import land_rent, welcome_settlers
 from landsim.scenario import Scenario, resolve_scenario
 
 #: The attributes of a farmer drawn at set-up (besides its neighbours).
@@ -71,7 +72,9 @@ class ReferenceModel(mesa.Model):
         super().__init__(rng=seed)
         self.params: Scenario = scenario
         self.seed = describe_seed(seed)
-        land_rng, farmer_rng, market_rng, self._decision_rng, programme_rng = self.rng.spawn(5)
+        streams = self.rng.spawn(6)
+        land_rng, farmer_rng, market_rng, self._decision_rng = streams[:4]
+        programme_rng, self.settler_rng = streams[4:]
 
         if landscape is None:
             landscape = self._build_landscape(land_rng)
@@ -111,6 +114,8 @@ class ReferenceModel(mesa.Model):
 
         self.year = 0
         self.cumulative_deforestation_ha = 0.0
+        self.land_rent: float | None = None  # last year's (settlers.land_rent)
+        self.settlers_arrived = 0
         self.record = measure(self, transitions=None, fluxes=(0.0, 0.0, 0.0, 0.0))
         self.datacollector = mesa.DataCollector(
             model_reporters={key: partial(read_record, key=key) for key in self.record}
@@ -169,6 +174,7 @@ class ReferenceModel(mesa.Model):
         self.year += 1
         farmers, year = self.farmers, self.year
         year_rng = self._decision_rng.spawn(1)[0]
+        self.settlers_arrived = welcome_settlers(self)
         expected = {p: self.expected_price(p) for p in PRODUCTS}
         surveys = {f.farm_id: f.survey() for f in farmers}
         shares = {f.farm_id: f.adoption_shares(surveys) for f in farmers}
@@ -237,17 +243,19 @@ class ReferenceModel(mesa.Model):
         crops, cocoa agroforestry, silvopasture, clear for pasture), valued on its
         land after stage 1 (one uniform per farmer). Returns the choices and their
         sizes (cells), by farm id."""
-        choices, sizes = {}, {}
+        choices, sizes, raw = {}, {}, []
         uniforms = rng.random(len(self.farmers))
         for f in self.farmers:
             survey = surveys[f.farm_id]
             v = f.value_options(survey, shares[f.farm_id], expected)
+            raw.append(v)
             v = [v[o] + incentives[f.farm_id][o] for o in Option]
             size = f.option_sizes(survey, self.programmes.upfront_share(self.year, f))
             feasible = [o == Option.KEEP or (o != Option.ABANDON and size[o] > 0) for o in Option]
             scale = self.params.decision.logit_scale
             f.last_option = Option(logit_choice(v, feasible, scale, uniforms[f.farm_id]))
             choices[f.farm_id], sizes[f.farm_id] = f.last_option, size[f.last_option]
+        self.land_rent = land_rent(raw)
         return choices, sizes
 
     # ------------------------------------------------------------------ outputs

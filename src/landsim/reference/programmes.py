@@ -197,6 +197,12 @@ class ReferenceProgrammes:
             a[Option.COCOA_ON_CLEARED] = a[Option.CLEAR] + a[Option.COCOA_AGROFORESTRY]
         return adjustments
 
+    def add_farms(self, count: int) -> None:
+        """An open contract (not enrolled) with every programme for each of
+        ``count`` new farmers."""
+        for prog in self.programmes:
+            prog.contracts.extend(Contract() for _ in range(count))
+
     def upfront_share(self, year: int, farmer) -> dict[Option, float]:
         """Share of the establishment cost the farmer pays up front, by option."""
         shares = {Option.COCOA_AGROFORESTRY: 1.0, Option.SILVOPASTURE: 1.0}

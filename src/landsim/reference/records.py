@@ -80,6 +80,8 @@ def record_land(model: ReferenceModel, transitions: dict | None, areas: list) ->
         rec[key] = t.get(key, 0.0)
     rec["cumulative_deforestation_ha"] = model.cumulative_deforestation_ha
     rec["farms_abandoning"] = sum(f.abandoned for f in model.farmers)
+    rec["settlers_arrived"] = model.settlers_arrived
+    rec["n_farms"] = len(model.farmers)
     for name in ("cocoa_agroforestry", "silvopasture"):
         rec[f"converted_{name}_ha"] = t.get(f"converted_{name}_ha", 0.0)
     for group in ("enrolled", "not_enrolled", "unowned"):

@@ -105,6 +105,17 @@ class LabourParams(_Section):
     off_farm_days_per_year: NonNegative
 
 
+class SettlerParams(_Section):
+    """In-migration (ODD 7.0): households that arrive along roads and claim unowned
+    forest, at a rate that follows the land rent farmers see."""
+
+    arrivals_per_farm_per_year: Share
+    reference_rent_usd_per_ha: Positive
+    rent_elasticity: NonNegative
+    lot_size_ha: Positive
+    tenure_value_usd_per_ha: NonNegative
+
+
 class DecisionParams(_Section):
     planning_horizon_years: Integer = Field(ge=1, le=100)
     logit_scale: NonNegative
@@ -329,6 +340,7 @@ class Scenario(_Section):
     landscape: LandscapeParams
     farmers: FarmerParams
     labour: LabourParams
+    settlers: SettlerParams
     decision: DecisionParams
     markets: MarketParams
     forest: ForestParams

@@ -15,15 +15,12 @@ import numpy as np
 
 from landsim.model.processes import labour
 from landsim.model.processes.survey import FarmSurvey
-from landsim.model.state import PERENNIALS, Cover, FarmerState, Option, system_params
-from landsim.scenario import Scenario
+from landsim.model.state import PERENNIALS, Cover, ModelState, Option, system_params
 
 
 def option_sizes(
-    params: Scenario,
-    farmers: FarmerState,
+    state: ModelState,
     survey: FarmSurvey,
-    cell_size_ha: float,
     days_per_ha: np.ndarray,
     upfront_shares: dict | None = None,
 ) -> np.ndarray:
@@ -32,7 +29,8 @@ def option_sizes(
     ``upfront_shares`` gives, per option, the share of the establishment cost each
     farmer pays up front (less than 1 with support).
     """
-    fs, cell, wage = farmers, cell_size_ha, params.labour.hired_wage_usd_per_day
+    params, fs, cell = state.params, state.farmers, state.landscape.cell_size_ha
+    wage = params.labour.hired_wage_usd_per_day
     needed = labour.days_needed(survey.area_cells, days_per_ha, cell)
     balance = labour.balance(needed, fs.labour_days_per_year, fs.savings_usd, params.labour)
     k_labour = np.rint(fs.labour_ha_per_year / cell)

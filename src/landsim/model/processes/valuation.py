@@ -10,7 +10,7 @@ import numpy as np
 from landsim.economics import discount_factors, valuation_years, value_options
 from landsim.model.processes import labour
 from landsim.model.processes.survey import FarmSurvey
-from landsim.model.state import FarmerState
+from landsim.model.state import CLEARING, ModelState
 from landsim.scenario import Scenario
 
 
@@ -43,22 +43,20 @@ class DiscountFactors:
 
 
 def value(
-    params: Scenario,
-    farmers: FarmerState,
+    state: ModelState,
     survey: FarmSurvey,
     shares: dict[str, np.ndarray],
     expected: dict[str, tuple[float, float]],
     discount: np.ndarray,
     days_per_ha: np.ndarray,
-    cell_size_ha: float,
     options=None,
 ) -> np.ndarray:
     """Value (USD/ha) of each option against keeping things, shape (n_farms, options);
     labour at each farmer's marginal wage (:func:`labour.marginal_wage`)."""
-    sc = params
-    needed = labour.days_needed(survey.area_cells, days_per_ha, cell_size_ha)
+    sc, farmers = state.params, state.farmers
+    needed = labour.days_needed(survey.area_cells, days_per_ha, state.landscape.cell_size_ha)
     free_days = np.maximum(farmers.labour_days_per_year - needed, 0.0)
-    return value_options(
+    values = value_options(
         discount=discount,
         options=options,
         discount_rate=farmers.discount_rate,
@@ -81,3 +79,8 @@ def value(
         technology_uncertainty=sc.decision.technology_uncertainty,
         wage_usd_per_day=labour.marginal_wage(free_days, sc.labour),
     )
+    # Where tenure is insecure, clearing secures the land: every clearing option
+    # gains its tenure value.
+    cleared = [o for o in CLEARING if options is None or o in options]
+    values[:, cleared] += sc.settlers.tenure_value_usd_per_ha
+    return values

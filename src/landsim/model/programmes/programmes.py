@@ -117,6 +117,12 @@ class Programmes:
         adj[:, Option.COCOA_ON_CLEARED] = adj[:, Option.CLEAR] + adj[:, Option.COCOA_AGROFORESTRY]
         return adj
 
+    def add_farms(self, count: int) -> None:
+        """Open accounts (not enrolled, nothing received) for ``count`` new farms."""
+        for acc in self.accounts:
+            acc.extend(ProgrammeAccounts.empty(count))
+        self._support_due = [np.concatenate([d, np.zeros(count)]) for d in self._support_due]
+
     def upfront_shares(self, year: int) -> dict[Option, np.ndarray]:
         """Share of the establishment cost each farmer pays up front, by option."""
         return incentives.upfront_shares(self.specs, self.accounts, self.state.farmers.n, year)

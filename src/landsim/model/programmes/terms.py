@@ -35,6 +35,22 @@ class ProgrammeAccounts:
     reforestation_ha: float = 0.0
     year: dict = field(default_factory=dict)
 
+    #: The per-farm arrays.
+    PER_FARM = (
+        "enrolled",
+        "ever_enrolled",
+        "expelled",
+        "enrolled_since",
+        "received_usd",
+        "loan_balance_usd",
+        "loan_instalment_usd",
+    )
+
+    def extend(self, new: ProgrammeAccounts) -> None:
+        """Append the farms of ``new``."""
+        for name in self.PER_FARM:
+            setattr(self, name, np.concatenate([getattr(self, name), getattr(new, name)]))
+
     @classmethod
     def empty(cls, n: int) -> ProgrammeAccounts:
         return cls(
