@@ -261,7 +261,7 @@ def profile_worker(case_name: str, years: int) -> None:
     cprofile_s = time.perf_counter() - t
     stats = pstats.Stats(prof).stats  # {func: (cc, nc, tt, ct, callers)}
     step_key = next(
-        k for k in stats if k[2] == "step" and Path(k[0]).resolve() == (SRC / "model.py")
+        k for k in stats if k[2] == "step" and Path(k[0]).resolve() == (SRC / "model" / "model.py")
     )
     step_total = stats[step_key][3]
     phases = []
