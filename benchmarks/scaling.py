@@ -198,7 +198,7 @@ def profile_worker(landscape: str, side: int, years: int) -> None:
     model.run_for(years)
     prof.disable()
     stats = pstats.Stats(prof).stats  # {func: (cc, nc, tt, ct, callers)}
-    step = next(k for k in stats if k[2] == "step" and k[0].endswith("landsim/model.py"))
+    step = next(k for k in stats if k[2] == "step" and k[0].endswith("landsim/model/model.py"))
     total = stats[step][3]
     phases = {}
     for func, (_, _, _, _, callers) in stats.items():

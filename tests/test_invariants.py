@@ -199,12 +199,15 @@ def check_yearly_table(model: LandUseModel) -> None:
     cocoa_price=st.sampled_from([1.0, 2.0, 6.0]),
     claim_km=st.sampled_from([0.0, 0.5]),
     cell_size=st.sampled_from([1.0, 0.25]),
+    arrivals=st.sampled_from([0.0, 0.05]),
 )
 def test_invariants_hold_every_year(
-    small_scenario, seed, logit_scale, savings, cocoa_price, claim_km, cell_size
+    small_scenario, seed, logit_scale, savings, cocoa_price, claim_km, cell_size, arrivals
 ):
     sc = small_scenario.with_overrides(
         {
+            "settlers.arrivals_per_farm_per_year": arrivals,
+            "settlers.lot_size_ha": 40.0 * cell_size,
             "decision.logit_scale": logit_scale,
             "farmers.savings_usd": {"dist": "lognormal", "mean": savings, "cv": 0.8},
             "markets.cocoa.initial": cocoa_price,
