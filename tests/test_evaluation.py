@@ -271,6 +271,20 @@ class TestMetrics:
         assert out["leakage_own_lots_ha"] == 1
         assert out["leakage_share"] == 0.5
 
+    def test_leakage_through_settlers_is_their_total_clearing_difference(self):
+        """Settlers (arrived_year > 0) are other households in each run: their
+        clearing is compared in total; the first farms are matched by id."""
+        scen = make_farms(
+            [0, 1, 2, 3], [0, 1, 6, 9], claimed=[0, 0, 0, 0], ever_enrolled=[1, 0, 0, 0]
+        ).assign(arrived_year=[0, 0, 4, 7])
+        cf = make_farms([0, 1, 2], [4, 1, 2], claimed=[0, 0, 0]).assign(arrived_year=[0, 0, 2])
+        out = leakage(scen, cf)
+        assert out["avoided_deforestation_enrolled_ha"] == 4
+        assert out["leakage_settlers_ha"] == (6 + 9) - 2
+        assert out["leakage_ha"] == 0 + 13  # farm 1: 1 - 1
+        assert out["leakage_own_lots_ha"] == 0 and out["leakage_claimed_ha"] == 0
+        assert out["leakage_share"] == 13 / 4
+
     def test_leakage_without_claims_or_gain(self):
         scen = make_farms([0, 1], [4, 3], ever_enrolled=[1, 0])
         cf = make_farms([0, 1], [2, 1])

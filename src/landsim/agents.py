@@ -57,6 +57,8 @@ class FarmerState:
         household's work off it (person-days)
     hired_labour_usd, off_farm_income_usd : their cost and income (USD), part of
         net income
+    arrived_year : the year the household arrived (0: there at the start; a
+        settler's year of arrival otherwise)
     """
 
     discount_rate: np.ndarray
@@ -83,6 +85,7 @@ class FarmerState:
     off_farm_days: np.ndarray
     hired_labour_usd: np.ndarray
     off_farm_income_usd: np.ndarray
+    arrived_year: np.ndarray
 
     @property
     def n(self) -> int:
@@ -148,6 +151,7 @@ def _new_farmers(
         off_farm_days=zeros.copy(),
         hired_labour_usd=zeros.copy(),
         off_farm_income_usd=zeros.copy(),
+        arrived_year=np.zeros(n, dtype=np.int64),
     )
 
 

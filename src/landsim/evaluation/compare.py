@@ -40,8 +40,16 @@ STATIC_LAYERS = ("road", "protected")
 
 
 def _same_landscape(a, b) -> bool:
-    """Whether two runs (batch results) share farms, roads and the reserve."""
-    if not np.array_equal(a.farms["farm_id"].to_numpy(), b.farms["farm_id"].to_numpy()):
+    """Whether two runs (batch results) share their first farms (settlers aside),
+    roads and the reserve."""
+
+    def first_farms(run):
+        farms = run.farms
+        if "arrived_year" in farms.columns:
+            farms = farms[farms["arrived_year"] == 0]
+        return farms["farm_id"].to_numpy()
+
+    if not np.array_equal(first_farms(a), first_farms(b)):
         return False
     return all(
         np.array_equal(a.rasters[name], b.rasters[name]) for name in a.rasters if name in b.rasters

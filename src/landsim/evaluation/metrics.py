@@ -24,6 +24,7 @@ METRICS: dict[str, tuple[str, str]] = {
     "leakage_ha": ("leakage (non-enrolled farms)", "ha"),
     "leakage_own_lots_ha": ("leakage on own lots", "ha"),
     "leakage_claimed_ha": ("leakage on claimed land", "ha"),
+    "leakage_settlers_ha": ("leakage through settlers", "ha"),
     "leakage_share": ("leakage share", "-"),
     "reversal_share": ("reversal share, deforestation", "-"),
     "carbon_reversal_share": ("reversal share, carbon", "-"),
@@ -116,17 +117,22 @@ def _flag(farms: pd.DataFrame, column: str, has_programmes: bool) -> pd.Series |
 def leakage(
     farms: pd.DataFrame, counterfactual_farms: pd.DataFrame, *, has_programmes: bool = True
 ) -> dict[str, float]:
-    """Leakage: extra primary-forest clearing by the farms never enrolled.
+    """Leakage: extra primary-forest clearing by the farms never enrolled, and by
+    the settlers.
 
-    Farms are matched by ``farm_id`` (the landscapes are identical under common
-    random numbers). With ``d = deforested_ha (scenario) - deforested_ha
-    (counterfactual)`` per farm:
+    The farms there from the start (``arrived_year`` 0) are matched by ``farm_id``
+    (the landscapes are identical under common random numbers); settlers are
+    different households in the two runs and are compared in total. With ``d =
+    deforested_ha (scenario) - deforested_ha (counterfactual)`` per farm:
 
     - ``avoided_deforestation_enrolled_ha`` = ``-sum(d)`` over farms ever enrolled
       (gross avoided deforestation on enrolled farms);
-    - ``leakage_ha`` = ``sum(d)`` over the farms never enrolled, split with
+    - ``leakage_ha`` = ``sum(d)`` over the first farms never enrolled, split with
       ``claimed_ha`` into ``leakage_claimed_ha`` (clearing of claimed, unowned land)
-      and ``leakage_own_lots_ha`` (the rest);
+      and ``leakage_own_lots_ha`` (the rest), plus ``leakage_settlers_ha``: the
+      settlers' clearing in the scenario less theirs in the counterfactual
+      (displacement through in-migration; settlers are never enrolled here, and
+      an enrolled settler's avoided clearing is netted into it);
     - ``leakage_share`` = leakage / gross avoided deforestation on enrolled farms
       (NaN if that is <= 0).
     """
@@ -136,6 +142,7 @@ def leakage(
             "leakage_ha",
             "leakage_own_lots_ha",
             "leakage_claimed_ha",
+            "leakage_settlers_ha",
             "leakage_share",
         ),
         math.nan,
@@ -146,6 +153,15 @@ def leakage(
     enrolled = _flag(farms, "ever_enrolled", has_programmes)
     if enrolled is None:
         return out
+    settled = 0.0
+    if "arrived_year" in farms.columns and "arrived_year" in counterfactual_farms.columns:
+        first, cf_first = farms["arrived_year"] == 0, counterfactual_farms["arrived_year"] == 0
+        settled = float(
+            farms.loc[~first, "deforested_ha"].sum()
+            - counterfactual_farms.loc[~cf_first, "deforested_ha"].sum()
+        )
+        farms, enrolled = farms[first], enrolled[first]
+        counterfactual_farms = counterfactual_farms[cf_first]
     ids, cf_ids = farms["farm_id"].to_numpy(), counterfactual_farms["farm_id"].to_numpy()
     if len(ids) != len(cf_ids) or set(ids) != set(cf_ids):
         return out
@@ -154,13 +170,14 @@ def leakage(
     mask = scen["_enrolled"].to_numpy()
     d = (scen["deforested_ha"] - cf["deforested_ha"]).to_numpy(dtype=float)
     gross = float(-d[mask].sum())
-    leak = float(d[~mask].sum())
+    leak = float(d[~mask].sum()) + settled
     out["avoided_deforestation_enrolled_ha"] = gross
     out["leakage_ha"] = leak
+    out["leakage_settlers_ha"] = settled
     if "claimed_ha" in scen.columns and "claimed_ha" in cf.columns:
         claimed = (scen["claimed_ha"] - cf["claimed_ha"]).to_numpy(dtype=float)
         out["leakage_claimed_ha"] = float(claimed[~mask].sum())
-        out["leakage_own_lots_ha"] = leak - out["leakage_claimed_ha"]
+        out["leakage_own_lots_ha"] = leak - settled - out["leakage_claimed_ha"]
     out["leakage_share"] = leak / gross if gross > 0 else math.nan
     return out
 

@@ -262,7 +262,8 @@ def yearly_table(datacollector, columns: list[str] | None = None):
 
 
 def farm_table(landscape, farmers, programmes):
-    """One row per farm: its area, the primary forest it cleared over the run (ha,
+    """One row per farm: the year it arrived (0: at the start), its area, the
+    primary forest it cleared over the run (ha,
     own lot and claimed land), the unowned land it claimed (ha), its cumulative net
     income and final savings (USD), and whether it was ever enrolled or expelled."""
     import pandas as pd
@@ -272,6 +273,7 @@ def farm_table(landscape, farmers, programmes):
     return pd.DataFrame(
         {
             "farm_id": np.arange(fs.n),
+            "arrived_year": fs.arrived_year,
             "area_ha": area,
             "deforested_ha": fs.deforested_ha,
             "claimed_ha": fs.claimed_ha,

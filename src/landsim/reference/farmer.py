@@ -95,6 +95,7 @@ class ReferenceFarmer(mesa.Agent):
         self.hired_days = self.off_farm_days = 0.0
         self.hired_labour_usd = self.off_farm_income_usd = 0.0
         self.deforested_ha = self.claimed_ha = self.cumulative_income_usd = 0.0
+        self.arrived_year = model.year  # 0 at set-up; a settler's year of arrival
         self.last_option = Option.KEEP
         self.abandoned = False
 

@@ -78,6 +78,7 @@ class ReferenceModel(mesa.Model):
 
         if landscape is None:
             landscape = self._build_landscape(land_rng)
+        self.year = 0
         self.cell_size_ha = landscape.cell_size_ha
         self.shape = landscape.shape
         self.road_distance_km = landscape.road_distance_km.copy()
@@ -112,7 +113,6 @@ class ReferenceModel(mesa.Model):
         self.programmes = ReferenceProgrammes(scenario.programmes, self, programme_rng)
         self._set_initial_carbon()
 
-        self.year = 0
         self.cumulative_deforestation_ha = 0.0
         self.land_rent: float | None = None  # last year's (settlers.land_rent)
         self.settlers_arrived = 0

@@ -247,6 +247,7 @@ def farm_table(model: ReferenceModel):
     return pd.DataFrame(
         {
             "farm_id": [f.farm_id for f in farmers],
+            "arrived_year": [f.arrived_year for f in farmers],
             "area_ha": [len(f.cells) * model.cell_size_ha for f in farmers],
             "deforested_ha": [f.deforested_ha for f in farmers],
             "claimed_ha": [f.claimed_ha for f in farmers],

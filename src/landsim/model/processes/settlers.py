@@ -107,4 +107,5 @@ def arrive(state: ModelState, rent_usd_per_ha: float | None, rng: np.random.Gene
         owner[lot] = first + i
     k = fs.neighbours.shape[1]
     fs.extend(draw_settlers(state.params.farmers, ls.owner, first, len(lots), k, rng))
+    fs.arrived_year[first:] = state.year
     return len(lots)
