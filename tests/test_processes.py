@@ -79,7 +79,17 @@ def test_biomass_density_by_cover(small_scenario):
     sc = small_scenario
     cover = np.array([[c.value for c in Cover]], dtype=np.int8).repeat(2, axis=0)
     age = np.array([[0] * len(Cover), [7] * len(Cover)], dtype=np.int16)
-    rs = 1.0 + sc.forest.root_shoot_ratio
+    sc = sc.with_overrides({"pasture.root_shoot_ratio": 1.6, "monocrop.root_shoot_ratio": 0.1})
+    rs = 1.0 + np.array(
+        [
+            sc.forest.root_shoot_ratio,
+            sc.forest.root_shoot_ratio,
+            0.1,
+            sc.cocoa_agroforestry.root_shoot_ratio,
+            sc.silvopasture.root_shoot_ratio,
+            1.6,
+        ]
+    )
     got = carbon.biomass_density(cover, age, sc)
     f, af, sp = sc.forest, sc.cocoa_agroforestry, sc.silvopasture
     for row, a in enumerate((0, 7)):

@@ -83,9 +83,10 @@ def biomass_density(
     """Biomass carbon, above + below ground (tC/ha), by cover and age.
 
     Above-ground carbon follows a per-cover curve; below-ground carbon is the
-    above-ground value times ``forest.root_shoot_ratio``. Secondary forest regrows
-    at a rate cut by each earlier clearing of its land (:func:`regrowth_factor`;
-    ``clearings`` None: cleared once).
+    above-ground value times the cover's root:shoot ratio
+    (:func:`root_shoot_ratios`). Secondary forest regrows at a rate cut by each
+    earlier clearing of its land (:func:`regrowth_factor`; ``clearings`` None:
+    cleared once).
     """
     f = scenario.forest
     agb = np.zeros(cover.shape, dtype=np.float64)
@@ -108,7 +109,20 @@ def biomass_density(
         if code == Cover.SECONDARY_FOREST and clearings is not None:
             k = k * regrowth_factor(clearings[mask], scenario)
         agb[mask] = chapman_richards(age[mask], a_max, k, p)
-    return agb * (1.0 + f.root_shoot_ratio)
+    return agb * (1.0 + root_shoot_ratios(scenario))[cover]
+
+
+def root_shoot_ratios(scenario: Scenario) -> np.ndarray:
+    """Below- to above-ground biomass of each cover code: ``forest.root_shoot_ratio``
+    for the forest covers, each other system's ``root_shoot_ratio``."""
+    return np.array(
+        [
+            scenario.forest.root_shoot_ratio
+            if s.forest
+            else system_params(s, scenario).root_shoot_ratio
+            for s in SYSTEMS
+        ]
+    )
 
 
 def biomass_table(scenario: Scenario, max_age: int, max_clearings: int = 1) -> np.ndarray:

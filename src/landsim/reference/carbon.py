@@ -100,6 +100,19 @@ def regrowth_share(scenario: Scenario, clearings: int) -> float:
     return 1.0 - min(f.regrowth_loss_per_reclearing * reclearings, f.regrowth_loss_max)
 
 
+def root_shoot_ratio(scenario: Scenario, cover: int) -> float:
+    """Below- to above-ground biomass of a cover: the forest's for primary and
+    secondary forest, each land use's own otherwise (7.2)."""
+    if cover in (Cover.PRIMARY_FOREST, Cover.SECONDARY_FOREST):
+        return scenario.forest.root_shoot_ratio
+    return {
+        Cover.MONOCROP: scenario.monocrop,
+        Cover.COCOA_AGROFORESTRY: scenario.cocoa_agroforestry,
+        Cover.SILVOPASTURE: scenario.silvopasture,
+        Cover.PASTURE: scenario.pasture,
+    }[Cover(cover)].root_shoot_ratio
+
+
 def biomass_by_age(scenario: Scenario, cover: int, max_age: int, clearings: int = 1) -> np.ndarray:
     """Biomass carbon (tC/ha, above + below ground) of a cover at ages 0..``max_age``.
 
@@ -115,7 +128,7 @@ def biomass_by_age(scenario: Scenario, cover: int, max_age: int, clearings: int 
     numpy.ndarray
         By whole years of age.
     """
-    below_ground = 1.0 + scenario.forest.root_shoot_ratio
+    below_ground = 1.0 + root_shoot_ratio(scenario, cover)
     curve = growth_parameters(scenario, cover)
     if curve is None:
         return np.full(max_age + 1, constant_agb_tc_per_ha(scenario, cover) * below_ground)

@@ -169,6 +169,7 @@ class MonocropParams(_Section):
     operating_cost_usd_per_ha: NonNegative
     labour_days_per_ha: NonNegative
     agb_tc_per_ha: NonNegative
+    root_shoot_ratio: NonNegative
     fertility_depletion_rate: Share
     exhaustion_fertility: Share
 
@@ -182,6 +183,7 @@ class CocoaParams(_Section):
     labour_days_per_ha: NonNegative
     productive_life_years: Integer = Field(ge=1, le=100)
     agb_max_tc_per_ha: NonNegative
+    root_shoot_ratio: NonNegative
     agb_growth_rate: Positive
     agb_shape: Positive
     fertility_recovery_rate: Share
@@ -204,6 +206,7 @@ class SilvopastureParams(_Section):
     labour_days_per_ha: NonNegative
     productive_life_years: Integer = Field(ge=1, le=100)
     agb_max_tc_per_ha: NonNegative
+    root_shoot_ratio: NonNegative
     agb_growth_rate: Positive
     agb_shape: Positive
     fertility_recovery_rate: Share
@@ -216,6 +219,7 @@ class PastureParams(_Section):
     first_income_year: Integer = Field(ge=0, le=30)
     labour_days_per_ha: NonNegative
     agb_tc_per_ha: NonNegative
+    root_shoot_ratio: NonNegative
     fertility_depletion_rate: Share
 
 
