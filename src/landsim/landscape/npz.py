@@ -235,7 +235,7 @@ def _check_values(data: dict[str, np.ndarray]) -> list[tuple[str, str]]:
 def load_landscape(path: str | Path, params: LandscapeParams) -> Landscape:
     """Read a landscape from an ``.npz`` file of named layers.
 
-    Required layers: ``cover`` (integer codes 0-4, see :class:`Cover`), ``owner``
+    Required layers: ``cover`` (integer codes 0-5, see :class:`Cover`), ``owner``
     (integer farm id or -1), ``protected`` and ``road``
     (booleans, or integers 0/1), all of one 2-D shape of 1 to 20000 rows and
     columns. Optional: ``age`` (whole years 0-10000, default 0) and ``fertility``
