@@ -8,6 +8,7 @@ market (price paths, expectations) and landscape.rank_within_groups.
 from __future__ import annotations
 
 import math
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -732,3 +733,36 @@ def test_the_biomass_table_equals_the_curves_for_any_clearing_history(seed, loss
     clearings = rng.integers(0, 40, (20, 20)).astype(np.int16)
     table = BiomassTable(sc)(cover, age, clearings)
     np.testing.assert_array_equal(table, carbon.biomass_density(cover, age, sc, clearings))
+
+
+# --------------------------------------------------------------------------- expectations
+
+
+def test_each_farmer_weighs_the_recent_mean_against_last_years_price(small_scenario):
+    """Weight 0: the recent mean (adaptive); 1: last year's price (naive); 0.5:
+    half way. The perceived risk is the same for all."""
+    from landsim.model import LandUseModel
+    from landsim.model.processes import prices
+
+    market = LandUseModel(small_scenario, rng=4).market
+    farmers = SimpleNamespace(price_extrapolation=np.array([0.0, 0.5, 1.0]))
+    state = SimpleNamespace(market=market, year=3, farmers=farmers)
+    expected = prices.form_expectations(state)
+    for product, (p, cv) in expected.items():
+        mean, cv_market = market.expectation(product, 3)
+        last = market.price(product, 2)
+        assert p.tolist() == [mean, mean + 0.5 * (last - mean), last]
+        assert cv == cv_market
+
+
+def test_expectations_that_differ_change_the_choices(small_scenario):
+    from landsim.model import LandUseModel
+
+    same = small_scenario.with_overrides({"farmers.price_extrapolation": 0.0})
+    differ = small_scenario.with_overrides(
+        {"farmers.price_extrapolation": {"dist": "uniform", "low": 0.0, "high": 1.0}}
+    )
+    a, b = LandUseModel(same, rng=2), LandUseModel(differ, rng=2)
+    a.run_for(10)
+    b.run_for(10)
+    assert not np.array_equal(a.landscape.cover, b.landscape.cover)

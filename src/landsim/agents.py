@@ -26,6 +26,7 @@ DRAWN_ATTRIBUTES = (
     "labour_days_per_year",
     "savings_usd",
     "knowledge",
+    "price_extrapolation",
 )
 
 
@@ -41,6 +42,8 @@ class FarmerState:
     labour_days_per_year : household labour (person-days/yr) for cultivation
     savings_usd : USD; establishment of agroforestry and silvopasture is paid from it
     knowledge : 0-1, knowledge of agroforestry and silvopasture
+    price_extrapolation : 0-1, weight of last year's price against the recent mean
+        in the farmer's price expectations
     neighbours : int array (n_farms, k), ids of the k nearest farms
     revenue_usd, operating_cost_usd, investment_usd, net_income_usd : last year's
         flows (USD/yr); net income = revenue - operating cost + programme payments
@@ -67,6 +70,7 @@ class FarmerState:
     labour_days_per_year: np.ndarray
     savings_usd: np.ndarray
     knowledge: np.ndarray
+    price_extrapolation: np.ndarray
     neighbours: np.ndarray
     revenue_usd: np.ndarray
     operating_cost_usd: np.ndarray

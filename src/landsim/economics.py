@@ -114,7 +114,9 @@ def value_options(
     (CV: the coefficient of variation of the price over the memory window, plus
     ``technology_uncertainty x (1 - knowledge)`` for the new systems), plus a
     social-learning term ``imitation_weight x share of neighbours adopting``.
-    Every year's margin is net of the land use's labour (``labour_days_per_ha``)
+    ``prices`` holds each product's expected price (a number, or an array with one
+    per farmer) and its coefficient of variation. Every year's margin is net of
+    the land use's labour (``labour_days_per_ha``)
     valued at the farmer's marginal wage ``wage_usd_per_day`` (USD/person-day; see
     :func:`landsim.model.processes.labour.marginal_wage`; None: family labour
     costs nothing).
@@ -150,9 +152,11 @@ def value_options(
     wanted = set(Option) if options is None else set(options)
     years = valuation_years(horizon, cocoa, silvopasture)
     full = discount_factors(discount_rate, years) if discount is None else discount
+    # Expected prices: one per farmer (a column) or one for all.
     p_m, cv_m = prices["monocrop"]
     p_c, cv_c = prices["cocoa"]
     p_b, cv_b = prices["beef"]
+    p_m, p_c, p_b = (np.reshape(p, (-1, 1)) if np.ndim(p) else p for p in (p_m, p_c, p_b))
     wage = np.zeros(discount_rate.size) if wage_usd_per_day is None else wage_usd_per_day
     crop_labour = (wage * monocrop.labour_days_per_ha)[:, None]
 
@@ -212,8 +216,8 @@ def value_options(
     life = cocoa.productive_life_years
     d_c = full[:, :life]
     cocoa_kg = cocoa_yield(np.arange(life), cocoa)
-    cocoa_rev = d_c @ (cocoa_kg * p_c)
-    cocoa_net = d_c @ (cocoa_kg * (p_c - cocoa.production_cost_usd_per_kg)) - (
+    cocoa_rev = (d_c * (cocoa_kg * p_c)).sum(1)
+    cocoa_net = (d_c * (cocoa_kg * (p_c - cocoa.production_cost_usd_per_kg))).sum(1) - (
         wage * cocoa.labour_days_per_ha * d_c.sum(1)
     )
     if Option.COCOA_AGROFORESTRY in wanted:
@@ -244,8 +248,8 @@ def value_options(
             silvopasture.beef_yield_kg_per_ha,
             0,
         )
-        sp_rev = d_sp @ (beef_kg * p_b)
-        sp_net = d_sp @ (beef_kg * p_b - silvopasture.operating_cost_usd_per_ha) - (
+        sp_rev = (d_sp * (beef_kg * p_b)).sum(1)
+        sp_net = (d_sp * (beef_kg * p_b - silvopasture.operating_cost_usd_per_ha)).sum(1) - (
             wage * silvopasture.labour_days_per_ha * d_sp.sum(1)
         )
         values[:, Option.SILVOPASTURE] = new_system(

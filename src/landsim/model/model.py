@@ -229,7 +229,7 @@ class LandUseModel(mesa.Model):
         rng = self._decision_rng.spawn(1)[0]
         self._settlers_arrived = self._welcome_settlers()
         self._refresh_ownership()
-        expected = prices.form_expectations(self.market, self.year)
+        expected = prices.form_expectations(self.state)
         farms = self._survey()
         shares = learning.learn(self.farmers, farms, self.params.decision.knowledge_learning_rate)
         values, incentives = self._value_and_enrol(farms, shares, expected)

@@ -215,3 +215,27 @@ def annual_crop_value(
         value += margin * d
         revenue += gross * d
     return value, revenue
+
+
+def expected_price(weight: float, history: tuple[float, float, float]) -> tuple[float, float]:
+    """A farmer's expected price and perceived coefficient of variation (7.4).
+
+    Parameters
+    ----------
+    weight : float
+        The farmer's extrapolation weight (``farmers.price_extrapolation``).
+    history : tuple of float
+        The recent mean price, its coefficient of variation, last year's price.
+
+    Returns
+    -------
+    price, cv : float
+        The mean moved towards last year's price by ``weight``, and the CV.
+
+    References
+    ----------
+    Nerlove, M. (1958). Adaptive expectations and cobweb phenomena. The Quarterly
+    Journal of Economics, 72(2), 227-240.
+    """
+    mean, cv, last = history
+    return mean + weight * (last - mean), cv

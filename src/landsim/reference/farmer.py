@@ -19,6 +19,7 @@ from landsim.reference.curves import (
     beef_yield_kg_per_ha,
     cocoa_yield_kg_per_ha,
     discount_factor,
+    expected_price,
     pasture_value,
     sum_in_order,
 )
@@ -86,6 +87,7 @@ class ReferenceFarmer(mesa.Agent):
         self.labour_days_per_year = float(attributes["labour_days_per_year"])
         self.savings_usd = float(attributes["savings_usd"])
         self.knowledge = float(attributes["knowledge"])
+        self.price_extrapolation = float(attributes["price_extrapolation"])
         self.neighbours = [int(i) for i in attributes["neighbours"]]
         self.cells: list = []  # own cells, in raster order
         self.claimable: list = []  # unowned cells this farm may clear, in raster order
@@ -215,9 +217,9 @@ class ReferenceFarmer(mesa.Agent):
         """
         sc = self.model.params
         d, cocoa, sp = sc.decision, sc.cocoa_agroforestry, sc.silvopasture
-        p_m, cv_m = expected["monocrop"]
-        p_c, cv_c = expected["cocoa"]
-        p_b, cv_b = expected["beef"]
+        p_m, cv_m = expected_price(self.price_extrapolation, expected["monocrop"])
+        p_c, cv_c = expected_price(self.price_extrapolation, expected["cocoa"])
+        p_b, cv_b = expected_price(self.price_extrapolation, expected["beef"])
         rho = self.risk_aversion
         wage = labour.marginal_wage(
             max(self.labour_days_per_year - self.days_needed(survey), 0.0), sc.labour
@@ -290,8 +292,7 @@ class ReferenceFarmer(mesa.Agent):
             + d.imitation_weight_usd_per_ha * shares["silvopasture"]
         )
         values[Option.ABANDON] = -exhausted
-        # Where tenure is insecure, clearing secures the land.
-        for option in (Option.CLEAR, Option.PASTURE, Option.COCOA_ON_CLEARED):
+        for option in (Option.CLEAR, Option.PASTURE, Option.COCOA_ON_CLEARED):  # tenure, 7.0
             values[option] += sc.settlers.tenure_value_usd_per_ha
         return values
 
@@ -307,8 +308,7 @@ class ReferenceFarmer(mesa.Agent):
         Returns
         -------
         list of int
-            By option: bounded by labour, free labour days, savings and the land
-            each option needs.
+            By option: bounded by labour (household, then hired), savings, land.
         """
         sc, cell_ha = self.model.params, self.model.cell_size_ha
         days = self.model.labour_days_per_ha

@@ -32,6 +32,7 @@ DRAWN_ATTRIBUTES = (
     "labour_days_per_year",
     "savings_usd",
     "knowledge",
+    "price_extrapolation",
 )
 
 
@@ -214,12 +215,13 @@ class ReferenceModel(mesa.Model):
         self.running = year < self.params.years
         self.datacollector.collect(self)
 
-    def expected_price(self, product: str) -> tuple[float, float]:
-        """Mean and coefficient of variation of the last ``price_memory_years`` prices."""
+    def expected_price(self, product: str) -> tuple[float, float, float]:
+        """Mean and coefficient of variation of the last ``price_memory_years``
+        prices, and last year's price (each farmer weighs the two, 4b.5)."""
         memory = self.params.decision.price_memory_years
         window = [self.market.price(product, t) for t in range(self.year - memory, self.year)]
         mean = float(np.mean(window))
-        return mean, float(np.std(window) / mean)
+        return mean, float(np.std(window) / mean), self.market.price(product, self.year - 1)
 
     def leave_exhausted_land(self, values, incentives, surveys, rng) -> dict:
         """Stage 1: each farmer leaves its exhausted annual-crop land to regrow, or keeps

@@ -24,6 +24,7 @@ DRAWN = (
     "labour_days_per_year",
     "savings_usd",
     "knowledge",
+    "price_extrapolation",
 )
 
 

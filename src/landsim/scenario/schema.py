@@ -92,6 +92,7 @@ class FarmerParams(_Section):
     labour_days_per_year: _dist_in(0.0)
     savings_usd: _dist_in(0.0)
     knowledge: _dist_in(0.0, 1.0)
+    price_extrapolation: _dist_in(0.0, 1.0)
     savings_rate: Share
 
 
