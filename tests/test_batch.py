@@ -493,7 +493,7 @@ def test_interrupt_reports_what_is_saved(tmp_path):
         text=True,
     )
     deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and not list((out / "runs").glob("part-*")):
+    while time.monotonic() < deadline and not list((out / "runs").glob("part-*.parquet")):
         time.sleep(0.05)
     process.send_signal(signal.SIGINT)
     _, err = process.communicate(timeout=60)
@@ -960,3 +960,14 @@ def test_the_largest_run_counts_grid_points_that_enlarge_the_landscape(tmp_path)
         for s in experiment.scenarios.values()
     )
     assert experiment.largest_run_bytes == wide
+
+
+def test_an_interrupt_during_a_commit_waits_for_the_commit_to_end():
+    from landsim.batch.engine import interrupts_deferred
+
+    done = []
+    with pytest.raises(KeyboardInterrupt), interrupts_deferred():
+        signal.raise_signal(signal.SIGINT)
+        done.append("the rest of the block ran")
+    assert done == ["the rest of the block ran"]
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler

@@ -5,10 +5,13 @@ outputs), cut it into chunks, execute them and stream the results.
 from __future__ import annotations
 
 import ast
+import signal
 import sys
+import threading
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from landsim.batch.backends import Backend, execute
@@ -207,7 +210,8 @@ def execute_experiment(
     try:
         for sequence, results in enumerate(execute(runner, chunks, backend)):
             if store is not None:
-                store.commit(sequence, results)
+                with interrupts_deferred():
+                    store.commit(sequence, results)
             else:
                 kept.extend(results)
             failed = sum(not r.ok for r in results)
@@ -229,6 +233,26 @@ def execute_experiment(
         if report is not None:
             report.append(counts)
     return sorted(kept, key=lambda r: r.row["run_id"])
+
+
+@contextmanager
+def interrupts_deferred() -> Iterator[None]:
+    """Hold Ctrl-C (SIGINT) until the block ends, then raise KeyboardInterrupt, so
+    that a chunk's results are committed whole or not at all. Without this, a
+    Ctrl-C that lands while pyarrow writes a part can surface as pyarrow's own
+    cancellation error instead of an interrupt. Outside the main thread (where no
+    signal handler can be set) the block runs as it is."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: received.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous if previous is not None else signal.SIG_DFL)
+    if received:
+        raise KeyboardInterrupt
 
 
 def _is_main_guard(test: ast.expr) -> bool:
