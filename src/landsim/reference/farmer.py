@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import mesa
 
 import landsim.reference.labour as labour
-from landsim.model.state import Cover, Option
+from landsim.model.state import CLEARING, Cover, Option
 from landsim.reference.curves import (
     annual_crop_value,
     beef_yield_kg_per_ha,
@@ -292,7 +292,7 @@ class ReferenceFarmer(mesa.Agent):
             + d.imitation_weight_usd_per_ha * shares["silvopasture"]
         )
         values[Option.ABANDON] = -exhausted
-        for option in (Option.CLEAR, Option.PASTURE, Option.COCOA_ON_CLEARED):  # tenure, 7.0
+        for option in CLEARING:  # where tenure is insecure, clearing secures land (7.0)
             values[option] += sc.settlers.tenure_value_usd_per_ha
         return values
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from mesa.discrete_space import OrthogonalMooreGrid
 
-from landsim.model.state import NO_OWNER, Cover, Landscape, Option
+from landsim.model.state import CLEARING, NO_OWNER, Cover, Landscape, Option
 from landsim.reference.curves import sum_in_order
 
 if TYPE_CHECKING:
@@ -34,12 +34,6 @@ NEW_SYSTEMS = (
     (Option.COCOA_AGROFORESTRY, Cover.COCOA_AGROFORESTRY),
     (Option.SILVOPASTURE, Cover.SILVOPASTURE),
 )
-#: The options that clear forest, and the cover the cleared land gets.
-CLEARING_OPTIONS = {
-    Option.CLEAR: Cover.MONOCROP,
-    Option.PASTURE: Cover.PASTURE,
-    Option.COCOA_ON_CLEARED: Cover.COCOA_AGROFORESTRY,
-}
 #: What :func:`clear_forest` counts, in cells.
 CLEARING_COUNTS = (
     "primary",
@@ -245,7 +239,7 @@ def clear_forest(model: ReferenceModel, choices: dict, sizes: dict, surveys: dic
         cocoa.
     """
     cell_ha = model.cell_size_ha
-    clearing = [f for f in model.farmers if choices[f.farm_id] in CLEARING_OPTIONS]
+    clearing = [f for f in model.farmers if choices[f.farm_id] in CLEARING]
     setup_usd = {f.farm_id: 0.0 for f in model.farmers}
     planted = {}
     costs = {
@@ -261,7 +255,7 @@ def clear_forest(model: ReferenceModel, choices: dict, sizes: dict, surveys: dic
             key=lambda c: (c.owner == NO_OWNER, distance.get(c, -1), tie_break[c]),
         )
         cells = ranked[: sizes[f.farm_id]]
-        new_cover = CLEARING_OPTIONS[choices[f.farm_id]]
+        new_cover = CLEARING[choices[f.farm_id]]
         clear_cells(model, f, cells, counts, new_cover)
         cleared_ha[f.farm_id] = len(cells) * cell_ha
         if new_cover in costs:

@@ -24,7 +24,8 @@ from landsim.reference.records import farm_table, measure, read_record
 from landsim.reference.settlers import land_rent, welcome_settlers
 from landsim.scenario import Scenario, resolve_scenario
 
-#: The attributes of a farmer drawn at set-up (besides its neighbours).
+#: The attributes of a farmer drawn at set-up or on arrival (besides its
+#: neighbours), in the order they are drawn.
 DRAWN_ATTRIBUTES = (
     "discount_rate",
     "risk_aversion",
@@ -99,17 +100,7 @@ class ReferenceModel(mesa.Model):
         ]
         self.carbon = CarbonCurves(scenario)
         self.grid, self.cells = build_grid(landscape, self.random)
-        self.farmers = [
-            ReferenceFarmer(
-                self,
-                i,
-                {
-                    **{name: getattr(draws, name)[i] for name in DRAWN_ATTRIBUTES},
-                    "neighbours": draws.neighbours[i],
-                },
-            )
-            for i in range(draws.n)
-        ]
+        self.farmers = [self.new_farmer(i, draws, i) for i in range(draws.n)]
         self._hand_out_cells()
         self.programmes = ReferenceProgrammes(scenario.programmes, self, programme_rng)
         self._set_initial_carbon()
@@ -132,6 +123,12 @@ class ReferenceModel(mesa.Model):
             limits.check_model_memory(self.params)
             return generate_landscape(params, rng, source=self.params.source)
         return load_landscape(params.source, params)
+
+    def new_farmer(self, farm_id: int, draws, i: int) -> ReferenceFarmer:
+        """The farmer of ``farm_id``, with row ``i`` of ``draws`` (a ``FarmerState``
+        from :func:`landsim.agents.draw_farmers` or ``draw_settlers``)."""
+        attributes = {name: getattr(draws, name)[i] for name in DRAWN_ATTRIBUTES}
+        return ReferenceFarmer(self, farm_id, attributes | {"neighbours": draws.neighbours[i]})
 
     def _hand_out_cells(self) -> None:
         """Give each farmer its own cells and the unowned cells it may claim."""

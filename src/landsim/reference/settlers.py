@@ -8,24 +8,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from landsim.agents import draw_settlers
-from landsim.model.state import NO_OWNER, Cover, Option
-from landsim.reference.farmer import ReferenceFarmer
+from landsim.model.state import CLEARING, NO_OWNER, Cover
 
 if TYPE_CHECKING:
     from landsim.reference.model import ReferenceModel
-
-#: The options that clear forest (their best value is the land rent).
-CLEARING_OPTIONS = (Option.CLEAR, Option.PASTURE, Option.COCOA_ON_CLEARED)
-#: The attributes of a farmer drawn when it arrives (besides its neighbours).
-DRAWN = (
-    "discount_rate",
-    "risk_aversion",
-    "labour_ha_per_year",
-    "labour_days_per_year",
-    "savings_usd",
-    "knowledge",
-    "price_extrapolation",
-)
 
 
 def land_rent(values: list[list[float]]) -> float:
@@ -39,7 +25,7 @@ def land_rent(values: list[list[float]]) -> float:
     """
     if not values:
         return 0.0
-    best = [max(max(v[o] for o in CLEARING_OPTIONS), 0.0) for v in values]
+    best = [max(max(v[o] for o in CLEARING), 0.0) for v in values]
     return float(np.mean(best))
 
 
@@ -115,10 +101,7 @@ def welcome_settlers(model: ReferenceModel) -> int:
     k = len(model.farmers[0].neighbours)
     draws = draw_settlers(model.params.farmers, owner, first, len(lots), k, rng)
     for i, lot in enumerate(lots):
-        attributes = {name: getattr(draws, name)[i] for name in DRAWN}
-        farmer = ReferenceFarmer(
-            model, first + i, attributes | {"neighbours": draws.neighbours[i]}
-        )
+        farmer = model.new_farmer(first + i, draws, i)
         farmer.cells = list(lot)
         model.farmers.append(farmer)
     model.programmes.add_farms(len(lots))
