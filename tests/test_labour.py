@@ -149,3 +149,36 @@ def test_without_off_farm_jobs_or_hiring_there_is_neither(small_scenario):
     model.run_for(scenario.years)
     y = model.yearly_table()
     assert (y["hired_days_mean"] == 0).all() and (y["off_farm_income_mean_usd"] == 0).all()
+
+
+def test_exhausted_cropland_lies_idle_it_yields_costs_and_needs_nothing(small_scenario):
+    """Annual-crop land below the exhaustion fertility is not cropped: a farm
+    produces, pays and works exactly as if that land were fallow, and the idle
+    land keeps its fertility while cropped land depletes."""
+    from landsim.model.processes import soil
+    from landsim.model.state import Cover
+
+    model = LandUseModel(small_scenario, rng=3)
+    ls = model.landscape
+    crop = np.flatnonzero((ls.cover.ravel() == Cover.MONOCROP) & (ls.owner.ravel() >= 0))
+    idle, cropped = crop[::2], crop[1::2]
+    assert idle.size and cropped.size
+    ls.fertility.ravel()[idle] = 0.3
+    ls.fertility.ravel()[cropped] = 0.6
+    model._produce()
+    fs = model.farmers
+    seen = {k: getattr(fs, k).copy() for k in ("revenue_usd", "operating_cost_usd", "hired_days")}
+    seen["off_farm_days"] = fs.off_farm_days.copy()
+
+    fallow = LandUseModel(small_scenario, rng=3)
+    fallow.landscape.fertility.ravel()[cropped] = 0.6
+    fallow.landscape.cover.ravel()[idle] = Cover.SECONDARY_FOREST
+    fallow._refresh_ownership()
+    fallow._produce()
+    for key, value in seen.items():
+        np.testing.assert_array_equal(value, getattr(fallow.farmers, key), err_msg=key)
+
+    soil.update_fertility(ls, soil.FertilityRates.for_scenario(small_scenario))
+    np.testing.assert_array_equal(ls.fertility.ravel()[idle], 0.3)
+    depletion = small_scenario.monocrop.fertility_depletion_rate
+    np.testing.assert_allclose(ls.fertility.ravel()[cropped], 0.6 * (1 - depletion))

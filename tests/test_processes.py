@@ -445,6 +445,8 @@ def _values(sc, **over):
         pasture=sc.pasture,
         pasture_fertility=np.full(n, 0.7),
         clearing_cost_usd_per_ha=sc.forest.clearing_cost_usd_per_ha,
+        fallow_recovery_rate=0.1,
+        reclear_fertility=0.8,
         imitation_weight_usd_per_ha=sc.decision.imitation_weight_usd_per_ha,
         knowledge_cost_premium=sc.decision.knowledge_cost_premium,
         technology_uncertainty=sc.decision.technology_uncertainty,
@@ -455,21 +457,38 @@ def _values(sc, **over):
 
 class TestValueOptions:
     def test_clear_and_abandon_closed_forms(self, small_scenario):
+        """Clearing gives a field at fertility 1; abandoning land of fertility 0.4
+        gives a fallow that recovers ``f + 0.1 (1 - f)`` a year, reaches the
+        re-clearing fertility 0.8 after 11 years (1 - 0.6 x 0.9^11 = 0.812) and is
+        then worth a new field at that fertility, discounted 11 years."""
         sc = small_scenario
         m = sc.monocrop
         r, h, p = 0.15, 15, 60.0
         v = _values(sc)
         assert v[Option.KEEP] == 0.0
-        clear = -sc.forest.clearing_cost_usd_per_ha
-        abandon = 0.0
-        for t in range(1, h + 1):
-            df = (1 + r) ** -t
-            fresh = 1.0 * (1 - m.fertility_depletion_rate) ** (t - 1)
-            tired = 0.4 * (1 - m.fertility_depletion_rate) ** (t - 1)
-            clear += max(m.yield_t_per_ha * fresh * p - m.operating_cost_usd_per_ha, 0.0) * df
-            abandon -= (m.yield_t_per_ha * tired * p - m.operating_cost_usd_per_ha) * df
-        assert v[Option.CLEAR] == pytest.approx(clear, rel=1e-12)
+
+        def field(f0):
+            value = -sc.forest.clearing_cost_usd_per_ha
+            for t in range(1, h + 1):
+                gross = m.yield_t_per_ha * f0 * (1 - m.fertility_depletion_rate) ** (t - 1) * p
+                value += max(gross - m.operating_cost_usd_per_ha, 0.0) * (1 + r) ** -t
+            return value
+
+        assert v[Option.CLEAR] == pytest.approx(field(1.0), rel=1e-12)
+        recovered = 1 - 0.6 * 0.9**11
+        assert 1 - 0.6 * 0.9**10 < 0.8 <= recovered  # 11 years, not 10
+        assert field(recovered) > 0
+        abandon = (1 + r) ** -11 * field(recovered)
         assert v[Option.ABANDON] == pytest.approx(abandon, rel=1e-12)
+
+    def test_a_fallow_that_recovers_after_the_horizon_is_worth_nothing(self, small_scenario):
+        """From fertility 0.4 to 0.95 at 0.1 a year takes 24 years, beyond the
+        15-year horizon; faster recovery makes the fallow worth more."""
+        sc = small_scenario
+        assert _values(sc, reclear_fertility=0.95)[Option.ABANDON] == 0.0
+        slow = _values(sc, fallow_recovery_rate=0.1)[Option.ABANDON]
+        fast = _values(sc, fallow_recovery_rate=0.2)[Option.ABANDON]
+        assert fast > slow > 0
 
     def test_pasture_and_silvopasture_closed_forms(self, small_scenario):
         """New pasture is grazed from its first income year at a productivity that
@@ -766,3 +785,25 @@ def test_expectations_that_differ_change_the_choices(small_scenario):
     a.run_for(10)
     b.run_for(10)
     assert not np.array_equal(a.landscape.cover, b.landscape.cover)
+
+
+def test_each_farmer_changes_its_share_of_what_the_constraints_allow(small_scenario):
+    """Sizes are the constraint-bound sizes times ``farmers.change_share``, rounded
+    to whole cells: a farmer that may change anything changes at least a cell;
+    abandonment still takes all exhausted land."""
+    from landsim.model import LandUseModel
+    from landsim.model.state import CHANGES
+
+    model = LandUseModel(small_scenario, rng=2)
+    fs, farms = model.farmers, model._survey()
+    share = fs.change_share.copy()
+    assert ((share >= 0.5) & (share <= 1.0)).all() and share.std() > 0
+    chosen = model._sizes(farms)
+    fs.change_share[:] = 1.0
+    largest = model._sizes(farms)
+    expected = np.maximum(np.floor(share[:, None] * largest[:, CHANGES] + 0.5), 1)
+    expected[largest[:, CHANGES] == 0] = 0
+    np.testing.assert_array_equal(chosen[:, CHANGES], expected)
+    np.testing.assert_array_equal(chosen[:, CHANGES] > 0, largest[:, CHANGES] > 0)
+    np.testing.assert_array_equal(chosen[:, Option.ABANDON], largest[:, Option.ABANDON])
+    assert (chosen[:, CHANGES] < largest[:, CHANGES]).any()

@@ -27,6 +27,7 @@ DRAWN_ATTRIBUTES = (
     "savings_usd",
     "knowledge",
     "price_extrapolation",
+    "change_share",
 )
 
 
@@ -44,6 +45,8 @@ class FarmerState:
     knowledge : 0-1, knowledge of agroforestry and silvopasture
     price_extrapolation : 0-1, weight of last year's price against the recent mean
         in the farmer's price expectations
+    change_share : 0-1, the share of what its constraints allow that the farmer
+        changes in a year (at least one cell)
     neighbours : int array (n_farms, k), ids of the k nearest farms
     revenue_usd, operating_cost_usd, investment_usd, net_income_usd : last year's
         flows (USD/yr); net income = revenue - operating cost + programme payments
@@ -71,6 +74,7 @@ class FarmerState:
     savings_usd: np.ndarray
     knowledge: np.ndarray
     price_extrapolation: np.ndarray
+    change_share: np.ndarray
     neighbours: np.ndarray
     revenue_usd: np.ndarray
     operating_cost_usd: np.ndarray

@@ -100,6 +100,8 @@ def value_options(
     pasture: PastureParams,
     pasture_fertility: np.ndarray,
     clearing_cost_usd_per_ha: float,
+    fallow_recovery_rate: float,
+    reclear_fertility: float,
     imitation_weight_usd_per_ha: float,
     knowledge_cost_premium: float,
     technology_uncertainty: float,
@@ -133,7 +135,10 @@ def value_options(
       converted (least fertile) land, ``pasture_fertility`` for pasture;
     - cocoa on cleared land: cocoa agroforestry planted on forest cleared for it,
       less the clearing cost instead of a field given up;
-    - abandon: the losses avoided by no longer cultivating exhausted land.
+    - abandon: exhausted land left to regrow instead of lying idle (kept
+      exhausted land is not cropped, so keeping it is worth nothing): the fallow
+      is worth the field it gives once its soil has recovered (see
+      :func:`fallow_value`).
 
     Annual crops and new pasture are valued over the planning horizon
     ``horizon``; cocoa agroforestry and silvopasture over their productive life
@@ -194,8 +199,16 @@ def value_options(
             - pasture.establishment_cost_usd_per_ha
         )
     if Option.ABANDON in wanted:
-        exhausted, _ = monocrop_npv(exhausted_fertility, False)
-        values[:, Option.ABANDON] = -exhausted
+        years_fallow, recovered = fallow_recovery(
+            exhausted_fertility, fallow_recovery_rate, reclear_fertility, horizon
+        )
+        field, field_rev = monocrop_npv(recovered, True)
+        values[:, Option.ABANDON] = fallow_value(
+            field - risk_aversion * cv_m * field_rev - clearing_cost_usd_per_ha,
+            years_fallow,
+            full,
+            horizon,
+        )
     if not wanted & {Option.COCOA_AGROFORESTRY, Option.SILVOPASTURE, Option.COCOA_ON_CLEARED}:
         return values
 
@@ -261,6 +274,44 @@ def value_options(
             kept_pasture - risk_aversion * cv_b * kept_pasture_rev,
         )
     return values
+
+
+def fallow_recovery(
+    f0: np.ndarray, rate: float, reclear_fertility: float, horizon: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Years until fallow from soil fertility ``f0`` may be cleared again, and its
+    fertility then.
+
+    Fallow recovers ``f + rate (1 - f)`` a year (``forest.fertility_recovery_rate``)
+    until it reaches ``reclear_fertility``; the count stops at ``horizon`` (the
+    fallow is then worth nothing within the planning horizon).
+    """
+    f = np.asarray(f0, dtype=np.float64).copy()
+    years = np.zeros(f.shape, dtype=np.int64)
+    for _ in range(horizon):
+        growing = f < reclear_fertility
+        if not growing.any():
+            break
+        f = np.where(growing, f + rate * (1.0 - f), f)
+        years += growing
+    return years, f
+
+
+def fallow_value(
+    field_usd_per_ha: np.ndarray, years: np.ndarray, discount: np.ndarray, horizon: int
+) -> np.ndarray:
+    """Present value (USD/ha) of a fallow cleared again after ``years``: the value of
+    the new field then (``field_usd_per_ha``, if positive; the farmer need not clear
+    it), discounted over the years of regrowth; nothing if that is ``horizon`` years
+    or more.
+
+    ``discount`` holds each farmer's discount factors for years 1, 2, ...
+    (:func:`discount_factors`).
+
+    """
+    rows = np.arange(years.size)
+    waited = np.where(years > 0, discount[rows, np.maximum(years - 1, 0)], 1.0)
+    return np.where(years < horizon, waited * np.maximum(field_usd_per_ha, 0.0), 0.0)
 
 
 def logit_probabilities(values: np.ndarray, scale: float, feasible: np.ndarray) -> np.ndarray:

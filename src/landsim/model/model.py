@@ -166,7 +166,7 @@ class LandUseModel(mesa.Model):
         #: Per cover code: labour (days/ha), fertility factor and recovery rate, and
         #: the soil carbon equilibrium (tC/ha).
         self._days_per_ha = labour.labour_days_per_ha(scenario)
-        self._fertility_factors, self._recovery_rates = soil.fertility_rates(scenario)
+        self._fertility = soil.FertilityRates.for_scenario(scenario)
         self._soc_equilibria = scenario.soil.soc_reference_tc_per_ha * carbon.soc_factors(scenario)
         self._soc_retention = soil.soc_retention(scenario)
         self._discount = valuation.DiscountFactors.for_scenario(scenario)
@@ -348,7 +348,7 @@ class LandUseModel(mesa.Model):
         """Soil fertility, ages, soil and biomass carbon one year on; the year's
         carbon fluxes."""
         ls = self.landscape
-        soil.update_fertility(ls, self._fertility_factors, self._recovery_rates)
+        soil.update_fertility(ls, self._fertility)
         ls.age += 1
         soc_gain, soc_loss = soil.advance_soil(ls, self._soc_equilibria, self._soc_retention)
         bio_gain, bio_loss = biomass.advance_biomass(ls, self.farmers, self._biomass)

@@ -20,6 +20,7 @@ from landsim.market import Market
 from landsim.scenario import Scenario
 
 __all__ = [
+    "CHANGES",
     "CLEARING",
     "COVER_NAMES",
     "FOREST",
@@ -130,6 +131,8 @@ STAGE2 = (
     Option.PASTURE,
     Option.COCOA_ON_CLEARED,
 )
+#: The stage-2 options that change land (all but keeping things as they are).
+CHANGES = [option for option in STAGE2 if option != Option.KEEP]
 
 
 #: A gap to its equilibrium below which a cell's soil carbon is at equilibrium

@@ -91,10 +91,11 @@ from landsim.reference.curves import (
     logit_choice,
     sum_in_order,
 )
-from landsim.reference.farmer import FarmSurvey, ReferenceFarmer
+from landsim.reference.farmer import ReferenceFarmer
 from landsim.reference.land import LAYERS
 from landsim.reference.model import ReferenceModel, simulate_reference
 from landsim.reference.programmes import Contract, ReferenceProgramme, ReferenceProgrammes
+from landsim.reference.survey import FarmSurvey
 
 __all__ = [
     "LAYERS",

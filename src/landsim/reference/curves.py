@@ -217,6 +217,42 @@ def annual_crop_value(
     return value, revenue
 
 
+def fallow_value(farmer, f0: float, price: float, cv: float, wage: float) -> float:
+    """Present value (USD/ha) of leaving exhausted land to regrow (7.6).
+
+    The fallow recovers ``f + g (1 - f)`` a year (``forest.fertility_recovery_rate``)
+    until its fertility reaches ``forest.reclear_fertility``; it is then worth the
+    new field it gives (valued like clearing, if positive), discounted over the
+    years of regrowth; nothing if regrowth takes the whole planning horizon.
+
+    Parameters
+    ----------
+    farmer : ReferenceFarmer
+    f0 : float
+        The exhausted land's fertility.
+    price, cv : float
+        The expected annual-crop price (USD/t) and its coefficient of variation.
+    wage : float
+        The farmer's marginal wage (USD/person-day).
+
+    Returns
+    -------
+    float
+    """
+    sc = farmer.model.params
+    horizon = sc.decision.planning_horizon_years
+    rate, reclear = sc.forest.fertility_recovery_rate, sc.forest.reclear_fertility
+    fertility, years = f0, 0
+    while fertility < reclear and years < horizon:
+        fertility = fertility + rate * (1.0 - fertility)
+        years += 1
+    if years >= horizon:
+        return 0.0
+    field, revenue = annual_crop_value(farmer, fertility, price, True, wage)
+    value = field - farmer.risk_aversion * cv * revenue - sc.forest.clearing_cost_usd_per_ha
+    return discount_factor(farmer.discount_rate, years) * max(value, 0.0)
+
+
 def expected_price(weight: float, history: tuple[float, float, float]) -> tuple[float, float]:
     """A farmer's expected price and perceived coefficient of variation (7.4).
 

@@ -7,62 +7,27 @@ by its labour and savings, abandons exhausted land, produces and saves.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
 from typing import TYPE_CHECKING
 
 import mesa
 
 import landsim.reference.labour as labour
-from landsim.model.state import CLEARING, Cover, Option
+from landsim.model.state import CHANGES, CLEARING, Cover, Option
 from landsim.reference.curves import (
     annual_crop_value,
     beef_yield_kg_per_ha,
     cocoa_yield_kg_per_ha,
     discount_factor,
     expected_price,
+    fallow_value,
     pasture_value,
     sum_in_order,
 )
+from landsim.reference.survey import FarmSurvey
 
 if TYPE_CHECKING:
     from landsim.reference.model import ReferenceModel
-
-
-@dataclass
-class FarmSurvey:
-    """What a farmer knows of its land at one moment of the year (ODD 7.5).
-
-    Attributes
-    ----------
-    cells_by_cover : list of int
-        Number of the farm's cells under each cover.
-    monocrop : list of Cell
-        Annual-crop cells whose cover may change, in raster order.
-    exhausted : list of Cell
-        Those of them whose fertility is below the exhaustion threshold.
-    clearable : list of Cell
-        Forest the farmer may clear (own or claimable), in raster order.
-    monocrop_min_fertility : float
-        The lowest fertility in ``monocrop`` (1 if none).
-    pasture : list of Cell
-        Pasture cells whose cover may change, in raster order.
-    pasture_min_fertility : float
-        The lowest fertility in ``pasture`` (1 if none).
-    exhausted_fertility : float
-        The mean fertility of ``exhausted`` (0 if none).
-    forest_fertility : float
-        The mean fertility of ``clearable`` (1 if none).
-    """
-
-    cells_by_cover: list[int]
-    monocrop: list
-    exhausted: list
-    clearable: list
-    monocrop_min_fertility: float
-    exhausted_fertility: float
-    forest_fertility: float
-    pasture: list
-    pasture_min_fertility: float
 
 
 class ReferenceFarmer(mesa.Agent):
@@ -88,6 +53,7 @@ class ReferenceFarmer(mesa.Agent):
         self.savings_usd = float(attributes["savings_usd"])
         self.knowledge = float(attributes["knowledge"])
         self.price_extrapolation = float(attributes["price_extrapolation"])
+        self.change_share = float(attributes["change_share"])
         self.neighbours = [int(i) for i in attributes["neighbours"]]
         self.cells: list = []  # own cells, in raster order
         self.claimable: list = []  # unowned cells this farm may clear, in raster order
@@ -115,8 +81,10 @@ class ReferenceFarmer(mesa.Agent):
         reclear = model.params.forest.reclear_fertility
         by_cover = [0] * len(Cover)
         monocrop, exhausted, pasture = [], [], []
+        idle = 0
         for cell in self.cells:
             by_cover[cell.cover] += 1
+            idle += cell.cover == Cover.MONOCROP and cell.fertility < threshold
             if cell.cover == Cover.MONOCROP and model.may_change(cell):
                 monocrop.append(cell)
                 if cell.fertility < threshold:
@@ -144,6 +112,7 @@ class ReferenceFarmer(mesa.Agent):
             ),
             pasture=pasture,
             pasture_min_fertility=min((c.fertility for c in pasture), default=1.0),
+            idle=idle,
         )
 
     def has_any(self, survey: FarmSurvey, cover: Cover) -> bool:
@@ -151,10 +120,10 @@ class ReferenceFarmer(mesa.Agent):
         return survey.cells_by_cover[cover] > 0
 
     def days_needed(self, survey: FarmSurvey) -> float:
-        """Labour (person-days/yr) the surveyed land needs."""
-        return labour.days_needed(
-            survey.cells_by_cover, self.model.labour_days_per_ha, self.model.cell_size_ha
-        )
+        """Labour (person-days/yr) the surveyed land needs; idle land needs none."""
+        worked = list(survey.cells_by_cover)
+        worked[Cover.MONOCROP] -= survey.idle
+        return labour.days_needed(worked, self.model.labour_days_per_ha, self.model.cell_size_ha)
 
     # ------------------------------------------------------------------ learning
 
@@ -232,7 +201,7 @@ class ReferenceFarmer(mesa.Agent):
         kept, kept_revenue = annual_crop_value(
             self, survey.monocrop_min_fertility, p_m, True, wage, cocoa.productive_life_years
         )
-        exhausted, _ = annual_crop_value(self, survey.exhausted_fertility, p_m, False, wage)
+        fallow = fallow_value(self, survey.exhausted_fertility, p_m, cv_m, wage)
         forgone = kept - rho * cv_m * kept_revenue
         pa = sc.pasture
         new_pasture, new_pasture_revenue = pasture_value(
@@ -291,7 +260,7 @@ class ReferenceFarmer(mesa.Agent):
             - (kept_pasture - rho * cv_b * kept_pasture_revenue)
             + d.imitation_weight_usd_per_ha * shares["silvopasture"]
         )
-        values[Option.ABANDON] = -exhausted
+        values[Option.ABANDON] = fallow
         for option in CLEARING:  # where tenure is insecure, clearing secures land (7.0)
             values[option] += sc.settlers.tenure_value_usd_per_ha
         return values
@@ -356,6 +325,9 @@ class ReferenceFarmer(mesa.Agent):
                     system.establishment_cost_usd_per_ha * share,
                 ),
             )
+        for option in CHANGES:  # the farmer's share of what the constraints allow
+            if sizes[option] > 0:
+                sizes[option] = max(math.floor(self.change_share * sizes[option] + 0.5), 1)
         sizes[Option.ABANDON] = len(survey.exhausted)
         return [int(s) for s in sizes]
 
@@ -374,7 +346,10 @@ class ReferenceFarmer(mesa.Agent):
         sc, cell_ha = self.model.params, self.model.cell_size_ha
         revenue = cost = cocoa = 0.0
         by_cover = [0] * len(Cover)
+        exhausted = sc.monocrop.exhaustion_fertility
         for cell in self.cells:
+            if cell.cover == Cover.MONOCROP and cell.fertility < exhausted:
+                continue  # idle: not cropped
             by_cover[cell.cover] += 1
             if cell.cover == Cover.MONOCROP:
                 revenue += sc.monocrop.yield_t_per_ha * cell.fertility * prices["monocrop"]

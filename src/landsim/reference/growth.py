@@ -33,7 +33,8 @@ def fertility_rates(scenario) -> dict[Cover, float]:
 
 def renew_fertility(cell, cover: Cover, scenario, recovery: dict[Cover, float]) -> None:
     """Annual crops and pasture deplete a cell's fertility; fallow and perennials
-    restore it.
+    restore it. Exhausted annual-crop land is idle: not cropped, it keeps its
+    fertility.
 
     Parameters
     ----------
@@ -45,6 +46,8 @@ def renew_fertility(cell, cover: Cover, scenario, recovery: dict[Cover, float]) 
         :func:`fertility_rates` of the scenario.
     """
     if cover == Cover.MONOCROP:
+        if cell.fertility < scenario.monocrop.exhaustion_fertility:
+            return
         cell.fertility = cell.fertility * (1.0 - scenario.monocrop.fertility_depletion_rate)
     elif cover == Cover.PASTURE:
         cell.fertility = cell.fertility * (1.0 - scenario.pasture.fertility_depletion_rate)

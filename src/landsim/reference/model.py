@@ -34,6 +34,7 @@ DRAWN_ATTRIBUTES = (
     "savings_usd",
     "knowledge",
     "price_extrapolation",
+    "change_share",
 )
 
 

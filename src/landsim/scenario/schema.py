@@ -93,6 +93,7 @@ class FarmerParams(_Section):
     savings_usd: _dist_in(0.0)
     knowledge: _dist_in(0.0, 1.0)
     price_extrapolation: _dist_in(0.0, 1.0)
+    change_share: _dist_in(0.0, 1.0)
     savings_rate: Share
 
 

@@ -6,7 +6,9 @@ labour the new land needs every year (the household's spare days, then hired day
 ``labour``), savings for establishment costs and the first year's hired labour
 (clearing is done with family labour; sowing pasture is paid), and the land
 available: forest for clearing, annual crops for cocoa agroforestry, pasture for
-silvopasture.
+silvopasture. Each farmer then changes its share ``farmers.change_share`` of what
+these bounds allow, rounded to whole cells (at least one): households keep labour
+and cash in reserve instead of making the largest change every year.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import numpy as np
 
 from landsim.model.processes import labour
 from landsim.model.processes.survey import FarmSurvey
-from landsim.model.state import PERENNIALS, Cover, ModelState, Option, system_params
+from landsim.model.state import CHANGES, PERENNIALS, Cover, ModelState, Option, system_params
 
 
 def option_sizes(
@@ -31,7 +33,7 @@ def option_sizes(
     """
     params, fs, cell = state.params, state.farmers, state.landscape.cell_size_ha
     wage = params.labour.hired_wage_usd_per_day
-    needed = labour.days_needed(survey.area_cells, days_per_ha, cell)
+    needed = labour.days_needed(survey.worked_cells(), days_per_ha, cell)
     balance = labour.balance(needed, fs.labour_days_per_year, fs.savings_usd, params.labour)
     k_labour = np.rint(fs.labour_ha_per_year / cell)
 
@@ -66,5 +68,10 @@ def option_sizes(
             np.minimum(k_labour, survey.count_of(system.established_on)),
             labour.labour_cap(extra_days * cell, cost * cell, balance, wage),
         )
+    # Each farmer changes its share of what the constraints allow, rounded to
+    # whole cells (at least one where any is allowed).
+    allowed = sizes[:, CHANGES]
+    share = np.floor(fs.change_share[:, None] * allowed + 0.5)
+    sizes[:, CHANGES] = np.where(allowed > 0, np.maximum(share, 1.0), 0.0)
     sizes[:, Option.ABANDON] = survey.n_exhausted
     return sizes.astype(np.int64)

@@ -1,6 +1,8 @@
 """Production, income and savings (ODD: "Production and income").
 
-Annual crops yield in proportion to soil fertility; cocoa agroforestry follows its
+Annual crops yield in proportion to soil fertility (exhausted land, below
+``monocrop.exhaustion_fertility``, is not cropped: it lies idle until it is
+abandoned or planted); cocoa agroforestry follows its
 yield curve by age; silvopasture sells beef from its first income year, pasture
 from its first income year in proportion to its soil's fertility. Revenue is
 at this year's prices. A farm short of labour hires workers and pays them from its
@@ -52,13 +54,18 @@ def produce(
     sc, ls, fs = params, landscape, farmers
     owned, o = ownership.owned, ownership.owned_farm
     c = ls.cover.ravel()[owned]
-    area = np.bincount(o * N_COVERS + c, minlength=fs.n * N_COVERS).reshape(fs.n, N_COVERS)
-    needed = labour.days_needed(area, days_per_ha, ls.cell_size_ha)
-    work = labour.work(needed, fs.labour_days_per_year, fs.savings_usd, sc.labour)
-    # Only annual crops, cocoa, silvopasture and pasture produce (or cost anything).
+    # Annual crops, cocoa, silvopasture and pasture produce (or cost anything),
+    # but not exhausted annual-crop land, which lies idle.
     producing = np.flatnonzero(c >= Cover.MONOCROP)
     cells, o, c = owned[producing], o[producing], c[producing]
     a, f = ls.age.ravel()[cells], ls.fertility.ravel()[cells]
+    idle = (c == Cover.MONOCROP) & (f < sc.monocrop.exhaustion_fertility)
+    area = np.bincount(o * N_COVERS + c, minlength=fs.n * N_COVERS).reshape(fs.n, N_COVERS)
+    area[:, Cover.MONOCROP] -= np.bincount(o[idle], minlength=fs.n)
+    needed = labour.days_needed(area, days_per_ha, ls.cell_size_ha)
+    work = labour.work(needed, fs.labour_days_per_year, fs.savings_usd, sc.labour)
+    working = ~idle
+    cells, o, c, a, f = cells[working], o[working], c[working], a[working], f[working]
     p = {name: market.price(name, year) for name in PRODUCTS}
 
     revenue = np.zeros(cells.size)

@@ -1,7 +1,8 @@
 """Soil (ODD: "Soil fertility" and "Soil carbon").
 
-Fertility: annual crops and pasture deplete the soil (``f (1 - d)``); fallow and tree systems
-let it recover (``f + g (1 - f)``). Soil organic carbon approaches its cover's
+Fertility: annual crops and pasture deplete the soil (``f (1 - d)``), but idle
+(exhausted) annual-crop land keeps its fertility; fallow and tree systems let it
+recover (``f + g (1 - f)``). Soil organic carbon approaches its cover's
 IPCC Tier 1 equilibrium at a first-order rate (``soil.approach_rate_per_year``):
 each year the gap shrinks by the factor ``exp(-rate)``, so most of a change comes
 in the first years after a conversion, and a gap below
@@ -18,6 +19,7 @@ Don, A., Schumacher, J., & Freibauer, A. (2011). Global Change Biology, 17,
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -34,29 +36,42 @@ from landsim.model.state import (
 from landsim.scenario import Scenario
 
 
-def fertility_rates(params: Scenario) -> tuple[np.ndarray, np.ndarray]:
-    """Per cover code: the yearly fertility factor (1 - depletion) and recovery rate."""
-    factors = np.ones(N_COVERS)
-    factors[Cover.MONOCROP] -= params.monocrop.fertility_depletion_rate
-    factors[Cover.PASTURE] -= params.pasture.fertility_depletion_rate
-    rates = np.zeros(N_COVERS)
-    rates[Cover.SECONDARY_FOREST] = params.forest.fertility_recovery_rate
-    for system in PERENNIALS:
-        rates[system.cover] = system_params(system, params).fertility_recovery_rate
-    return factors, rates
+@dataclass(frozen=True)
+class FertilityRates:
+    """Per cover code, the yearly fertility factor (``1 - depletion``) and recovery
+    rate; annual-crop land below ``idle_below`` is idle (not cropped) and keeps its
+    fertility."""
+
+    factors: np.ndarray
+    rates: np.ndarray
+    idle_below: float
+
+    @classmethod
+    def for_scenario(cls, params: Scenario) -> FertilityRates:
+        factors = np.ones(N_COVERS)
+        factors[Cover.MONOCROP] -= params.monocrop.fertility_depletion_rate
+        factors[Cover.PASTURE] -= params.pasture.fertility_depletion_rate
+        rates = np.zeros(N_COVERS)
+        rates[Cover.SECONDARY_FOREST] = params.forest.fertility_recovery_rate
+        for system in PERENNIALS:
+            rates[system.cover] = system_params(system, params).fertility_recovery_rate
+        return cls(factors, rates, params.monocrop.exhaustion_fertility)
 
 
-def update_fertility(landscape: Landscape, factors: np.ndarray, rates: np.ndarray) -> None:
+def update_fertility(landscape: Landscape, fertility: FertilityRates) -> None:
     """One year of depletion and recovery.
 
     Only the cells of covers with a factor other than 1 or a rate other than 0 are
     updated: the others' fertility would stay exactly as it is.
     """
+    factors, rates = fertility.factors, fertility.rates
     cover, fert = landscape.cover.ravel(), landscape.fertility.ravel()
     moving = np.flatnonzero((factors != 1.0) | (rates != 0.0))
     cells = np.flatnonzero(_fast.cover_mask(cover, moving))
     c = cover[cells].astype(np.intp)
-    f = fert[cells] * factors.take(c)
+    f = fert[cells]
+    idle = (c == Cover.MONOCROP) & (f < fertility.idle_below)
+    f = np.where(idle, f, f * factors.take(c))
     f += rates.take(c) * (1.0 - f)
     fert[cells] = f
 

@@ -48,6 +48,9 @@ class FarmSurvey:
         The pasture cells that may change, their farm and their fertility.
     exhausted_cells : (ndarray, ndarray)
         The exhausted annual-crop cells and their farm.
+    n_idle : int ndarray
+        All annual-crop cells below ``monocrop.exhaustion_fertility``, those that
+        may not change too: exhausted land is not cropped (it lies idle).
     """
 
     area_cells: np.ndarray
@@ -63,6 +66,14 @@ class FarmSurvey:
     n_pasture: np.ndarray
     pasture_min_fertility: np.ndarray
     pasture_cells: tuple[np.ndarray, np.ndarray, np.ndarray]
+    n_idle: np.ndarray
+
+    def worked_cells(self) -> np.ndarray:
+        """Cells of each cover that are worked (need labour), shape (n_farms,
+        n_covers): all of them but idle annual-crop land."""
+        worked = self.area_cells.copy()
+        worked[:, Cover.MONOCROP] -= self.n_idle
+        return worked
 
     def cells_of(self, cover: Cover) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The cells of ``cover`` (annual crops or pasture) that may change, their
@@ -90,6 +101,7 @@ def survey_farms(
     )
     pasture = _farmland(c == Cover.PASTURE, owned, o, fert, ownership, n)
     exh = mono_fert < params.monocrop.exhaustion_fertility
+    idle = count_idle(c, fert[owned], o, params.monocrop.exhaustion_fertility, n)
     exh_farm = mono_farm[exh]
     n_exh = np.bincount(exh_farm, minlength=n)
     exh_fert = np.bincount(exh_farm, mono_fert[exh], minlength=n) / np.maximum(n_exh, 1)
@@ -117,7 +129,15 @@ def survey_farms(
         n_pasture=np.bincount(pasture[1], minlength=n),
         pasture_min_fertility=pasture[3],
         pasture_cells=pasture[:3],
+        n_idle=idle,
     )
+
+
+def count_idle(cover, fertility, farm, exhaustion_fertility: float, n: int) -> np.ndarray:
+    """Idle annual-crop cells per farm: those below ``exhaustion_fertility``
+    (``cover``, ``fertility`` and ``farm`` of the owned cells)."""
+    idle = (cover == Cover.MONOCROP) & (fertility < exhaustion_fertility)
+    return np.bincount(farm[idle], minlength=n)
 
 
 def _farmland(mask, owned, farm, fertility, ownership: Ownership, n: int):
@@ -170,6 +190,7 @@ def survey_after_abandonment(
         exhausted_fertility=np.where(abandons, 0.0, survey.exhausted_fertility),
         monocrop_min_fertility=mono_min,
         n_monocrop=survey.n_monocrop - n_gone,
+        n_idle=survey.n_idle - n_gone,
         monocrop_cells=(mono_cells[keep], mono_farm[keep], mono_fert[keep]),
         exhausted_cells=(exhausted[still], exh_farm[still]),
     )

@@ -54,7 +54,7 @@ def value(
     """Value (USD/ha) of each option against keeping things, shape (n_farms, options);
     labour at each farmer's marginal wage (:func:`labour.marginal_wage`)."""
     sc, farmers = state.params, state.farmers
-    needed = labour.days_needed(survey.area_cells, days_per_ha, state.landscape.cell_size_ha)
+    needed = labour.days_needed(survey.worked_cells(), days_per_ha, state.landscape.cell_size_ha)
     free_days = np.maximum(farmers.labour_days_per_year - needed, 0.0)
     values = value_options(
         discount=discount,
@@ -74,6 +74,8 @@ def value(
         pasture=sc.pasture,
         pasture_fertility=survey.pasture_min_fertility,
         clearing_cost_usd_per_ha=sc.forest.clearing_cost_usd_per_ha,
+        fallow_recovery_rate=sc.forest.fertility_recovery_rate,
+        reclear_fertility=sc.forest.reclear_fertility,
         imitation_weight_usd_per_ha=sc.decision.imitation_weight_usd_per_ha,
         knowledge_cost_premium=sc.decision.knowledge_cost_premium,
         technology_uncertainty=sc.decision.technology_uncertainty,
