@@ -78,10 +78,11 @@ def step_and_check(model: LandUseModel) -> None:
 
     # Ages: cells whose cover changed were set to 0 and aged once at the end.
     assert np.all(ls.age[changed] == 1)
-    if sc.forest.reclear_fertility >= sc.monocrop.exhaustion_fertility:
+    worn_out = max(sc.monocrop.exhaustion_fertility, sc.pasture.degraded_fertility)
+    if sc.forest.reclear_fertility >= worn_out:
         # Nothing can be abandoned and re-cleared in the same year: untouched
-        # cells simply age by one year.
-        assert np.array_equal(ls.age[~changed], before["age"][~changed] + 1)
+        # cells simply age by one year, but restored pasture, sown again.
+        assert_aged_but_restored(ls, before["age"], changed, rec["restored_pasture_ha"])
 
     # Land is only ever gained: claimed cells join the farm that cleared them, and
     # settlers' lots were open forest (unowned, unclaimed primary forest, not
@@ -105,23 +106,28 @@ def step_and_check(model: LandUseModel) -> None:
     # Transition accounts match the change in areas.
     defo, sec = rec["deforestation_ha"], rec["secondary_cleared_ha"]
     aband, to_pa = rec["abandoned_ha"], rec["cleared_to_pasture_ha"]
+    aband_pa, restored = rec["abandoned_pasture_ha"], rec["restored_pasture_ha"]
     to_cc = rec["cleared_to_cocoa_ha"]
     to_af, to_sp = rec["converted_cocoa_agroforestry_ha"], rec["converted_silvopasture_ha"]
     delta = {name: rec[f"area_{name}_ha"] - prev[f"area_{name}_ha"] for name in COVER_NAMES}
     assert delta["primary_forest"] == pytest.approx(-defo)
     assert delta["secondary_forest"] == pytest.approx(aband - sec)
-    assert delta["monocrop"] == pytest.approx(defo + sec - to_pa - to_cc - aband - to_af)
-    assert delta["pasture"] == pytest.approx(to_pa - to_sp)
+    aband_mono = aband - aband_pa
+    assert delta["monocrop"] == pytest.approx(defo + sec - to_pa - to_cc - aband_mono - to_af)
+    assert delta["pasture"] == pytest.approx(to_pa - to_sp - aband_pa)
     assert delta["cocoa_agroforestry"] == pytest.approx(to_af + to_cc)
     assert delta["silvopasture"] == pytest.approx(to_sp)
-    assert min(defo, sec, aband, to_af, to_sp, to_pa, to_cc) >= 0
+    assert min(defo, sec, aband, to_af, to_sp, to_pa, to_cc, aband_pa, restored) >= 0
+    assert aband_pa <= aband
     assert to_pa + to_cc <= defo + sec
-    # Annual crops and pasture come only from forest (or from annual crops
+    # Annual crops and pasture come only from forest (or from worn-out land
     # abandoned and cleared again at once, where the rules allow it); cocoa from
     # annual crops or cleared forest, silvopasture only from pasture.
     cleared_from = (Cover.PRIMARY_FOREST, Cover.SECONDARY_FOREST)
     if sc.forest.reclear_fertility <= sc.monocrop.exhaustion_fertility:
         cleared_from += (Cover.MONOCROP,)
+    if sc.forest.reclear_fertility <= sc.pasture.degraded_fertility:
+        cleared_from += (Cover.PASTURE,)
     for new, old in (
         (Cover.MONOCROP, cleared_from),
         (Cover.PASTURE, cleared_from),
@@ -141,6 +147,7 @@ def step_and_check(model: LandUseModel) -> None:
         (to_cc, "chose_cocoa_on_cleared"),
         (to_af, "chose_cocoa_agroforestry"),
         (to_sp, "chose_silvopasture"),
+        (restored, "chose_restore_pasture"),
     ):
         assert area >= rec[option] * cell - 1e-9
         assert (area == 0) == (rec[option] == 0)
@@ -153,6 +160,7 @@ def step_and_check(model: LandUseModel) -> None:
         (to_af + to_cc) * sc.cocoa_agroforestry.establishment_cost_usd_per_ha
         + to_sp * sc.silvopasture.establishment_cost_usd_per_ha
         + to_pa * sc.pasture.establishment_cost_usd_per_ha
+        + restored * sc.pasture.restoration_cost_usd_per_ha
     )
     assert rec["investment_usd"] == pytest.approx(expected_investment)
     assert np.all((fs.knowledge >= 0) & (fs.knowledge <= 1))
@@ -263,6 +271,17 @@ def test_invariants_with_settlers(small_scenario, seed):
     assert (settlers["area_ha"] > 0).all()
 
 
+def assert_aged_but_restored(ls, age_before, changed, restored_ha: float) -> None:
+    """Cells whose cover did not change aged by one year, except the pasture
+    restored this year (``restored_ha``), which was sown again (age 1 now)."""
+    reset = ~changed & (ls.age != age_before + 1)
+    assert np.all(ls.age[reset] == 1) and np.all(ls.cover[reset] == Cover.PASTURE)
+    # (A restored cell of age 0 before the year cannot be told from one that aged.)
+    assert reset.sum() * ls.cell_size_ha <= restored_ha + 1e-9
+    young = ~changed & (ls.cover == Cover.PASTURE) & (ls.age == 1)
+    assert young.sum() * ls.cell_size_ha >= restored_ha - 1e-9
+
+
 def test_single_farm(small_scenario):
     sc = small_scenario.with_overrides({"landscape.n_farms": 1, "years": 5})
     model = run_checked(sc, 0)
@@ -287,7 +306,8 @@ def test_ages_reset_on_transition(small_scenario):
         changed = model.landscape.cover != cover0
         n_changed += int(changed.sum())
         assert np.all(model.landscape.age[changed] == 1)
-        assert np.array_equal(model.landscape.age[~changed], age0[~changed] + 1)
+        restored = model.record["restored_pasture_ha"]
+        assert_aged_but_restored(model.landscape, age0, changed, restored)
     assert n_changed > 0  # the check was exercised
 
 

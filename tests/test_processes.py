@@ -493,8 +493,9 @@ class TestValueOptions:
     def test_pasture_and_silvopasture_closed_forms(self, small_scenario):
         """New pasture is grazed from its first income year at a productivity that
         falls with fertility; silvopasture gives up the least fertile pasture
-        (fertility 0.7 here), which is already grazed."""
-        sc = small_scenario
+        (fertility 0.7 here), which is already grazed, until it degrades (below
+        0.5 from its 13th year: 0.7 x 0.97^12 = 0.486)."""
+        sc = small_scenario.with_overrides({"pasture.degraded_fertility": 0.5})
         pa, sp = sc.pasture, sc.silvopasture
         r, h, p = 0.15, 15, 1.2
         v = _values(sc)
@@ -509,15 +510,45 @@ class TestValueOptions:
         for t in range(1, sp.productive_life_years + 1):  # silvopasture: its life
             df = (1 + r) ** -t
             fertility = (1 - pa.fertility_depletion_rate) ** (t - 1)
-            kept += (
-                pa.beef_yield_kg_per_ha * 0.7 * fertility * p - pa.operating_cost_usd_per_ha
-            ) * df
+            if 0.7 * fertility >= pa.degraded_fertility:  # degraded pasture is not grazed
+                kept += (
+                    pa.beef_yield_kg_per_ha * 0.7 * fertility * p - pa.operating_cost_usd_per_ha
+                ) * df
             beef_sp = sp.beef_yield_kg_per_ha if t - 1 >= sp.first_income_year else 0.0
             sp_net += (beef_sp * p - sp.operating_cost_usd_per_ha) * df
         assert v[Option.PASTURE] == pytest.approx(new, rel=1e-12)
         # Knowledge 1: no perceived premium; no risk aversion; no neighbours.
         expected_sp = sp_net - sp.establishment_cost_usd_per_ha - kept
         assert v[Option.SILVOPASTURE] == pytest.approx(expected_sp, rel=1e-12)
+
+    def test_restoring_pasture_closed_form(self, small_scenario):
+        """Restoring the least fertile pasture (0.7 here) is worth a new pasture at
+        the restored fertility (grazed from its first income year) less the
+        restoration cost and the kept pasture; a pasture already below the
+        degraded fertility is kept at no value."""
+        sc = small_scenario
+        pa = sc.pasture
+        r, h, p = 0.15, 15, 1.2
+
+        def npv(f0, new):
+            value = 0.0
+            for t in range(1, h + 1):
+                f = f0 * (1 - pa.fertility_depletion_rate) ** (t - 1)
+                if f < pa.degraded_fertility:
+                    continue
+                beef = (
+                    pa.beef_yield_kg_per_ha * f * p
+                    if (t - 1 >= pa.first_income_year or not new)
+                    else 0
+                )
+                value += (beef - pa.operating_cost_usd_per_ha) * (1 + r) ** -t
+            return value
+
+        v = _values(sc)
+        renewed = npv(pa.restored_fertility, True) - pa.restoration_cost_usd_per_ha
+        assert v[Option.RESTORE_PASTURE] == pytest.approx(renewed - npv(0.7, False), rel=1e-12)
+        idle = _values(sc, pasture_fertility=np.full(1, pa.degraded_fertility / 2))
+        assert idle[Option.RESTORE_PASTURE] == pytest.approx(renewed, rel=1e-12)
 
     def test_cocoa_on_cleared_land_pays_the_clearing_instead_of_a_field(self, small_scenario):
         """Cocoa planted on cleared forest differs from cocoa on annual cropland by
@@ -537,8 +568,9 @@ class TestValueOptions:
     def test_labour_at_the_marginal_wage_lowers_each_value_by_its_days(self, small_scenario):
         """A wage w takes w x days x annuity from the value of pasture and cocoa
         (whose forgone field is worth nothing here), and w x the days silvopasture
-        adds to pasture's."""
-        sc = small_scenario
+        adds to pasture's (while the pasture it replaces is grazed: until it
+        degrades below 0.5)."""
+        sc = small_scenario.with_overrides({"pasture.degraded_fertility": 0.5})
         prices = {"monocrop": (90.0, 0.0), "cocoa": (3.0, 0.0), "beef": (1.2, 0.0)}
         # Annual crops on land of fertility 0 never pay: the field cocoa replaces is
         # worth nothing with or without a wage.
@@ -564,6 +596,14 @@ class TestValueOptions:
         }
         for option, (d, years) in days.items():
             expected = wage * d * annuity(years)
+            if option == Option.SILVOPASTURE:
+                # The pasture given up (fertility 0.7) is grazed, and needs its
+                # labour, for 12 years only: then it is degraded.
+                pasture_days = sc.pasture.labour_days_per_ha
+                expected = wage * (
+                    sc.silvopasture.labour_days_per_ha * annuity(years)
+                    - pasture_days * annuity(12)
+                )
             assert free[option] - paid[option] == pytest.approx(expected, rel=1e-9)
 
     def test_imitation_adds_weight_times_share(self, small_scenario):

@@ -157,6 +157,29 @@ def test_forty_by_forty_with_random_choices(small_scenario):
     assert_same_run(fast, reference)
 
 
+def test_degraded_pasture_abandoned_and_restored_as_in_the_reference(small_scenario):
+    """Pasture that degrades within the run (fast depletion, a high degraded
+    fertility), ample savings and random choices (logit scale 0): pasture is
+    both abandoned and restored, and both models agree cell by cell."""
+    sc = small_scenario.with_overrides(
+        {
+            "pasture.fertility_depletion_rate": 0.1,
+            "pasture.degraded_fertility": 0.45,
+            "markets.beef.initial": 2.0,
+            "markets.beef.mean": 2.0,
+            "farmers.savings_usd": 5_000.0,
+            "decision.logit_scale": 0.0,
+            "years": 12,
+        }
+    )
+    fast, reference = run_both(sc, seed=1)
+    y = fast.yearly_table()
+    assert y["abandoned_pasture_ha"].sum() > 0
+    assert y["restored_pasture_ha"].sum() > 0
+    assert y["chose_restore_pasture"].sum() > 0
+    assert_same_run(fast, reference)
+
+
 def test_a_programme_matches_the_reference(small_scenario, scenarios_dir):
     """Tambopata REDD+: obligations, avoided-emission credits, establishment
     support, training, the cocoa premium, first-come targeting."""

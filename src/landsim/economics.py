@@ -36,6 +36,7 @@ class Option(IntEnum):
     ABANDON = 4
     PASTURE = 5
     COCOA_ON_CLEARED = 6
+    RESTORE_PASTURE = 7
 
 
 OPTION_NAMES = tuple(o.name.lower() for o in Option)
@@ -127,16 +128,22 @@ def value_options(
       the mean soil fertility of the forest the farmer may clear, less the
       clearing cost (family labour valued in USD/ha);
     - pasture: forest cleared and sown to grass, grazed from its first income year
-      at a productivity that falls with the soil's fertility, less the clearing
-      cost and the cost of sowing;
+      at a productivity that falls with the soil's fertility (and not at all once
+      degraded, below ``pasture.degraded_fertility``), less the clearing cost and
+      the cost of sowing;
+    - restore pasture: the least fertile pasture renovated to
+      ``pasture.restored_fertility`` and grazed again from its first income
+      year, less ``pasture.restoration_cost_usd_per_ha`` and the pasture it was
+      (``pasture_fertility``);
     - cocoa agroforestry / silvopasture: establishment cost (perceived higher by
       ``knowledge_cost_premium x (1 - knowledge)``) and income from the yield curve,
       less the annual crop (cocoa) or the pasture (silvopasture) given up on the
       converted (least fertile) land, ``pasture_fertility`` for pasture;
     - cocoa on cleared land: cocoa agroforestry planted on forest cleared for it,
       less the clearing cost instead of a field given up;
-    - abandon: exhausted land left to regrow instead of lying idle (kept
-      exhausted land is not cropped, so keeping it is worth nothing): the fallow
+    - abandon: exhausted cropland and degraded pasture left to regrow instead of
+      lying idle (kept, they are not used, so keeping them is worth nothing; the
+      fertility is their mean ``exhausted_fertility``): the fallow
       is worth the field it gives once its soil has recovered (see
       :func:`fallow_value`).
 
@@ -176,11 +183,15 @@ def value_options(
         return (margin * d).sum(1), (revenue * d).sum(1)
 
     def pasture_npv(f0, new: bool, years: int = horizon):
+        # Grazed from the first income year while not degraded (degraded
+        # pasture lies idle: no revenue, cost or labour).
         d, age = full[:, :years], np.arange(years)
         fert = monocrop_fertility_path(f0, pasture.fertility_depletion_rate, years)
         grazed = age >= pasture.first_income_year if new else np.ones(years, dtype=bool)
         revenue = np.where(grazed, pasture.beef_yield_kg_per_ha * fert * p_b, 0.0)
         margin = revenue - pasture.operating_cost_usd_per_ha - pasture_labour
+        used = fert >= pasture.degraded_fertility
+        margin, revenue = np.where(used, margin, 0.0), np.where(used, revenue, 0.0)
         return (margin * d).sum(1), (revenue * d).sum(1)
 
     pasture_labour = (wage * pasture.labour_days_per_ha)[:, None]
@@ -197,6 +208,17 @@ def value_options(
             - risk_aversion * cv_b * new_pasture_rev
             - clearing_cost_usd_per_ha
             - pasture.establishment_cost_usd_per_ha
+        )
+    if Option.RESTORE_PASTURE in wanted:
+        renewed, renewed_rev = pasture_npv(
+            np.full(pasture_fertility.shape, pasture.restored_fertility), True
+        )
+        kept_pasture, kept_pasture_rev = pasture_npv(pasture_fertility, False)
+        values[:, Option.RESTORE_PASTURE] = (
+            renewed
+            - risk_aversion * cv_b * renewed_rev
+            - pasture.restoration_cost_usd_per_ha
+            - (kept_pasture - risk_aversion * cv_b * kept_pasture_rev)
         )
     if Option.ABANDON in wanted:
         years_fallow, recovered = fallow_recovery(

@@ -103,6 +103,8 @@ def record_transitions(model, transitions: YearChanges | None, fluxes, shared) -
             "secondary_cleared_ha": t.secondary_cleared_ha if t else 0.0,
             "claimed_ha": t.claimed_ha if t else 0.0,
             "abandoned_ha": t.abandoned_ha if t else 0.0,
+            "abandoned_pasture_ha": t.abandoned_pasture_ha if t else 0.0,
+            "restored_pasture_ha": t.converted_ha["restored_pasture"] if t else 0.0,
             "cleared_to_pasture_ha": t.cleared_to_pasture_ha if t else 0.0,
             "cleared_to_cocoa_ha": t.cleared_to_cocoa_ha if t else 0.0,
             "farms_abandoning": int(model.farmers.abandoned.sum()),

@@ -292,12 +292,12 @@ class LandUseModel(mesa.Model):
         incentives = self.programmes.value_adjustments(self.year, clear_size)
         return values + incentives, incentives
 
-    def _abandon(self, farms: FarmSurvey, abandons: np.ndarray) -> float:
+    def _abandon(self, farms: FarmSurvey, abandons: np.ndarray) -> tuple[float, float]:
         self.farmers.abandoned[:] = abandons
         return land_change.abandon(self.landscape, farms, abandons)
 
     def _change_land_use(
-        self, farms, shares, expected, incentives, rng, abandoned_ha: float
+        self, farms, shares, expected, incentives, rng, abandoned_ha: tuple
     ) -> land_change.YearChanges:
         """Stage 2: value, bound and choose one land-use change; apply it; the
         year's transitions, with stage 1's ``abandoned_ha``."""

@@ -130,6 +130,7 @@ STAGE2 = (
     *(s.option for s in PERENNIALS),
     Option.PASTURE,
     Option.COCOA_ON_CLEARED,
+    Option.RESTORE_PASTURE,
 )
 #: The stage-2 options that change land (all but keeping things as they are).
 CHANGES = [option for option in STAGE2 if option != Option.KEEP]

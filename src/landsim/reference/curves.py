@@ -133,7 +133,9 @@ def sum_in_order(values) -> float:
 def pasture_value(
     farmer, f0: float, price: float, new: bool, wage: float, years: int | None = None
 ):
-    """Present value of grazing a pasture over the farmer's planning horizon (7.6).
+    """Present value of grazing a pasture over the farmer's planning horizon (7.6),
+    while it is not degraded (below ``pasture.degraded_fertility`` it is not
+    grazed: no revenue, cost or labour).
 
     Parameters
     ----------
@@ -162,6 +164,8 @@ def pasture_value(
     labour_usd = wage * pa.labour_days_per_ha
     for t in range(1, horizon + 1):
         fertility = f0 * (1.0 - pa.fertility_depletion_rate) ** (t - 1)
+        if fertility < pa.degraded_fertility:
+            continue  # degraded: no longer grazed
         grazed = t - 1 >= pa.first_income_year or not new
         gross = pa.beef_yield_kg_per_ha * fertility * price if grazed else 0.0
         d = discount_factor(farmer.discount_rate, t)
@@ -251,6 +255,36 @@ def fallow_value(farmer, f0: float, price: float, cv: float, wage: float) -> flo
     field, revenue = annual_crop_value(farmer, fertility, price, True, wage)
     value = field - farmer.risk_aversion * cv * revenue - sc.forest.clearing_cost_usd_per_ha
     return discount_factor(farmer.discount_rate, years) * max(value, 0.0)
+
+
+def restoration_value(farmer, f0: float, price: float, cv: float, wage: float) -> float:
+    """Value (USD/ha) of renovating pasture of fertility ``f0`` (7.6): grazed again
+    from ``pasture.restored_fertility``, less the restoration cost and the pasture
+    it was, over the planning horizon, each net of its risk penalty.
+
+    Parameters
+    ----------
+    farmer : ReferenceFarmer
+    f0 : float
+        The pasture's fertility now (the farm's least fertile pasture).
+    price, cv : float
+        The expected beef price (USD/kg liveweight) and its coefficient of variation.
+    wage : float
+        The farmer's marginal wage (USD/person-day).
+
+    Returns
+    -------
+    float
+    """
+    pa, rho = farmer.model.params.pasture, farmer.risk_aversion
+    renewed, renewed_revenue = pasture_value(farmer, pa.restored_fertility, price, True, wage)
+    kept, kept_revenue = pasture_value(farmer, f0, price, False, wage)
+    return (
+        renewed
+        - rho * cv * renewed_revenue
+        - pa.restoration_cost_usd_per_ha
+        - (kept - rho * cv * kept_revenue)
+    )
 
 
 def expected_price(weight: float, history: tuple[float, float, float]) -> tuple[float, float]:

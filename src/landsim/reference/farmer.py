@@ -22,6 +22,7 @@ from landsim.reference.curves import (
     expected_price,
     fallow_value,
     pasture_value,
+    restoration_value,
     sum_in_order,
 )
 from landsim.reference.survey import FarmSurvey
@@ -78,19 +79,23 @@ class ReferenceFarmer(mesa.Agent):
         """
         model = self.model
         threshold = model.params.monocrop.exhaustion_fertility
+        degraded = model.params.pasture.degraded_fertility
         reclear = model.params.forest.reclear_fertility
-        by_cover = [0] * len(Cover)
-        monocrop, exhausted, pasture = [], [], []
-        idle = 0
+        by_cover, idle = [0] * len(Cover), [0] * len(Cover)
+        monocrop, exhausted, pasture, worn_pasture = [], [], [], []
         for cell in self.cells:
             by_cover[cell.cover] += 1
-            idle += cell.cover == Cover.MONOCROP and cell.fertility < threshold
+            if self.is_idle(cell):
+                idle[cell.cover] += 1
             if cell.cover == Cover.MONOCROP and model.may_change(cell):
                 monocrop.append(cell)
                 if cell.fertility < threshold:
                     exhausted.append(cell)
             elif cell.cover == Cover.PASTURE and model.may_change(cell):
                 pasture.append(cell)
+                if cell.fertility < degraded:
+                    worn_pasture.append(cell)
+        exhausted += worn_pasture  # the worn-out land: cropland first, then pasture
 
         def clearable(cell) -> bool:
             recovered = cell.cover == Cover.SECONDARY_FOREST and cell.fertility >= reclear
@@ -119,10 +124,17 @@ class ReferenceFarmer(mesa.Agent):
         """Whether the surveyed farm has any cell under ``cover``."""
         return survey.cells_by_cover[cover] > 0
 
+    def is_idle(self, cell) -> bool:
+        """Whether ``cell`` lies idle: exhausted annual-crop land is not cropped,
+        degraded pasture not grazed (7.11)."""
+        sc = self.model.params
+        if cell.cover == Cover.MONOCROP:
+            return cell.fertility < sc.monocrop.exhaustion_fertility
+        return cell.cover == Cover.PASTURE and cell.fertility < sc.pasture.degraded_fertility
+
     def days_needed(self, survey: FarmSurvey) -> float:
         """Labour (person-days/yr) the surveyed land needs; idle land needs none."""
-        worked = list(survey.cells_by_cover)
-        worked[Cover.MONOCROP] -= survey.idle
+        worked = [n - i for n, i in zip(survey.cells_by_cover, survey.idle, strict=True)]
         return labour.days_needed(worked, self.model.labour_days_per_ha, self.model.cell_size_ha)
 
     # ------------------------------------------------------------------ learning
@@ -261,6 +273,9 @@ class ReferenceFarmer(mesa.Agent):
             + d.imitation_weight_usd_per_ha * shares["silvopasture"]
         )
         values[Option.ABANDON] = fallow
+        values[Option.RESTORE_PASTURE] = restoration_value(
+            self, survey.pasture_min_fertility, p_b, cv_b, wage
+        )
         for option in CLEARING:  # where tenure is insecure, clearing secures land (7.0)
             values[option] += sc.settlers.tenure_value_usd_per_ha
         return values
@@ -325,6 +340,11 @@ class ReferenceFarmer(mesa.Agent):
                     system.establishment_cost_usd_per_ha * share,
                 ),
             )
+        sizes[Option.RESTORE_PASTURE] = min(
+            by_labour,
+            len(survey.pasture),
+            within_labour(days[Cover.PASTURE], sc.pasture.restoration_cost_usd_per_ha),
+        )
         for option in CHANGES:  # the farmer's share of what the constraints allow
             if sizes[option] > 0:
                 sizes[option] = max(math.floor(self.change_share * sizes[option] + 0.5), 1)
@@ -333,11 +353,13 @@ class ReferenceFarmer(mesa.Agent):
 
     # ------------------------------------------------------------------ acting
 
-    def abandon_exhausted_land(self, survey: FarmSurvey) -> int:
-        """All exhausted annual-crop cells become secondary forest; returns how many."""
+    def abandon_exhausted_land(self, survey: FarmSurvey) -> tuple[int, int]:
+        """All worn-out cells (exhausted annual crops, degraded pasture) become
+        secondary forest; returns how many, and how many of them were pasture."""
+        pasture = sum(cell.cover == Cover.PASTURE for cell in survey.exhausted)
         for cell in survey.exhausted:
             self.model.change_cover(cell, Cover.SECONDARY_FOREST)
-        return len(survey.exhausted)
+        return len(survey.exhausted), pasture
 
     def produce(self, prices: dict[str, float]) -> None:
         """Revenue, operating cost, labour, net income and cocoa of this year (7.11):
@@ -346,10 +368,9 @@ class ReferenceFarmer(mesa.Agent):
         sc, cell_ha = self.model.params, self.model.cell_size_ha
         revenue = cost = cocoa = 0.0
         by_cover = [0] * len(Cover)
-        exhausted = sc.monocrop.exhaustion_fertility
         for cell in self.cells:
-            if cell.cover == Cover.MONOCROP and cell.fertility < exhausted:
-                continue  # idle: not cropped
+            if self.is_idle(cell):
+                continue  # not cropped or grazed
             by_cover[cell.cover] += 1
             if cell.cover == Cover.MONOCROP:
                 revenue += sc.monocrop.yield_t_per_ha * cell.fertility * prices["monocrop"]

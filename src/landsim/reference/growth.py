@@ -33,8 +33,8 @@ def fertility_rates(scenario) -> dict[Cover, float]:
 
 def renew_fertility(cell, cover: Cover, scenario, recovery: dict[Cover, float]) -> None:
     """Annual crops and pasture deplete a cell's fertility; fallow and perennials
-    restore it. Exhausted annual-crop land is idle: not cropped, it keeps its
-    fertility.
+    restore it. Exhausted annual-crop land and degraded pasture are idle: not
+    used, they keep their fertility.
 
     Parameters
     ----------
@@ -50,6 +50,8 @@ def renew_fertility(cell, cover: Cover, scenario, recovery: dict[Cover, float]) 
             return
         cell.fertility = cell.fertility * (1.0 - scenario.monocrop.fertility_depletion_rate)
     elif cover == Cover.PASTURE:
+        if cell.fertility < scenario.pasture.degraded_fertility:
+            return
         cell.fertility = cell.fertility * (1.0 - scenario.pasture.fertility_depletion_rate)
     elif cover in recovery:
         cell.fertility = cell.fertility + recovery[cover] * (1.0 - cell.fertility)

@@ -279,6 +279,28 @@ def clear_forest(model: ReferenceModel, choices: dict, sizes: dict, surveys: dic
 # ----------------------------------------------------------------------------- conversion
 
 
+def choose_pasture_to_restore(
+    model: ReferenceModel, choices: dict, sizes: dict, surveys: dict, rng, investment: dict
+) -> list:
+    """The pasture cells that farmers who chose to restore pasture renovate: their
+    least fertile (ties at random, one uniform per pasture cell of those farmers,
+    in raster order); each pays ``pasture.restoration_cost_usd_per_ha`` into
+    ``investment`` (farm id -> USD)."""
+    cost = model.params.pasture.restoration_cost_usd_per_ha * model.cell_size_ha
+    farmers = [f for f in model.farmers if choices[f.farm_id] == Option.RESTORE_PASTURE]
+    cells = sorted(
+        (c for f in farmers for c in surveys[f.farm_id].pasture), key=model.raster_index
+    )
+    tie_break = dict(zip(cells, rng.random(len(cells)), strict=True))
+    restored = []
+    for f in farmers:
+        ranked = sorted(surveys[f.farm_id].pasture, key=lambda c: (c.fertility, tie_break[c]))
+        chosen = ranked[: sizes[f.farm_id]]
+        investment[f.farm_id] += len(chosen) * cost
+        restored += chosen
+    return restored
+
+
 def establish_systems(
     model: ReferenceModel, choices: dict, sizes: dict, surveys: dict, rng, cleared: dict
 ) -> dict:
@@ -335,8 +357,13 @@ def establish_systems(
             n_converted += len(chosen)
         out[f"converted_{new_cover.name.lower()}_ha"] = float(n_converted * cell_ha)
     model.programmes.record_establishment(model.year, converted)
+    restored = choose_pasture_to_restore(model, choices, sizes, surveys, rng, investment)
+    out["restored_pasture_ha"] = float(len(restored) * cell_ha)
     for cell, new_cover in to_change:
         model.change_cover(cell, new_cover)
+    for cell in restored:  # renovated: fertility up to the restored level, grass sown
+        cell.fertility = max(cell.fertility, sc.pasture.restored_fertility)
+        cell.age = 0
     for f in model.farmers:
         f.investment_usd = investment[f.farm_id]
         f.savings_usd -= f.investment_usd

@@ -222,9 +222,10 @@ class ReferenceModel(mesa.Model):
         return mean, float(np.std(window) / mean), self.market.price(product, self.year - 1)
 
     def leave_exhausted_land(self, values, incentives, surveys, rng) -> dict:
-        """Stage 1: each farmer leaves its exhausted annual-crop land to regrow, or keeps
-        cropping it (one uniform per farmer). Returns the area abandoned."""
-        abandoned_cells = 0
+        """Stage 1: each farmer leaves its worn-out land (exhausted annual crops,
+        degraded pasture) to regrow, or keeps it idle (one uniform per farmer).
+        Returns the area abandoned, and the pasture among it."""
+        abandoned_cells = abandoned_pasture = 0
         uniforms = rng.random(len(self.farmers))
         for f in self.farmers:
             v = [
@@ -235,8 +236,13 @@ class ReferenceModel(mesa.Model):
             scale = self.params.decision.logit_scale
             f.abandoned = logit_choice(v, feasible, scale, uniforms[f.farm_id]) == 1
             if f.abandoned:
-                abandoned_cells += f.abandon_exhausted_land(surveys[f.farm_id])
-        return {"abandoned_ha": float(abandoned_cells * self.cell_size_ha)}
+                cells, pasture = f.abandon_exhausted_land(surveys[f.farm_id])
+                abandoned_cells += cells
+                abandoned_pasture += pasture
+        return {
+            "abandoned_ha": float(abandoned_cells * self.cell_size_ha),
+            "abandoned_pasture_ha": float(abandoned_pasture * self.cell_size_ha),
+        }
 
     def choose_land_uses(self, surveys, shares, expected, incentives, rng):
         """Stage 2: each farmer makes one land-use change (keep, clear for annual

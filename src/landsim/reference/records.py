@@ -23,6 +23,7 @@ STAGE_2_OPTIONS = (
     Option.SILVOPASTURE,
     Option.PASTURE,
     Option.COCOA_ON_CLEARED,
+    Option.RESTORE_PASTURE,
 )
 #: Yearly land-use changes, ha, as the year's transitions give them.
 TRANSITIONS = (
@@ -31,6 +32,8 @@ TRANSITIONS = (
     "secondary_cleared_ha",
     "claimed_ha",
     "abandoned_ha",
+    "abandoned_pasture_ha",
+    "restored_pasture_ha",
     "cleared_to_pasture_ha",
     "cleared_to_cocoa_ha",
 )

@@ -17,7 +17,8 @@ class FarmSurvey:
     monocrop : list of Cell
         Annual-crop cells whose cover may change, in raster order.
     exhausted : list of Cell
-        Those of them whose fertility is below the exhaustion threshold.
+        The worn-out cells whose cover may change: annual crops below the
+        exhaustion threshold, then pasture below the degraded threshold.
     clearable : list of Cell
         Forest the farmer may clear (own or claimable), in raster order.
     monocrop_min_fertility : float
@@ -30,9 +31,10 @@ class FarmSurvey:
         The mean fertility of ``exhausted`` (0 if none).
     forest_fertility : float
         The mean fertility of ``clearable`` (1 if none).
-    idle : int
-        The farm's annual-crop cells below the exhaustion threshold, those that may
-        not change too: they are not cropped.
+    idle : list of int
+        By cover, the farm's idle cells, those that may not change too: annual
+        crops below the exhaustion threshold (not cropped) and pasture below the
+        degraded threshold (not grazed).
     """
 
     cells_by_cover: list[int]
@@ -44,4 +46,4 @@ class FarmSurvey:
     forest_fertility: float
     pasture: list
     pasture_min_fertility: float
-    idle: int
+    idle: list

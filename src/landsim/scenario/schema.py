@@ -223,6 +223,9 @@ class PastureParams(_Section):
     agb_tc_per_ha: NonNegative
     root_shoot_ratio: NonNegative
     fertility_depletion_rate: Share
+    degraded_fertility: Share
+    restoration_cost_usd_per_ha: NonNegative
+    restored_fertility: Share
 
 
 class SoilFactors(_Section):

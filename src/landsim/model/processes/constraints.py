@@ -6,9 +6,11 @@ labour the new land needs every year (the household's spare days, then hired day
 ``labour``), savings for establishment costs and the first year's hired labour
 (clearing is done with family labour; sowing pasture is paid), and the land
 available: forest for clearing, annual crops for cocoa agroforestry, pasture for
-silvopasture. Each farmer then changes its share ``farmers.change_share`` of what
-these bounds allow, rounded to whole cells (at least one): households keep labour
-and cash in reserve instead of making the largest change every year.
+silvopasture and for restoring (restored pasture counts as needing its labour
+anew: it is mostly idle degraded land). Each farmer then changes its share
+``farmers.change_share`` of what these bounds allow, rounded to whole cells (at
+least one): households keep labour and cash in reserve instead of making the
+largest change every year.
 """
 
 from __future__ import annotations
@@ -39,35 +41,32 @@ def option_sizes(
 
     upfront = upfront_shares or {}
     sizes = np.zeros((fs.n, len(Option)))
-    sizes[:, Option.CLEAR] = np.minimum(
-        np.minimum(k_labour, survey.n_candidates),
-        labour.labour_cap(days_per_ha[Cover.MONOCROP] * cell, 0.0, balance, wage),
-    )
-    sizes[:, Option.PASTURE] = np.minimum(
-        np.minimum(k_labour, survey.n_candidates),
-        labour.labour_cap(
-            days_per_ha[Cover.PASTURE] * cell,
-            params.pasture.establishment_cost_usd_per_ha * cell,
-            balance,
-            wage,
-        ),
-    )
-    cocoa = params.cocoa_agroforestry
+
+    def bound(land, days_per_ha_more, cost_usd_per_ha):
+        """Cells of ``land`` within the labour to change them, the labour they add
+        and their cost."""
+        cap = labour.labour_cap(days_per_ha_more * cell, cost_usd_per_ha * cell, balance, wage)
+        return np.minimum(np.minimum(k_labour, land), cap)
+
+    pasture, cocoa = params.pasture, params.cocoa_agroforestry
     cocoa_cost = np.asarray(
         cocoa.establishment_cost_usd_per_ha * upfront.get(Option.COCOA_AGROFORESTRY, 1.0)
     )
-    sizes[:, Option.COCOA_ON_CLEARED] = np.minimum(
-        np.minimum(k_labour, survey.n_candidates),
-        labour.labour_cap(cocoa.labour_days_per_ha * cell, cocoa_cost * cell, balance, wage),
+    forest = survey.n_candidates
+    sizes[:, Option.CLEAR] = bound(forest, days_per_ha[Cover.MONOCROP], 0.0)
+    sizes[:, Option.PASTURE] = bound(
+        forest, days_per_ha[Cover.PASTURE], pasture.establishment_cost_usd_per_ha
     )
+    sizes[:, Option.COCOA_ON_CLEARED] = bound(forest, cocoa.labour_days_per_ha, cocoa_cost)
     for system in PERENNIALS:
         p = system_params(system, params)
         cost = np.asarray(p.establishment_cost_usd_per_ha * upfront.get(system.option, 1.0))
         extra_days = p.labour_days_per_ha - days_per_ha[system.established_on]
-        sizes[:, system.option] = np.minimum(
-            np.minimum(k_labour, survey.count_of(system.established_on)),
-            labour.labour_cap(extra_days * cell, cost * cell, balance, wage),
-        )
+        sizes[:, system.option] = bound(survey.count_of(system.established_on), extra_days, cost)
+    # Restored pasture is grazed (and worked) again, at a cost.
+    sizes[:, Option.RESTORE_PASTURE] = bound(
+        survey.n_pasture, days_per_ha[Cover.PASTURE], pasture.restoration_cost_usd_per_ha
+    )
     # Each farmer changes its share of what the constraints allow, rounded to
     # whole cells (at least one where any is allowed).
     allowed = sizes[:, CHANGES]

@@ -1,8 +1,9 @@
 """Production, income and savings (ODD: "Production and income").
 
 Annual crops yield in proportion to soil fertility (exhausted land, below
-``monocrop.exhaustion_fertility``, is not cropped: it lies idle until it is
-abandoned or planted); cocoa agroforestry follows its
+``monocrop.exhaustion_fertility``, is not cropped, and degraded pasture, below
+``pasture.degraded_fertility``, not grazed: they lie idle until they are
+abandoned, planted or restored); cocoa agroforestry follows its
 yield curve by age; silvopasture sells beef from its first income year, pasture
 from its first income year in proportion to its soil's fertility. Revenue is
 at this year's prices. A farm short of labour hires workers and pays them from its
@@ -20,6 +21,7 @@ from landsim.economics import cocoa_yield
 from landsim.market import PRODUCTS, Market
 from landsim.model.ownership import Ownership
 from landsim.model.processes import labour
+from landsim.model.processes.survey import idle_limits
 from landsim.model.state import N_COVERS, Cover, FarmerState, Landscape
 from landsim.scenario import CocoaParams, Scenario
 
@@ -59,13 +61,13 @@ def produce(
     producing = np.flatnonzero(c >= Cover.MONOCROP)
     cells, o, c = owned[producing], o[producing], c[producing]
     a, f = ls.age.ravel()[cells], ls.fertility.ravel()[cells]
-    idle = (c == Cover.MONOCROP) & (f < sc.monocrop.exhaustion_fertility)
-    area = np.bincount(o * N_COVERS + c, minlength=fs.n * N_COVERS).reshape(fs.n, N_COVERS)
-    area[:, Cover.MONOCROP] -= np.bincount(o[idle], minlength=fs.n)
+    idle = f < idle_limits(sc).take(c)
+    working = ~idle
+    o_w, c_w = o[working], c[working]
+    area = np.bincount(o_w * N_COVERS + c_w, minlength=fs.n * N_COVERS).reshape(fs.n, N_COVERS)
     needed = labour.days_needed(area, days_per_ha, ls.cell_size_ha)
     work = labour.work(needed, fs.labour_days_per_year, fs.savings_usd, sc.labour)
-    working = ~idle
-    cells, o, c, a, f = cells[working], o[working], c[working], a[working], f[working]
+    cells, o, c, a, f = cells[working], o_w, c_w, a[working], f[working]
     p = {name: market.price(name, year) for name in PRODUCTS}
 
     revenue = np.zeros(cells.size)

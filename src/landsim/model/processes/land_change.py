@@ -1,7 +1,8 @@
 """Land-use change (ODD: "Land-use change"): the year's choices applied to explicit
 cells.
 
-- Abandoning: the farm's exhausted annual-crop cells become secondary forest.
+- Abandoning: the farm's worn-out cells (exhausted annual crops, degraded
+  pasture) become secondary forest.
 - Clearing: a farm clears its own forest before claimable unowned forest, each
   nearest existing fields and roads first (ties at random); clearing unowned
   forest makes it the farm's; cleared cells become annual cropland, pasture (sown
@@ -10,6 +11,9 @@ cells.
 - Perennial systems are established on the farm's least fertile cells of the
   cover they replace (annual crops for cocoa agroforestry, pasture for
   silvopasture; ties at random), their establishment cost paid from savings.
+- Restoring pasture renovates the farm's least fertile pasture cells (ties at
+  random): their fertility rises to ``pasture.restored_fertility``, at
+  ``pasture.restoration_cost_usd_per_ha`` paid from savings.
 
 A changed cell's age is reset (:func:`change_cover`); its soil carbon then
 approaches the new cover's equilibrium (``soil``).
@@ -75,13 +79,16 @@ def change_cover(landscape: Landscape, cells: np.ndarray, new_cover: Cover) -> N
     landscape.age.ravel()[cells] = 0
 
 
-def abandon(landscape: Landscape, survey: FarmSurvey, abandons: np.ndarray) -> float:
-    """Exhausted annual-crop land of the farmers who abandon becomes secondary
-    forest. Returns the area abandoned (ha)."""
+def abandon(landscape: Landscape, survey: FarmSurvey, abandons: np.ndarray) -> tuple[float, float]:
+    """The worn-out land (exhausted annual crops, degraded pasture) of the farmers
+    who abandon becomes secondary forest. Returns the area abandoned and the part
+    of it that was pasture (ha)."""
     exhausted, farm = survey.exhausted_cells
     cells = exhausted[abandons[farm]]
+    pasture = int(np.count_nonzero(landscape.cover.ravel()[cells] == Cover.PASTURE))
     change_cover(landscape, cells, Cover.SECONDARY_FOREST)
-    return float(cells.size * landscape.cell_size_ha)
+    cell = landscape.cell_size_ha
+    return float(cells.size * cell), float(pasture * cell)
 
 
 def cells_to_clear(
@@ -177,14 +184,34 @@ def apply_choices(
         extra = planted if system.option == Option.COCOA_AGROFORESTRY else farms[:0]
         established[system.option] = np.concatenate([farms, extra])
 
+    restored, restored_farm = cells_to_convert(
+        survey.pasture_cells, k, Option.RESTORE_PASTURE, fert, rng
+    )
+    investment += restoration_cost_usd(params, restored_farm, fs.n, cell)
+    areas["restored_pasture"] = float(restored.size * cell)
     for cells, new_cover in changed:
         change_cover(ls, cells, new_cover)
+    restore_pasture(ls, restored, params.pasture.restored_fertility)
     ownership.record_clearing(ls, cleared, cleared_farm, claimed)
     fs.investment_usd[:] = investment
     fs.savings_usd -= investment
     return LandChange(
         cleared, cleared_farm, primary, was_unowned, cleared_cover, established, areas
     )
+
+
+def restoration_cost_usd(params: Scenario, farms: np.ndarray, n: int, cell_size_ha: float):
+    """What restoring the cells of ``farms`` costs each farm (USD, from savings)."""
+    cost = params.pasture.restoration_cost_usd_per_ha * cell_size_ha
+    return np.bincount(farms, minlength=n) * cost
+
+
+def restore_pasture(landscape: Landscape, cells: np.ndarray, restored_fertility: float) -> None:
+    """Renovate pasture ``cells``: their fertility rises to ``restored_fertility``
+    (never falls) and their age is reset (the grass is sown again)."""
+    fert = landscape.fertility.ravel()
+    fert[cells] = np.maximum(fert[cells], restored_fertility)
+    landscape.age.ravel()[cells] = 0
 
 
 def use_cleared_land(
@@ -243,7 +270,9 @@ class YearChanges:
     Attributes
     ----------
     abandoned_ha : float
-        Annual-crop land abandoned to secondary forest (stage 1).
+        Worn-out land abandoned to secondary forest (stage 1).
+    abandoned_pasture_ha : float
+        The degraded pasture among it.
     deforestation_ha, secondary_cleared_ha, claimed_ha : float
         Primary forest cleared, fallow cleared, and unowned land claimed by clearing.
     deforestation_enrolled_ha, deforestation_not_enrolled_ha : float
@@ -254,12 +283,14 @@ class YearChanges:
         Forest (primary or secondary) cleared for pasture, and for cocoa
         agroforestry; the rest of the cleared forest became annual crops.
     converted_ha : dict of str to float
-        Land converted to each perennial system, by system name.
+        Land converted to each perennial system, by system name, and pasture
+        restored (``"restored_pasture"``).
     cleared_forest_ha : ndarray
         Forest (primary or secondary) each farm cleared.
     """
 
     abandoned_ha: float
+    abandoned_pasture_ha: float
     deforestation_ha: float
     secondary_cleared_ha: float
     claimed_ha: float
@@ -273,16 +304,21 @@ class YearChanges:
 
 
 def tally(
-    change: LandChange, abandoned_ha: float, enrolled: np.ndarray, cell_size_ha: float, n: int
+    change: LandChange,
+    abandoned_ha: tuple[float, float],
+    enrolled: np.ndarray,
+    cell_size_ha: float,
+    n: int,
 ) -> YearChanges:
     """The year's transitions (see :class:`YearChanges`) from stage 1's abandoned
-    area and stage 2's changes."""
+    area (all, and pasture: :func:`abandon`) and stage 2's changes."""
     cell, primary, was_unowned = cell_size_ha, change.primary, change.was_unowned
     enrolled = enrolled[change.cleared_farm]
     deforestation = float(primary.sum() * cell)
     own = primary & ~was_unowned
     return YearChanges(
-        abandoned_ha=abandoned_ha,
+        abandoned_ha=abandoned_ha[0],
+        abandoned_pasture_ha=abandoned_ha[1],
         deforestation_ha=deforestation,
         secondary_cleared_ha=float(change.cleared.size * cell) - deforestation,
         claimed_ha=float(was_unowned.sum() * cell),

@@ -1,7 +1,7 @@
 """Soil (ODD: "Soil fertility" and "Soil carbon").
 
 Fertility: annual crops and pasture deplete the soil (``f (1 - d)``), but idle
-(exhausted) annual-crop land keeps its fertility; fallow and tree systems let it
+land (exhausted cropland, degraded pasture) keeps its fertility; fallow and tree systems let it
 recover (``f + g (1 - f)``). Soil organic carbon approaches its cover's
 IPCC Tier 1 equilibrium at a first-order rate (``soil.approach_rate_per_year``):
 each year the gap shrinks by the factor ``exp(-rate)``, so most of a change comes
@@ -25,6 +25,7 @@ import numpy as np
 
 from landsim import carbon
 from landsim.model import _fast
+from landsim.model.processes.survey import idle_limits
 from landsim.model.state import (
     N_COVERS,
     PERENNIALS,
@@ -38,13 +39,13 @@ from landsim.scenario import Scenario
 
 @dataclass(frozen=True)
 class FertilityRates:
-    """Per cover code, the yearly fertility factor (``1 - depletion``) and recovery
-    rate; annual-crop land below ``idle_below`` is idle (not cropped) and keeps its
-    fertility."""
+    """Per cover code, the yearly fertility factor (``1 - depletion``), the
+    recovery rate, and the fertility below which land lies idle and keeps its
+    fertility (:func:`landsim.model.processes.survey.idle_limits`)."""
 
     factors: np.ndarray
     rates: np.ndarray
-    idle_below: float
+    idle_below: np.ndarray
 
     @classmethod
     def for_scenario(cls, params: Scenario) -> FertilityRates:
@@ -55,7 +56,7 @@ class FertilityRates:
         rates[Cover.SECONDARY_FOREST] = params.forest.fertility_recovery_rate
         for system in PERENNIALS:
             rates[system.cover] = system_params(system, params).fertility_recovery_rate
-        return cls(factors, rates, params.monocrop.exhaustion_fertility)
+        return cls(factors, rates, idle_limits(params))
 
 
 def update_fertility(landscape: Landscape, fertility: FertilityRates) -> None:
@@ -70,7 +71,7 @@ def update_fertility(landscape: Landscape, fertility: FertilityRates) -> None:
     cells = np.flatnonzero(_fast.cover_mask(cover, moving))
     c = cover[cells].astype(np.intp)
     f = fert[cells]
-    idle = (c == Cover.MONOCROP) & (f < fertility.idle_below)
+    idle = f < fertility.idle_below.take(c)
     f = np.where(idle, f, f * factors.take(c))
     f += rates.take(c) * (1.0 - f)
     fert[cells] = f

@@ -29,7 +29,9 @@ class FarmSurvey:
     monocrop_min_fertility : ndarray
         Fertility of each farm's least fertile such cell (1 where none).
     n_exhausted : int ndarray
-        Annual-crop cells below ``monocrop.exhaustion_fertility``.
+        Worn-out cells that may change: annual crops below
+        ``monocrop.exhaustion_fertility`` and pasture below
+        ``pasture.degraded_fertility``.
     exhausted_fertility : ndarray
         Their mean fertility (0 where none).
     n_candidates : int ndarray
@@ -47,10 +49,12 @@ class FarmSurvey:
     pasture_cells : (ndarray, ndarray, ndarray)
         The pasture cells that may change, their farm and their fertility.
     exhausted_cells : (ndarray, ndarray)
-        The exhausted annual-crop cells and their farm.
-    n_idle : int ndarray
-        All annual-crop cells below ``monocrop.exhaustion_fertility``, those that
-        may not change too: exhausted land is not cropped (it lies idle).
+        The worn-out cells (the annual-crop ones, then the pasture ones) and their
+        farm.
+    idle_cells : int ndarray, shape (n_farms, n_covers)
+        Cells of each cover that lie idle, those that may not change too: annual
+        crops below ``monocrop.exhaustion_fertility`` (not cropped) and pasture
+        below ``pasture.degraded_fertility`` (not grazed).
     """
 
     area_cells: np.ndarray
@@ -66,14 +70,12 @@ class FarmSurvey:
     n_pasture: np.ndarray
     pasture_min_fertility: np.ndarray
     pasture_cells: tuple[np.ndarray, np.ndarray, np.ndarray]
-    n_idle: np.ndarray
+    idle_cells: np.ndarray
 
     def worked_cells(self) -> np.ndarray:
         """Cells of each cover that are worked (need labour), shape (n_farms,
-        n_covers): all of them but idle annual-crop land."""
-        worked = self.area_cells.copy()
-        worked[:, Cover.MONOCROP] -= self.n_idle
-        return worked
+        n_covers): all of them but idle land."""
+        return self.area_cells - self.idle_cells
 
     def cells_of(self, cover: Cover) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The cells of ``cover`` (annual crops or pasture) that may change, their
@@ -95,16 +97,21 @@ def survey_farms(
     area = np.bincount(o * N_COVERS + c, minlength=n * N_COVERS).reshape(n, N_COVERS)
 
     # Annual-crop and pasture cells that may change, in raster order, and the
-    # least fertile of each; the exhausted annual-crop cells.
+    # least fertile of each; the worn-out ones (exhausted cropland, then degraded
+    # pasture), which may be abandoned.
     mono_cells, mono_farm, mono_fert, mono_min = _farmland(
         c == Cover.MONOCROP, owned, o, fert, ownership, n
     )
     pasture = _farmland(c == Cover.PASTURE, owned, o, fert, ownership, n)
-    exh = mono_fert < params.monocrop.exhaustion_fertility
-    idle = count_idle(c, fert[owned], o, params.monocrop.exhaustion_fertility, n)
-    exh_farm = mono_farm[exh]
+    limits = idle_limits(params)
+    idle = count_idle(c, fert[owned], o, limits, n)
+    worn_m = mono_fert < limits[Cover.MONOCROP]
+    worn_p = pasture[2] < limits[Cover.PASTURE]
+    exh_cells = np.concatenate([mono_cells[worn_m], pasture[0][worn_p]])
+    exh_farm = np.concatenate([mono_farm[worn_m], pasture[1][worn_p]])
+    exh_f = np.concatenate([mono_fert[worn_m], pasture[2][worn_p]])
     n_exh = np.bincount(exh_farm, minlength=n)
-    exh_fert = np.bincount(exh_farm, mono_fert[exh], minlength=n) / np.maximum(n_exh, 1)
+    exh_fert = np.bincount(exh_farm, exh_f, minlength=n) / np.maximum(n_exh, 1)
 
     # Forest a farm may clear: its own, or unowned forest it can claim;
     # fallow only once its soil has recovered (``forest.reclear_fertility``).
@@ -125,19 +132,31 @@ def survey_farms(
         forest_fertility=np.where(n_cand > 0, cand_fert, 1.0),
         clear_candidates=(cand, cand_farm),
         monocrop_cells=(mono_cells, mono_farm, mono_fert),
-        exhausted_cells=(mono_cells[exh], exh_farm),
+        exhausted_cells=(exh_cells, exh_farm),
         n_pasture=np.bincount(pasture[1], minlength=n),
         pasture_min_fertility=pasture[3],
         pasture_cells=pasture[:3],
-        n_idle=idle,
+        idle_cells=idle,
     )
 
 
-def count_idle(cover, fertility, farm, exhaustion_fertility: float, n: int) -> np.ndarray:
-    """Idle annual-crop cells per farm: those below ``exhaustion_fertility``
-    (``cover``, ``fertility`` and ``farm`` of the owned cells)."""
-    idle = (cover == Cover.MONOCROP) & (fertility < exhaustion_fertility)
-    return np.bincount(farm[idle], minlength=n)
+def idle_limits(params: Scenario) -> np.ndarray:
+    """Per cover code, the fertility below which land lies idle (not used): the
+    exhaustion fertility of annual crops and the degraded fertility of pasture;
+    0 for the others."""
+    limits = np.zeros(N_COVERS)
+    limits[Cover.MONOCROP] = params.monocrop.exhaustion_fertility
+    limits[Cover.PASTURE] = params.pasture.degraded_fertility
+    return limits
+
+
+def count_idle(cover, fertility, farm, limits: np.ndarray, n: int) -> np.ndarray:
+    """Idle cells of each cover per farm, shape (n, n_covers): those below their
+    cover's ``limits`` (:func:`idle_limits`; ``cover``, ``fertility`` and
+    ``farm`` of the owned cells)."""
+    idle = fertility < limits.take(cover)
+    code = farm[idle] * N_COVERS + cover[idle]
+    return np.bincount(code, minlength=n * N_COVERS).reshape(n, N_COVERS)
 
 
 def _farmland(mask, owned, farm, fertility, ownership: Ownership, n: int):
@@ -160,37 +179,53 @@ def survey_after_abandonment(
     params: Scenario,
 ) -> FarmSurvey:
     """The survey after the abandonment of stage 1, updated from the one before it:
-    only the abandoning farms' exhausted annual-crop cells changed (to secondary
-    forest, fertility unchanged)."""
+    only the abandoning farms' worn-out cells changed (to secondary forest,
+    fertility unchanged)."""
     if not abandons.any():
         return survey
     n = abandons.size
-    if params.forest.reclear_fertility <= params.monocrop.exhaustion_fertility:
+    limits = idle_limits(params)
+    if params.forest.reclear_fertility <= limits.max():
         # Abandoned land may be cleared at once: survey again.
         return survey_farms(landscape, ownership, params, n)
-    mono_cells, mono_farm, mono_fert = survey.monocrop_cells
-    exh = mono_fert < params.monocrop.exhaustion_fertility
-    gone = exh & abandons[mono_farm]
-    n_gone = np.bincount(mono_farm[gone], minlength=n)
-    area = survey.area_cells.copy()
-    area[:, Cover.MONOCROP] -= n_gone
-    area[:, Cover.SECONDARY_FOREST] += n_gone
-    # The abandoning farms' least fertile annual crop is now their least
-    # fertile unexhausted one (or none).
-    mono_min = np.where(abandons, 1.0, survey.monocrop_min_fertility)
-    left = ~gone & abandons[mono_farm]
-    np.minimum.at(mono_min, mono_farm[left], mono_fert[left])
-    keep = ~gone
+    area, idle = survey.area_cells.copy(), survey.idle_cells.copy()
+    mono, n_mono_gone, mono_min = _without_worn(
+        survey.monocrop_cells, survey.monocrop_min_fertility, abandons, limits[Cover.MONOCROP]
+    )
+    pasture, n_pasture_gone, pasture_min = _without_worn(
+        survey.pasture_cells, survey.pasture_min_fertility, abandons, limits[Cover.PASTURE]
+    )
+    for cover, gone in ((Cover.MONOCROP, n_mono_gone), (Cover.PASTURE, n_pasture_gone)):
+        area[:, cover] -= gone
+        idle[:, cover] -= gone
+        area[:, Cover.SECONDARY_FOREST] += gone
     exhausted, exh_farm = survey.exhausted_cells
     still = ~abandons[exh_farm]
     return replace(
         survey,
         area_cells=area,
+        idle_cells=idle,
         n_exhausted=np.where(abandons, 0, survey.n_exhausted),
         exhausted_fertility=np.where(abandons, 0.0, survey.exhausted_fertility),
         monocrop_min_fertility=mono_min,
-        n_monocrop=survey.n_monocrop - n_gone,
-        n_idle=survey.n_idle - n_gone,
-        monocrop_cells=(mono_cells[keep], mono_farm[keep], mono_fert[keep]),
+        n_monocrop=survey.n_monocrop - n_mono_gone,
+        monocrop_cells=mono,
+        n_pasture=survey.n_pasture - n_pasture_gone,
+        pasture_min_fertility=pasture_min,
+        pasture_cells=pasture,
         exhausted_cells=(exhausted[still], exh_farm[still]),
     )
+
+
+def _without_worn(farmland, lowest, abandons, limit: float):
+    """``farmland`` (cells, farm, fertility) without the abandoning farms' cells
+    below ``limit``; how many each farm lost; and each farm's lowest fertility
+    left (the abandoning farms': among what they keep, 1 where nothing)."""
+    cells, farm, fert = farmland
+    gone = (fert < limit) & abandons[farm]
+    n_gone = np.bincount(farm[gone], minlength=abandons.size)
+    lowest = np.where(abandons, 1.0, lowest)
+    left = ~gone & abandons[farm]
+    np.minimum.at(lowest, farm[left], fert[left])
+    keep = ~gone
+    return (cells[keep], farm[keep], fert[keep]), n_gone, lowest
