@@ -74,7 +74,7 @@ def test_readme_python_example_runs(monkeypatch):
 
 SECTIONS = (
     "landscape|farmers|decision|markets|forest|monocrop|cocoa_agroforestry|silvopasture|"
-    "soil|programmes"
+    "soil|programmes|roads"
 )
 #: A dotted scenario key, not part of a longer name (``model.landscape.cover``).
 DOTTED_KEY = re.compile(rf"(?<![\w./-])((?:{SECTIONS})(?:\.\w+)+)")

@@ -12,7 +12,7 @@ from these arrays on demand for the browser view and small runs.
 =============  ==============================================================
 """
 
-from landsim.landscape.generator import generate_landscape
+from landsim.landscape.generator import distance_to_road, generate_landscape
 from landsim.landscape.groups import lexsort_groups, rank_within_groups
 from landsim.landscape.layers import (
     COVER_NAMES,
@@ -39,6 +39,7 @@ __all__ = [
     "REQUIRED_LAYERS",
     "Cover",
     "Landscape",
+    "distance_to_road",
     "generate_landscape",
     "lexsort_groups",
     "load_landscape",

@@ -3,7 +3,8 @@
 One year (docs/ODD.md, "Process overview and scheduling"), each a process of
 ``landsim.model.processes``:
 
-0. settlers arrive along roads and claim open forest (``settlers``);
+0. the year's scheduled roads are built (``roads``); settlers arrive along roads
+   and claim open forest (``settlers``);
 1. farmers form price expectations from the recent price history (``prices``);
 2. each farmer surveys its land (``survey``);
 3. social learning: knowledge grows with the share of neighbours who adopted
@@ -53,6 +54,7 @@ from landsim.model.processes import (
     land_change,
     learning,
     prices,
+    roads,
     settlers,
     soil,
     survey,
@@ -60,7 +62,7 @@ from landsim.model.processes import (
 )
 from landsim.model.processes.survey import FarmSurvey
 from landsim.model.programmes import Programmes
-from landsim.model.setup import apply_keyword_overrides, build_landscape, resolve_scenario
+from landsim.model.setup import apply_keyword_overrides, prepare_landscape, resolve_scenario
 from landsim.model.state import (
     STAGE2,
     Cover,
@@ -146,8 +148,7 @@ class LandUseModel(mesa.Model):
         land_rng, farmer_rng, market_rng, self._decision_rng = streams[:4]
         programme_rng, self._settler_rng = streams[4:]
 
-        if landscape is None:
-            landscape = build_landscape(scenario, land_rng)
+        landscape = prepare_landscape(scenario, landscape, land_rng)
         farmers = draw_farmers(
             scenario.farmers, landscape.owner, scenario.decision.neighbours, farmer_rng
         )
@@ -227,6 +228,7 @@ class LandUseModel(mesa.Model):
         """Simulate one year: the ODD schedule (see the module docstring)."""
         self.year += 1
         rng = self._decision_rng.spawn(1)[0]
+        roads.build_roads(self.state)
         self._settlers_arrived = self._welcome_settlers()
         self._refresh_ownership()
         expected = prices.form_expectations(self.state)
@@ -368,7 +370,7 @@ class LandUseModel(mesa.Model):
         self.record = self._measure(changes, fluxes)
         self.running = self.year < self.params.years
         if self._grid is not None:
-            self._sync_grid()
+            grid.sync_grid(self._grid, self.landscape)
         self.datacollector.collect(self)
 
     # ------------------------------------------------------------------ outputs
@@ -415,6 +417,3 @@ class LandUseModel(mesa.Model):
         if self._grid is None:
             self._grid = grid.build_grid(self.landscape, self.random)
         return self._grid
-
-    def _sync_grid(self) -> None:
-        grid.sync_grid(self._grid, self.landscape)

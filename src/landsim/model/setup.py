@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from landsim import limits
 from landsim.landscape import Landscape, generate_landscape, load_landscape
-from landsim.scenario import Scenario, resolve_scenario
+from landsim.scenario import Scenario, check_roads, resolve_scenario
 
-__all__ = ["apply_keyword_overrides", "build_landscape", "resolve_scenario"]
+__all__ = ["apply_keyword_overrides", "build_landscape", "prepare_landscape", "resolve_scenario"]
 
 
 def apply_keyword_overrides(scenario: Scenario, overrides: dict) -> Scenario:
@@ -35,3 +35,13 @@ def build_landscape(scenario: Scenario, rng) -> Landscape:
         limits.check_model_memory(scenario)  # before allocating anything
         return generate_landscape(params, rng, source=scenario.source)
     return load_landscape(params.source, params)  # checks memory from the headers
+
+
+def prepare_landscape(scenario: Scenario, landscape: Landscape | None, rng) -> Landscape:
+    """The landscape a model starts from: ``landscape`` if given, else the
+    scenario's (:func:`build_landscape`); its extent checked against the
+    scenario's road schedule (:func:`landsim.scenario.check_roads`)."""
+    if landscape is None:
+        landscape = build_landscape(scenario, rng)
+    check_roads(scenario, landscape.shape, landscape.cell_size_ha)
+    return landscape

@@ -18,6 +18,7 @@ module             what it holds
                    sizes, abandonment, production, savings
 ``land``           the Mesa grid and its layers, distances to fields, clearing and
                    conversion of cells
+``roads``          the year's scheduled road segments: lines of road cells
 ``growth``         every cell one year on: fertility, age, carbon and its fluxes
 ``carbon``         biomass and soil carbon of each cover
 ``programmes``     contracts, enrolment and targeting, the programmes' year
@@ -40,7 +41,8 @@ What is shared with the vectorised model, and what is not:
   (:mod:`landsim.provenance`), the memory check (:mod:`landsim.limits`) and
   :mod:`landsim.errors`. Nothing else of landsim is imported
   (``tests/test_architecture.py``).
-- *Written afresh*: every yearly process: price expectations, farm statistics,
+- *Written afresh*: every yearly process: road building (the line of cells of a
+  scheduled segment, the distance to roads), price expectations, farm statistics,
   social learning, option values, the logit choices, option sizes, abandonment,
   clearing and conversion of cells, production, savings, growth of fertility,
   ages, biomass and soil carbon, carbon accounting, incentive programmes

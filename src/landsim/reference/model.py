@@ -21,8 +21,9 @@ from landsim.reference.growth import grow
 from landsim.reference.land import LAYERS, build_grid, clear_forest, establish_systems
 from landsim.reference.programmes import ReferenceProgrammes
 from landsim.reference.records import farm_table, measure, read_record
+from landsim.reference.roads import build_roads
 from landsim.reference.settlers import land_rent, welcome_settlers
-from landsim.scenario import Scenario, resolve_scenario
+from landsim.scenario import Scenario, check_roads, resolve_scenario
 
 #: The attributes of a farmer drawn at set-up or on arrival (besides its
 #: neighbours), in the order they are drawn.
@@ -81,6 +82,7 @@ class ReferenceModel(mesa.Model):
 
         if landscape is None:
             landscape = self._build_landscape(land_rng)
+        check_roads(scenario, landscape.shape, landscape.cell_size_ha)
         self.year = 0
         self.cell_size_ha = landscape.cell_size_ha
         self.shape = landscape.shape
@@ -173,6 +175,7 @@ class ReferenceModel(mesa.Model):
         self.year += 1
         farmers, year = self.farmers, self.year
         year_rng = self._decision_rng.spawn(1)[0]
+        build_roads(self)
         self.settlers_arrived = welcome_settlers(self)
         expected = {p: self.expected_price(p) for p in PRODUCTS}
         surveys = {f.farm_id: f.survey() for f in farmers}

@@ -29,6 +29,7 @@ module             what it holds
 ``types``          value types and limits
 ``distributions``  distributions and the range rule
 ``schema``         the sections and :class:`Scenario`
+``roads``          the road-building schedule and its checks (:func:`road_problems`)
 ``io``             files, ``extends``, the default, overrides, error translation
 =================  ============================================================
 """
@@ -50,6 +51,13 @@ from landsim.scenario.io import (
     read_toml,
     resolve_scenario,
     set_table_path,
+)
+from landsim.scenario.roads import (
+    RoadExtension,
+    RoadParams,
+    cell_side_km,
+    check_roads,
+    road_problems,
 )
 from landsim.scenario.schema import (
     CarbonPayment,
@@ -129,6 +137,8 @@ __all__ = [
     "PriceProcess",
     "Programme",
     "Real",
+    "RoadExtension",
+    "RoadParams",
     "Scenario",
     "ScenarioError",
     "SettlerParams",
@@ -138,6 +148,8 @@ __all__ = [
     "Text",
     "Training",
     "Uniform",
+    "cell_side_km",
+    "check_roads",
     "get_path",
     "has_path",
     "is_scenario_key",
@@ -146,5 +158,6 @@ __all__ = [
     "read_toml",
     "rescale",
     "resolve_scenario",
+    "road_problems",
     "set_table_path",
 ]

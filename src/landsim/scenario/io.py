@@ -14,6 +14,7 @@ from typing import Annotated, Any, get_args, get_origin
 
 from landsim.errors import ScenarioError, keys_at, validate_file_data
 from landsim.scenario.distributions import Constant, LogNormal, Normal, Uniform
+from landsim.scenario.roads import road_problems
 from landsim.scenario.schema import Scenario
 from landsim.scenario.types import (
     DEFAULT_NAME,
@@ -344,4 +345,9 @@ _TAGS = set(_DISTRIBUTIONS)
 def _validate(data: dict, source: str) -> Scenario:
     scenario = validate_file_data(Scenario, data, source, quote_after=(), hidden=frozenset(_TAGS))
     scenario._source = source
+    params = scenario.landscape  # a file's extent is checked when the model reads it
+    shape = (params.height, params.width) if params.source == "synthetic" else None
+    problems = road_problems(scenario.roads, scenario.years, shape, params.cell_size_ha)
+    if problems:
+        raise ScenarioError(source, problems)
     return scenario

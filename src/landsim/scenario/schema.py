@@ -16,6 +16,7 @@ from pydantic import (
 
 from landsim.errors import ScenarioError
 from landsim.scenario.distributions import _dist_in
+from landsim.scenario.roads import RoadParams
 from landsim.scenario.types import (
     MAX_GRID_SIDE,
     MAX_SEED,
@@ -350,6 +351,7 @@ class Scenario(_Section):
     farmers: FarmerParams
     labour: LabourParams
     settlers: SettlerParams
+    roads: RoadParams
     decision: DecisionParams
     markets: MarketParams
     forest: ForestParams

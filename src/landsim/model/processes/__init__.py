@@ -4,6 +4,8 @@ and scheduling"), in the order ``LandUseModel.step`` calls them:
 =====================  ==============================================================
 module                 submodel
 =====================  ==============================================================
+``roads``              the year's scheduled road segments built (roads only)
+``settlers``           in-migration along roads: lots claimed, farmers added
 ``prices``             price expectations from the recent price history
 ``survey``             what each farmer knows of its land (:class:`FarmSurvey`)
 ``learning``           social learning from neighbours' adoption
