@@ -132,6 +132,19 @@ def test_console_script_runs_default_without_traceback(tmp_path):
     assert bad.returncode == 2 and "Traceback" not in bad.stderr
 
 
+@pytest.mark.parametrize("module", ["landsim", "landsim.cli"])
+def test_python_dash_m_runs_the_command(module, tmp_path):
+    proc = subprocess.run(
+        [sys.executable, "-m", module, "run", "--years", "1"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "scenario 'default'" in proc.stdout
+
+
 def test_shipped_scenarios_load_and_run():
     from landsim import load_scenario, simulate
 
