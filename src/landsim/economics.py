@@ -329,7 +329,6 @@ def fallow_value(
 
     ``discount`` holds each farmer's discount factors for years 1, 2, ...
     (:func:`discount_factors`).
-
     """
     rows = np.arange(years.size)
     waited = np.where(years > 0, discount[rows, np.maximum(years - 1, 0)], 1.0)

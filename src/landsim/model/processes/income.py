@@ -57,7 +57,7 @@ def produce(
     owned, o = ownership.owned, ownership.owned_farm
     c = ls.cover.ravel()[owned]
     # Annual crops, cocoa, silvopasture and pasture produce (or cost anything),
-    # but not exhausted annual-crop land, which lies idle.
+    # but not idle land (exhausted annual crops, degraded pasture).
     producing = np.flatnonzero(c >= Cover.MONOCROP)
     cells, o, c = owned[producing], o[producing], c[producing]
     a, f = ls.age.ravel()[cells], ls.fertility.ravel()[cells]
