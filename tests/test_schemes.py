@@ -323,3 +323,58 @@ def test_loan_book_keeping_never_creates_money(small_scenario):
             assert acc.loan_balance_usd.sum() == pytest.approx(
                 lent - y["loan_repayments_usd"].sum()
             )
+
+
+def test_the_expected_sanction_uses_the_clearing_size_of_stage_two(small_scenario, monkeypatch):
+    """An enrolled farmer weighs the sanction on the clearing it can actually do when
+    it chooses (stage 2, after abandonment), not on the size before it: the
+    incentives of stage 2 are computed with the stage-2 clearing size, and the run
+    has enrolled farms whose two sizes differ (so the check is not vacuous)."""
+    from landsim.economics import Option
+    from landsim.model.processes import choice
+
+    # Abandoned land may be cleared at once (re-clearing fertility below the
+    # exhaustion fertility) and farms have little forest left and savings to hire
+    # labour, so abandonment can change how much a farm can clear.
+    sc = with_programmes(
+        small_scenario.with_overrides(
+            {
+                "forest.reclear_fertility": 0.3,
+                "monocrop.exhaustion_fertility": 0.6,
+                "landscape.initial_cleared_fraction": {
+                    "dist": "uniform",
+                    "low": 0.97,
+                    "high": 1.0,
+                },
+                "landscape.claim_distance_km": 0.0,
+                "landscape.initial_fallow_share": 0.0,
+                "farmers.savings_usd": 1e5,
+            }
+        ),
+        programme(enrolment_cap=20, end_year=10),
+    )
+    model = LandUseModel(sc, rng=1)
+    calls, stage2 = [], []
+    original = model.programmes.value_adjustments
+
+    def recording(year, clear_size):
+        calls.append(np.array(clear_size, copy=True))
+        return original(year, clear_size)
+
+    def choosing(values, sizes, scale, uniforms):
+        stage2.append(sizes[:, Option.CLEAR].copy())
+        return real_choice(values, sizes, scale, uniforms)
+
+    real_choice = choice.choose_land_use_change
+    monkeypatch.setattr(model.programmes, "value_adjustments", recording)
+    monkeypatch.setattr(choice, "choose_land_use_change", choosing)
+    differed = False
+    for _ in range(sc.years):
+        calls.clear()
+        stage2.clear()
+        model.step()
+        enrolled = model.programmes.enrolled_any()
+        assert calls and stage2
+        np.testing.assert_array_equal(calls[-1][enrolled], stage2[-1][enrolled])
+        differed |= bool((calls[0][enrolled] != stage2[-1][enrolled]).any())
+    assert differed

@@ -234,13 +234,13 @@ class LandUseModel(mesa.Model):
         expected = prices.form_expectations(self.state)
         farms = self._survey()
         shares = learning.learn(self.farmers, farms, self.params.decision.knowledge_learning_rate)
-        values, incentives = self._value_and_enrol(farms, shares, expected)
+        values = self._value_and_enrol(farms, shares, expected)
         abandons = choice.choose_abandonment(
             values, farms, self.params.decision.logit_scale, rng.random(self.farmers.n)
         )
         abandoned_ha = self._abandon(farms, abandons)
         farms = self._survey_after_abandonment(farms, abandons)
-        changes = self._change_land_use(farms, shares, expected, incentives, rng, abandoned_ha)
+        changes = self._change_land_use(farms, shares, expected, rng, abandoned_ha)
         self._produce()
         fluxes = self._grow()
         self._settle(changes.cleared_forest_ha)
@@ -281,8 +281,8 @@ class LandUseModel(mesa.Model):
     def _sizes(self, farms, upfront_shares=None) -> np.ndarray:
         return constraints.option_sizes(self.state, farms, self._days_per_ha, upfront_shares)
 
-    def _value_and_enrol(self, farms, shares, expected) -> tuple[np.ndarray, np.ndarray]:
-        """Stage-1 option values with the programmes' incentives, and the incentives.
+    def _value_and_enrol(self, farms, shares, expected) -> np.ndarray:
+        """Stage-1 option values with the programmes' incentives.
 
         Programmes end contracts and enrol volunteers first: enrolment needs the
         value and size of clearing, stage 1 only the value of abandoning.
@@ -291,22 +291,22 @@ class LandUseModel(mesa.Model):
         values = self._value(farms, shares, expected, first)
         clear_size = self._sizes(farms)[:, Option.CLEAR]
         self.programmes.begin_year(self.year, values[:, Option.CLEAR], clear_size)
-        incentives = self.programmes.value_adjustments(self.year, clear_size)
-        return values + incentives, incentives
+        return values + self.programmes.value_adjustments(self.year, clear_size)
 
     def _abandon(self, farms: FarmSurvey, abandons: np.ndarray) -> tuple[float, float]:
         self.farmers.abandoned[:] = abandons
         return land_change.abandon(self.landscape, farms, abandons)
 
     def _change_land_use(
-        self, farms, shares, expected, incentives, rng, abandoned_ha: tuple
+        self, farms, shares, expected, rng, abandoned_ha: tuple
     ) -> land_change.YearChanges:
-        """Stage 2: value, bound and choose one land-use change; apply it; the
-        year's transitions, with stage 1's ``abandoned_ha``."""
+        """Stage 2: value, bound and choose one land-use change (the programmes'
+        incentives on the clearing each farm can do now); apply it; the year's
+        transitions, with stage 1's ``abandoned_ha``."""
         values = self._value(farms, shares, expected, STAGE2)
         self._land_rent = settlers.land_rent(values)
-        values = values + incentives
         sizes = self._sizes(farms, self.programmes.upfront_shares(self.year))
+        values = values + self.programmes.value_adjustments(self.year, sizes[:, Option.CLEAR])
         chosen = choice.choose_land_use_change(
             values, sizes, self.params.decision.logit_scale, rng.random(self.farmers.n)
         )

@@ -197,7 +197,7 @@ class ReferenceModel(mesa.Model):
 
         transitions = self.leave_exhausted_land(values, incentives, surveys, year_rng)
         surveys = {f.farm_id: f.survey() for f in farmers}
-        choices, sizes = self.choose_land_uses(surveys, shares, expected, incentives, year_rng)
+        choices, sizes = self.choose_land_uses(surveys, shares, expected, year_rng)
         transitions |= clear_forest(self, choices, sizes, surveys, year_rng)
         cleared = {key: transitions.pop(key) for key in ("setup_usd", "planted")}
         transitions |= establish_systems(self, choices, sizes, surveys, year_rng, cleared)
@@ -247,19 +247,29 @@ class ReferenceModel(mesa.Model):
             "abandoned_pasture_ha": float(abandoned_pasture * self.cell_size_ha),
         }
 
-    def choose_land_uses(self, surveys, shares, expected, incentives, rng):
+    def choose_land_uses(self, surveys, shares, expected, rng):
         """Stage 2: each farmer makes one land-use change (keep, clear for annual
         crops, cocoa agroforestry, silvopasture, clear for pasture), valued on its
-        land after stage 1 (one uniform per farmer). Returns the choices and their
-        sizes (cells), by farm id."""
+        land after stage 1, with its programmes' incentives on the clearing it can
+        do now (one uniform per farmer). Returns the choices and their sizes
+        (cells), by farm id."""
         choices, sizes, raw = {}, {}, []
         uniforms = rng.random(len(self.farmers))
+        bounds = {
+            f.farm_id: f.option_sizes(
+                surveys[f.farm_id], self.programmes.upfront_share(self.year, f)
+            )
+            for f in self.farmers
+        }
+        incentives = self.programmes.value_adjustments(
+            self.year, [bounds[f.farm_id][Option.CLEAR] for f in self.farmers]
+        )
         for f in self.farmers:
             survey = surveys[f.farm_id]
             v = f.value_options(survey, shares[f.farm_id], expected)
             raw.append(v)
             v = [v[o] + incentives[f.farm_id][o] for o in Option]
-            size = f.option_sizes(survey, self.programmes.upfront_share(self.year, f))
+            size = bounds[f.farm_id]
             feasible = [o == Option.KEEP or (o != Option.ABANDON and size[o] > 0) for o in Option]
             scale = self.params.decision.logit_scale
             f.last_option = Option(logit_choice(v, feasible, scale, uniforms[f.farm_id]))
