@@ -30,6 +30,7 @@ from mesa.discrete_space import OrthogonalMooreGrid
 from conftest import SMALL_OVERRIDES
 from landsim.landscape import Cover, generate_landscape, save_landscape
 from landsim.model import LandUseModel
+from landsim.model.state import COVER_NAMES
 from landsim.reference import LAYERS, ReferenceFarmer, ReferenceModel
 from landsim.scenario import load_scenario
 
@@ -43,6 +44,7 @@ CARBON_TOTALS = (
     "net_emissions_tco2e",
     "biomass_emissions_tco2e",
     "soil_emissions_tco2e",
+    *(f"biomass_{name}_tc" for name in COVER_NAMES),
 )
 RTOL = 1e-12
 

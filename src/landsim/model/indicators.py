@@ -20,7 +20,15 @@ from landsim.market import PRODUCTS, UNITS
 from landsim.model._fast import count_covers
 from landsim.model.processes.biomass import CarbonFluxes
 from landsim.model.processes.land_change import YearChanges
-from landsim.model.state import COVER_NAMES, FOREST, OPTION_NAMES, PERENNIALS, STAGE2, Cover
+from landsim.model.state import (
+    COVER_NAMES,
+    FOREST,
+    N_COVERS,
+    OPTION_NAMES,
+    PERENNIALS,
+    STAGE2,
+    Cover,
+)
 
 INCOME_STATS = ("median", "p10", "gini", "poorest_mean")
 
@@ -125,10 +133,13 @@ def record_carbon(model, transitions, fluxes, shared) -> dict:
     soil = float(ls.soc_tc_per_ha.sum() * cell)
     removals = fluxes.biomass_removals_tco2e + fluxes.soil_removals_tco2e
     emissions = fluxes.biomass_emissions_tco2e + fluxes.soil_emissions_tco2e
+    # Biomass carbon by land-use system (tC): the pools of permanence accounting.
+    by_cover = np.bincount(ls.cover.ravel(), ls.biomass_tc_per_ha.ravel(), N_COVERS) * cell
     return {
         "carbon_stock_tc": biomass + soil,
         "biomass_carbon_tc": biomass,
         "soil_carbon_tc": soil,
+        **{f"biomass_{name}_tc": float(by_cover[c]) for c, name in enumerate(COVER_NAMES)},
         "removals_tco2e": removals,
         "emissions_tco2e": emissions,
         "net_emissions_tco2e": emissions - removals,

@@ -107,14 +107,18 @@ def record_carbon(model: ReferenceModel, fluxes) -> dict:
     """
     cell_ha = model.cell_size_ha
     biomass = soil = 0.0
+    by_cover = [0.0] * len(Cover)
     for cell in model.cells:
         biomass += cell.biomass_tc_per_ha
         soil += cell.soc_tc_per_ha
+        by_cover[cell.cover] += cell.biomass_tc_per_ha
     rec = {
         "carbon_stock_tc": biomass * cell_ha + soil * cell_ha,
         "biomass_carbon_tc": biomass * cell_ha,
         "soil_carbon_tc": soil * cell_ha,
     }
+    for name, total in zip(COVER_NAMES, by_cover, strict=True):  # the pools (tC)
+        rec[f"biomass_{name}_tc"] = total * cell_ha
     bio_gain, bio_loss, soc_gain, soc_loss = fluxes
     rec["removals_tco2e"] = bio_gain + soc_gain
     rec["emissions_tco2e"] = bio_loss + soc_loss
