@@ -190,6 +190,9 @@ def test_a_programme_matches_the_reference(small_scenario, scenarios_dir):
     fast, reference = run_both(sc, seed=1)
     y = fast.yearly_table()
     assert y["enrolled_farms"].max() > 0 and y["programme_cost_usd"].sum() > 0
+    # Both kinds of restoration intervention are on the map.
+    marks = np.unique(fast.rasters()["restoration"])
+    assert {1, 2} <= set(marks.tolist()), marks
     assert_same_run(fast, reference)
 
 
