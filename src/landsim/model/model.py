@@ -293,6 +293,7 @@ class LandUseModel(mesa.Model):
 
     def _abandon(self, farms: FarmSurvey, abandons: np.ndarray) -> tuple[float, float]:
         self.farmers.abandoned[:] = abandons
+        self.programmes.land_changed()
         return land_change.abandon(self.landscape, farms, abandons)
 
     def _change_land_use(

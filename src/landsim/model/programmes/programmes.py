@@ -71,6 +71,12 @@ class Programmes:
         """Farms expelled from any programme."""
         return self._any("expelled")
 
+    def land_changed(self) -> None:
+        """Forget the farm areas measured at the start of the year: the land has
+        changed since (stage 1's abandonment), so incentives are computed on the
+        land as it is now."""
+        self._start_areas = None
+
     def _areas(self, year: int) -> FarmAreas:
         if self._start_areas is not None and self._start_areas[0] == year:
             return self._start_areas[1]
