@@ -644,3 +644,73 @@ class TestCommand:
             [sys.executable, "-c", code], capture_output=True, text=True, check=True
         )
         assert proc.stdout.strip() == "False"
+
+
+# --------------------------------------------------------------------------- permanence
+
+
+def pool_frame(primary, secondary, soil, perennial=None) -> pd.DataFrame:
+    """Yearly pools (tC) for years 0..T; annual crops and pasture hold nothing."""
+    from landsim.evaluation.permanence import POOLS
+
+    n = len(primary)
+    perennial = [0.0] * n if perennial is None else perennial
+    cols = {"biomass_primary_forest_tc": primary, "biomass_secondary_forest_tc": secondary}
+    cols["soil_carbon_tc"] = soil
+    for i, c in enumerate(POOLS["perennial_systems"]):
+        cols[c] = perennial if i == 0 else [0.0] * n
+    for c in POOLS["farmland"]:
+        cols[c] = [0.0] * n
+    cols["carbon_stock_tc"] = list(np.sum([np.asarray(v, float) for v in cols.values()], axis=0))
+    return make_yearly(**cols)
+
+
+def test_permanence_by_pool_tonne_years_and_buffer_worked_by_hand():
+    """Programme ends in year 2. Primary forest: +10 tC at year 2, +4 at year 4
+    (60 % reversed); fallow: +5 then 0; soil: +1 throughout. The total gain by year
+    (tC) is 0, 8, 16, 10, 5: tonne-years (8 + 16 + 10 + 5) x 44/12; the lowest
+    later total is 5 of 16, so a buffer of 11/16 covers the reversal."""
+    from landsim.evaluation.permanence import EQUIVALENCE_YEARS, permanence_metrics
+
+    base = pool_frame([100.0] * 5, [20.0] * 5, [50.0] * 5)
+    prog = pool_frame(
+        [100.0, 106.0, 110.0, 107.0, 104.0],
+        [20.0, 21.0, 25.0, 22.0, 20.0],
+        [50.0, 51.0, 51.0, 51.0, 51.0],
+    )
+    m = permanence_metrics(prog, base, programme_end=2)
+    assert m["additional_primary_forest_programme_end_tco2e"] == pytest.approx(10 * CO2_PER_C)
+    assert m["additional_primary_forest_tco2e"] == pytest.approx(4 * CO2_PER_C)
+    assert m["additional_secondary_forest_tco2e"] == pytest.approx(0.0)
+    assert m["additional_soil_tco2e"] == pytest.approx(1 * CO2_PER_C)
+    assert m["additional_perennial_systems_tco2e"] == 0.0
+    assert m["primary_forest_carbon_reversal_share"] == pytest.approx(0.6)
+    tonne_years = (8 + 16 + 10 + 5) * CO2_PER_C
+    assert m["additional_tco2e_years"] == pytest.approx(tonne_years)
+    assert m["equivalent_permanent_tco2e"] == pytest.approx(tonne_years / EQUIVALENCE_YEARS)
+    assert m["buffer_share"] == pytest.approx(11 / 16)
+    # The pools add up to the total additional carbon.
+    pools = [m[f"additional_{p}_tco2e"] for p in ("primary_forest", "secondary_forest", "soil")]
+    assert sum(pools) == pytest.approx(additional_carbon(prog, base, 4))
+
+
+def test_permanence_is_nan_without_the_columns_or_a_programme_end():
+    from landsim.evaluation.permanence import permanence_metrics
+
+    bare = make_yearly(carbon_stock_tc=[1.0, 2.0, 3.0])
+    m = permanence_metrics(bare, bare, programme_end=None)
+    assert math.isnan(m["additional_primary_forest_tco2e"])
+    assert math.isnan(m["buffer_share"]) and math.isnan(m["primary_forest_carbon_reversal_share"])
+    assert m["additional_tco2e_years"] == 0.0
+    # A gain that never falls needs no buffer.
+    rising = pool_frame([1.0, 2.0, 3.0], [0.0] * 3, [0.0] * 3)
+    flat = pool_frame([1.0, 1.0, 1.0], [0.0] * 3, [0.0] * 3)
+    assert permanence_metrics(rising, flat, programme_end=1)["buffer_share"] == 0.0
+
+
+def test_the_pools_of_a_run_add_up_to_its_carbon_stock(tiny):
+    from landsim.evaluation.permanence import POOLS, pool_stock_tc
+
+    y = simulate(tiny, rng=3).yearly
+    pools = sum(pool_stock_tc(y, p) for p in POOLS)
+    np.testing.assert_allclose(pools.to_numpy(), y["carbon_stock_tc"].to_numpy(), rtol=1e-12)

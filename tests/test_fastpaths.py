@@ -195,7 +195,7 @@ def test_owned_cells_after_claims_equal_those_found_again(small_scenario, monkey
     "indicators",
     [
         ["income_gini", "carbon_stock_tc", "cumulative_deforestation_ha"],
-        ["restoration_reforestation_ha"],  # needs areas and the programme record
+        ["reforestation_funded_ha", "degraded_share_under_restoration"],  # areas, programmes
         ["enrolled_farms", "chose_clear", "cocoa_price_usd_per_kg"],
     ],
 )

@@ -30,6 +30,7 @@ from mesa.discrete_space import OrthogonalMooreGrid
 from conftest import SMALL_OVERRIDES
 from landsim.landscape import Cover, generate_landscape, save_landscape
 from landsim.model import LandUseModel
+from landsim.model.state import COVER_NAMES
 from landsim.reference import LAYERS, ReferenceFarmer, ReferenceModel
 from landsim.scenario import load_scenario
 
@@ -43,6 +44,7 @@ CARBON_TOTALS = (
     "net_emissions_tco2e",
     "biomass_emissions_tco2e",
     "soil_emissions_tco2e",
+    *(f"biomass_{name}_tc" for name in COVER_NAMES),
 )
 RTOL = 1e-12
 
@@ -188,6 +190,9 @@ def test_a_programme_matches_the_reference(small_scenario, scenarios_dir):
     fast, reference = run_both(sc, seed=1)
     y = fast.yearly_table()
     assert y["enrolled_farms"].max() > 0 and y["programme_cost_usd"].sum() > 0
+    # Both kinds of restoration intervention are on the map.
+    marks = np.unique(fast.rasters()["restoration"])
+    assert {1, 2} <= set(marks.tolist()), marks
     assert_same_run(fast, reference)
 
 

@@ -241,19 +241,43 @@ def test_establishment_support_lifts_the_liquidity_barrier(small_scenario):
 
 
 def test_restoration_indicators(small_scenario):
+    """Restoration in the FERM / Target 2 sense: the area under an intervention on
+    the map, with its type; none without a programme; the funded reforestation
+    reported apart."""
+    from landsim.model.state import NATURAL_REGENERATION, PRODUCTIVE_RESTORATION, Cover
+
     p = programme(budget_usd=1e6, budget_usd_per_year=1e6)
     p["carbon_payment"] = dict(CARBON, usd_per_tco2e=20.0)
-    y = simulate(with_programmes(small_scenario, p), rng=1).yearly
+    p["establishment_support"] = {"share": 0.9, "mode": "grant", "loan_years": 5}
+    model = LandUseModel(with_programmes(small_scenario, p), rng=1)
+    model.run_for(small_scenario.years)
+    y, layers = model.yearly_table(), model.rasters()
     non_primary = y[[c for c in y.columns if c.startswith("area_") and "primary" not in c]].sum(
         axis=1
     )
     assert np.allclose(y["degraded_land_ha"], non_primary)
-    assert (
-        (y["degraded_share_under_restoration"] >= 0) & (y["degraded_share_under_restoration"] <= 1)
-    ).all()
-    assert y["restoration_reforestation_ha"].iloc[-1] == pytest.approx(
-        min(y["collective_spending_usd"].sum() / 1000.0, y["degraded_land_ha"].iloc[-1])
+    share = y["degraded_share_under_restoration"]
+    assert ((share >= 0) & (share <= 1)).all() and share.iloc[-1] > 0
+    assert y["reforestation_funded_ha"].iloc[-1] == pytest.approx(
+        y["collective_spending_usd"].sum() / 1000.0
     )
+    # Every mark sits on its cover, on the land of a farm that was enrolled.
+    mark, cover, owner = layers["restoration"], layers["cover"], layers["owner"]
+    assert (mark == NATURAL_REGENERATION).sum() > 0
+    assert np.all(cover[mark == NATURAL_REGENERATION] == Cover.SECONDARY_FOREST)
+    for system_cover, code in PRODUCTIVE_RESTORATION.items():
+        assert np.all(cover[mark == code] == system_cover)
+    ever = model.farm_table()["ever_enrolled"].to_numpy()
+    assert ever[owner[mark > 0]].all()
+    cell = model.landscape.cell_size_ha
+    assert y["restoration_natural_regeneration_ha"].iloc[-1] == pytest.approx(
+        (mark == NATURAL_REGENERATION).sum() * cell
+    )
+    # Without a programme nothing is under restoration.
+    none = simulate(small_scenario, rng=1).yearly
+    columns = [c for c in none.columns if c.startswith("restoration_")]
+    assert len(columns) == 3 and (none[columns].to_numpy() == 0).all()
+    assert (none["degraded_share_under_restoration"] == 0).all()
 
 
 @pytest.mark.parametrize(

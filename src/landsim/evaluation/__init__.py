@@ -22,6 +22,7 @@ global state (matplotlib is imported only when a figure is drawn).
 module         what it holds
 =============  ==============================================================
 ``metrics``    the metrics per replicate and their summary (one home)
+``permanence`` additional carbon by pool, tonne-years, the buffer share
 ``compare``    :func:`compare`
 ``results``    :class:`Comparison`, its files, figures and printed summary
 =============  ==============================================================

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from landsim.carbon import CO2_PER_C
+from landsim.evaluation.permanence import PERMANENCE_METRICS, permanence_metrics
 
 #: Per-replicate metrics: name -> (label, unit). Definitions in docs/evaluation.md.
 METRICS: dict[str, tuple[str, str]] = {
@@ -28,6 +29,7 @@ METRICS: dict[str, tuple[str, str]] = {
     "leakage_share": ("leakage share", "-"),
     "reversal_share": ("reversal share, deforestation", "-"),
     "carbon_reversal_share": ("reversal share, carbon", "-"),
+    **PERMANENCE_METRICS,
     "programme_cost_usd": ("programme cost", "USD"),
     "payments_to_farmers_usd": ("payments to farmers", "USD"),
     "collective_spending_usd": ("collective restoration spending", "USD"),
@@ -247,6 +249,7 @@ def replicate_metrics(
     m["carbon_reversal_share"] = reversal_share(
         m["additional_carbon_tco2e"], m["additional_carbon_programme_end_tco2e"], past
     )
+    m |= permanence_metrics(yearly, counterfactual, programme_end)
     for col in (
         "programme_cost_usd",
         "payments_to_farmers_usd",

@@ -19,10 +19,10 @@ from landsim.scenario import Scenario
 
 #: Restoration indicators averaged over replicates (scenario run) in ``restoration``.
 RESTORATION_COLUMNS = (
-    "restoration_regrowth_ha",
+    "restoration_natural_regeneration_ha",
     "restoration_agroforestry_ha",
     "restoration_silvopasture_ha",
-    "restoration_reforestation_ha",
+    "reforestation_funded_ha",
     "degraded_land_ha",
     "degraded_share_under_restoration",
 )

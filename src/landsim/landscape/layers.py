@@ -58,6 +58,10 @@ class Landscape:
     clearings : int16 array
         Times the cell has been cleared (0: never; 1 at the start for every cell
         not in primary forest); set by the model.
+    restoration : int8 array
+        The restoration intervention the cell is under (0: none; codes in
+        :data:`landsim.model.state.RESTORATION_TYPES`); set by the
+        model.
     cell_size_ha : float
         Area of one cell (ha).
     """
@@ -74,6 +78,7 @@ class Landscape:
     biomass_tc_per_ha: np.ndarray | None = None
     soc_tc_per_ha: np.ndarray | None = None
     clearings: np.ndarray | None = None
+    restoration: np.ndarray | None = None
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -98,8 +103,9 @@ class Landscape:
     def copy(self, carbon: bool = True) -> Landscape:
         """A copy whose layers are copies (``carbon=False`` leaves out the layers
         that :class:`~landsim.model.LandUseModel` sets from the others: carbon and
-        clearings)."""
+        clearings, restoration)."""
         copied = {name: layer.copy() for name, layer in self.layers().items()}
         if not carbon:
-            copied |= dict.fromkeys(("biomass_tc_per_ha", "soc_tc_per_ha", "clearings"), None)
+            derived = ("biomass_tc_per_ha", "soc_tc_per_ha", "clearings", "restoration")
+            copied |= dict.fromkeys(derived, None)
         return replace(self, **copied)

@@ -18,9 +18,17 @@ import numpy as np
 from landsim.economics import income_distribution
 from landsim.market import PRODUCTS, UNITS
 from landsim.model._fast import count_covers
+from landsim.model.processes import restoration
 from landsim.model.processes.biomass import CarbonFluxes
 from landsim.model.processes.land_change import YearChanges
-from landsim.model.state import COVER_NAMES, FOREST, OPTION_NAMES, PERENNIALS, STAGE2, Cover
+from landsim.model.state import (
+    COVER_NAMES,
+    FOREST,
+    N_COVERS,
+    OPTION_NAMES,
+    PERENNIALS,
+    STAGE2,
+)
 
 INCOME_STATS = ("median", "p10", "gini", "poorest_mean")
 
@@ -125,10 +133,13 @@ def record_carbon(model, transitions, fluxes, shared) -> dict:
     soil = float(ls.soc_tc_per_ha.sum() * cell)
     removals = fluxes.biomass_removals_tco2e + fluxes.soil_removals_tco2e
     emissions = fluxes.biomass_emissions_tco2e + fluxes.soil_emissions_tco2e
+    # Biomass carbon by land-use system (tC): the pools of permanence accounting.
+    by_cover = np.bincount(ls.cover.ravel(), ls.biomass_tc_per_ha.ravel(), N_COVERS) * cell
     return {
         "carbon_stock_tc": biomass + soil,
         "biomass_carbon_tc": biomass,
         "soil_carbon_tc": soil,
+        **{f"biomass_{name}_tc": float(by_cover[c]) for c, name in enumerate(COVER_NAMES)},
         "removals_tco2e": removals,
         "emissions_tco2e": emissions,
         "net_emissions_tco2e": emissions - removals,
@@ -185,23 +196,17 @@ def record_programmes(model, transitions, fluxes, shared) -> dict:
 
 def record_restoration(model, transitions, fluxes, shared) -> dict:
     """Restoration indicators in the manner of FERM / Target 2 monitoring: land
-    once cleared counts as degraded; under restoration when regrowing, under
-    agroforestry or silvopasture, or replanted by programme funds."""
+    once cleared counts as degraded; the area under each restoration intervention
+    on the map (``restoration``), and the reforestation programmes funded (not on
+    the map)."""
     areas = _areas(model, shared)
     degraded = float(areas[1:].sum())
-    reforestation = _programme_record(model, shared)["reforestation_ha"]
-    rec = {
-        "restoration_regrowth_ha": float(areas[Cover.SECONDARY_FOREST]),
-        "restoration_agroforestry_ha": float(areas[Cover.COCOA_AGROFORESTRY]),
-        "restoration_silvopasture_ha": float(areas[Cover.SILVOPASTURE]),
-        "restoration_reforestation_ha": min(reforestation, degraded),
-        "degraded_land_ha": degraded,
-    }
-    restored = sum(
-        rec[f"restoration_{k}_ha"]
-        for k in ("regrowth", "agroforestry", "silvopasture", "reforestation")
-    )
-    rec["degraded_share_under_restoration"] = min(1.0, restored / degraded) if degraded else 0.0
+    placed = restoration.restoration_areas_ha(model.landscape)
+    rec = {f"restoration_{name}_ha": ha for name, ha in placed.items()}
+    rec["reforestation_funded_ha"] = _programme_record(model, shared)["reforestation_ha"]
+    rec["degraded_land_ha"] = degraded
+    total = np.count_nonzero(model.landscape.restoration) * model.landscape.cell_size_ha
+    rec["degraded_share_under_restoration"] = total / degraded if degraded else 0.0
     return rec
 
 

@@ -12,16 +12,17 @@ One year (docs/ODD.md, "Process overview and scheduling"), each a process of
 4. programmes: contracts end, volunteers enrol; enrolment changes option values
    (``landsim.model.programmes``);
 5. each farmer values its options by net present value per ha (``valuation``);
-   stage 1: a binary logit on abandoning its exhausted annual-crop land, which
-   becomes secondary forest (``choice``, ``land_change``);
+   stage 1: a binary logit on leaving its worn-out land to regrow (``choice``);
 6. stage 2: a multinomial logit over keep, clearing (for annual crops, pasture or
    cocoa) and the perennial systems, within what labour (household and hired),
    savings and land allow (``labour``, ``constraints``, ``choice``);
-7. the chosen land-use changes are applied to explicit cells (``land_change``);
+7. the changes are applied to explicit cells (``land_change``); enrolled farms'
+   new agroforestry and silvopasture count as restoration (``restoration``);
 8. production and income at this year's prices (``income``);
 9. soil fertility, cover ages, soil and biomass carbon, and the carbon fluxes
    (``soil``, ``biomass``);
-10. programmes monitor, sanction and pay; savings carry over (``income``);
+10. programmes monitor, sanction and pay, and protected regrowth counts as
+    restoration (``restoration``); savings carry over (``income``);
 11. the year's indicators are recorded (``landsim.model.indicators``).
 
 All randomness flows from one numpy Generator (``model.rng``, from the seed),
@@ -54,6 +55,7 @@ from landsim.model.processes import (
     land_change,
     learning,
     prices,
+    restoration,
     roads,
     settlers,
     soil,
@@ -62,10 +64,14 @@ from landsim.model.processes import (
 )
 from landsim.model.processes.survey import FarmSurvey
 from landsim.model.programmes import Programmes
-from landsim.model.setup import apply_keyword_overrides, prepare_landscape, resolve_scenario
+from landsim.model.setup import (
+    apply_keyword_overrides,
+    prepare_landscape,
+    resolve_scenario,
+    set_model_layers,
+)
 from landsim.model.state import (
     STAGE2,
-    Cover,
     Farmer,
     FarmerState,
     Landscape,
@@ -159,11 +165,7 @@ class LandUseModel(mesa.Model):
         Farmer.create_agents(self, farmers.n, farm_id=np.arange(farmers.n))
         self.programmes = Programmes(scenario.programmes, self.state, programme_rng)
 
-        landscape.clearings = (landscape.cover != Cover.PRIMARY_FOREST).astype(np.int16)
-        landscape.biomass_tc_per_ha = carbon.biomass_density(
-            landscape.cover, landscape.age, scenario, landscape.clearings
-        )
-        landscape.soc_tc_per_ha = carbon.soc_equilibrium(landscape.cover, scenario)
+        set_model_layers(landscape, scenario)
         #: Per cover code: labour (days/ha), fertility factor and recovery rate, and
         #: the soil carbon equilibrium (tC/ha).
         self._days_per_ha = labour.labour_days_per_ha(scenario)
@@ -217,10 +219,6 @@ class LandUseModel(mesa.Model):
     def farmer(self, farm_id: int) -> Farmer:
         """The agent of farm ``farm_id``."""
         return self.agents_by_type[Farmer][farm_id]
-
-    def forest_edge_distance(self) -> np.ndarray:
-        """Mean distance (cells) of each farm's forest to the nearest field or road."""
-        return land_change.forest_edge_distance(self.landscape, self.farmers.n)
 
     # ------------------------------------------------------------------ the year
 
@@ -325,10 +323,12 @@ class LandUseModel(mesa.Model):
             self.FIELD_DISTANCE_MARGIN,
         )
         self.programmes.record_establishment(self.year, change.established)
+        enrolled = self.programmes.enrolled_any()
+        restoration.mark_productive(self.landscape, change.converted, enrolled)
         changes = land_change.tally(
             change,
             abandoned_ha,
-            self.programmes.enrolled_any(),
+            enrolled,
             self.landscape.cell_size_ha,
             self.farmers.n,
         )
@@ -358,7 +358,8 @@ class LandUseModel(mesa.Model):
         return biomass.CarbonFluxes(bio_gain, bio_loss, soc_gain, soc_loss)
 
     def _settle(self, cleared_forest_ha: np.ndarray) -> None:
-        """Programmes monitor, sanction and pay; payments count as income."""
+        """Programmes monitor, sanction and pay (payments count as income); the
+        regrowth their agreements protect is under restoration."""
         fs = self.farmers
         fs.payments_usd[:] = self.programmes.settle(
             self.year,
@@ -366,6 +367,7 @@ class LandUseModel(mesa.Model):
             {"removals_tco2e": fs.removals_tco2e, "emissions_tco2e": fs.emissions_tco2e},
         )
         fs.net_income_usd += fs.payments_usd
+        restoration.mark_natural_regeneration(self.state, self._ownership, self.programmes)
 
     def _record(self, changes: land_change.YearChanges, fluxes: biomass.CarbonFluxes) -> None:
         self.record = self._measure(changes, fluxes)
@@ -376,13 +378,10 @@ class LandUseModel(mesa.Model):
 
     # ------------------------------------------------------------------ outputs
 
-    def _measure(
-        self, transitions: land_change.YearChanges | None, fluxes: biomass.CarbonFluxes
-    ) -> dict:
+    def _measure(self, transitions: land_change.YearChanges | None, fluxes) -> dict:
         """The indicators of the current year (see :func:`indicators.measure`)."""
-        return indicators.measure(
-            self, self._record_blocks, self._record_keys, transitions, fluxes
-        )
+        blocks, keys = self._record_blocks, self._record_keys
+        return indicators.measure(self, blocks, keys, transitions, fluxes)
 
     def _choose_indicators(self, wanted: list[str]) -> None:
         """Record only ``wanted`` indicators (and ``year``) from now on."""

@@ -7,11 +7,19 @@ The farmers' draws are :func:`landsim.agents.draw_farmers` and the price paths
 
 from __future__ import annotations
 
-from landsim import limits
-from landsim.landscape import Landscape, generate_landscape, load_landscape
+import numpy as np
+
+from landsim import carbon, limits
+from landsim.landscape import Cover, Landscape, generate_landscape, load_landscape
 from landsim.scenario import Scenario, check_roads, resolve_scenario
 
-__all__ = ["apply_keyword_overrides", "build_landscape", "prepare_landscape", "resolve_scenario"]
+__all__ = [
+    "apply_keyword_overrides",
+    "build_landscape",
+    "prepare_landscape",
+    "resolve_scenario",
+    "set_model_layers",
+]
 
 
 def apply_keyword_overrides(scenario: Scenario, overrides: dict) -> Scenario:
@@ -45,3 +53,15 @@ def prepare_landscape(scenario: Scenario, landscape: Landscape | None, rng) -> L
         landscape = build_landscape(scenario, rng)
     check_roads(scenario, landscape.shape, landscape.cell_size_ha)
     return landscape
+
+
+def set_model_layers(landscape: Landscape, scenario: Scenario) -> None:
+    """Set the layers the model derives at the start: clearings (1 for every cell
+    not in primary forest), biomass and soil carbon from the cover, and no
+    restoration intervention anywhere."""
+    landscape.clearings = (landscape.cover != Cover.PRIMARY_FOREST).astype(np.int16)
+    landscape.biomass_tc_per_ha = carbon.biomass_density(
+        landscape.cover, landscape.age, scenario, landscape.clearings
+    )
+    landscape.soc_tc_per_ha = carbon.soc_equilibrium(landscape.cover, scenario)
+    landscape.restoration = np.zeros(landscape.shape, dtype=np.int8)

@@ -25,11 +25,14 @@ __all__ = [
     "COVER_NAMES",
     "FOREST",
     "LOT_REFERENCE_HA",
+    "NATURAL_REGENERATION",
     "NO_OWNER",
     "N_COVERS",
     "OPTION_NAMES",
     "PERENNIALS",
+    "PRODUCTIVE_RESTORATION",
     "PROGRAMME_YEAR_KEYS",
+    "RESTORATION_TYPES",
     "SOC_TOLERANCE_TC_PER_HA",
     "STAGE2",
     "SYSTEMS",
@@ -132,6 +135,14 @@ STAGE2 = (
     Option.COCOA_ON_CLEARED,
     Option.RESTORE_PASTURE,
 )
+#: Restoration interventions (the ``restoration`` layer), by code from 1 (0:
+#: none): natural regeneration under an agreement that forbids clearing, and
+#: productive restoration with cocoa agroforestry or silvopasture established by
+#: an enrolled farm (``landsim.model.processes.restoration``).
+RESTORATION_TYPES = ("natural_regeneration", "agroforestry", "silvopasture")
+NATURAL_REGENERATION = 1
+#: The productive restoration code each perennial cover gives.
+PRODUCTIVE_RESTORATION = {Cover.COCOA_AGROFORESTRY: 2, Cover.SILVOPASTURE: 3}
 #: The stage-2 options that change land (all but keeping things as they are).
 CHANGES = [option for option in STAGE2 if option != Option.KEEP]
 

@@ -8,7 +8,14 @@ from typing import TYPE_CHECKING
 import numpy as np
 from mesa.discrete_space import OrthogonalMooreGrid
 
-from landsim.model.state import CLEARING, NO_OWNER, Cover, Landscape, Option
+from landsim.model.state import (
+    CLEARING,
+    NO_OWNER,
+    PRODUCTIVE_RESTORATION,
+    Cover,
+    Landscape,
+    Option,
+)
 from landsim.reference.curves import sum_in_order
 
 if TYPE_CHECKING:
@@ -26,6 +33,7 @@ LAYERS = {
     "biomass_tc_per_ha": np.float64,
     "soc_tc_per_ha": np.float64,
     "clearings": np.int16,
+    "restoration": np.int8,
 }
 
 FOREST_COVERS = (Cover.PRIMARY_FOREST, Cover.SECONDARY_FOREST)
@@ -336,7 +344,7 @@ def establish_systems(
     converted: dict[int, dict] = {
         farm_id: {Option.COCOA_AGROFORESTRY: n} for farm_id, n in cleared["planted"].items()
     }
-    to_change = []
+    to_change, productive = [], []
     for option, new_cover in NEW_SYSTEMS:
         system = sc.cocoa_agroforestry if option == Option.COCOA_AGROFORESTRY else sc.silvopasture
         adopters = [f for f in model.farmers if choices[f.farm_id] == option]
@@ -352,6 +360,8 @@ def establish_systems(
             ranked = sorted(land(f), key=lambda c: (c.fertility, tie_break[c]))
             chosen = ranked[: sizes[f.farm_id]]
             to_change += [(c, new_cover) for c in chosen]
+            if model.programmes.enrolled_anywhere(f):  # productive restoration
+                productive += [(c, PRODUCTIVE_RESTORATION[new_cover]) for c in chosen]
             investment[f.farm_id] += len(chosen) * (system.establishment_cost_usd_per_ha * cell_ha)
             converted.setdefault(f.farm_id, {})[option] = len(chosen)
             n_converted += len(chosen)
@@ -361,6 +371,8 @@ def establish_systems(
     out["restored_pasture_ha"] = float(len(restored) * cell_ha)
     for cell, new_cover in to_change:
         model.change_cover(cell, new_cover)
+    for cell, code in productive:
+        cell.restoration = code
     for cell in restored:  # renovated: fertility up to the restored level, grass sown
         cell.fertility = max(cell.fertility, sc.pasture.restored_fertility)
         cell.age = 0

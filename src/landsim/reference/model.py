@@ -21,6 +21,7 @@ from landsim.reference.growth import grow
 from landsim.reference.land import LAYERS, build_grid, clear_forest, establish_systems
 from landsim.reference.programmes import ReferenceProgrammes
 from landsim.reference.records import farm_table, measure, read_record
+from landsim.reference.restoration import mark_natural_regeneration
 from landsim.reference.roads import build_roads
 from landsim.reference.settlers import land_rent, welcome_settlers
 from landsim.scenario import Scenario, check_roads, resolve_scenario
@@ -146,6 +147,7 @@ class ReferenceModel(mesa.Model):
         biomass by cover and age, soil at its equilibrium."""
         for cell in self.cells:
             cell.clearings = 0 if cell.cover == Cover.PRIMARY_FOREST else 1
+            cell.restoration = 0
             cell.biomass_tc_per_ha = self.carbon.biomass_density(
                 cell.cover, int(cell.age), cell.clearings
             )
@@ -167,6 +169,7 @@ class ReferenceModel(mesa.Model):
         (``growth``)."""
         cell.cover = new_cover
         cell.age = 0
+        cell.restoration = 0  # an intervention ends with its cover
 
     # ------------------------------------------------------------------ the year
 
@@ -212,6 +215,7 @@ class ReferenceModel(mesa.Model):
             f.payments_usd = payments[f.farm_id]
             f.net_income_usd += f.payments_usd
             f.save()
+        mark_natural_regeneration(self)
         self.record = measure(self, transitions, fluxes)
         self.running = year < self.params.years
         self.datacollector.collect(self)

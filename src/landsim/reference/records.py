@@ -11,6 +11,7 @@ import numpy as np
 from landsim.market import PRODUCTS, UNITS
 from landsim.model.state import COVER_NAMES, OPTION_NAMES, Cover, Option
 from landsim.reference.curves import sum_in_order
+from landsim.reference.restoration import restoration_areas_ha
 
 if TYPE_CHECKING:
     from landsim.reference.model import ReferenceModel
@@ -107,14 +108,18 @@ def record_carbon(model: ReferenceModel, fluxes) -> dict:
     """
     cell_ha = model.cell_size_ha
     biomass = soil = 0.0
+    by_cover = [0.0] * len(Cover)
     for cell in model.cells:
         biomass += cell.biomass_tc_per_ha
         soil += cell.soc_tc_per_ha
+        by_cover[cell.cover] += cell.biomass_tc_per_ha
     rec = {
         "carbon_stock_tc": biomass * cell_ha + soil * cell_ha,
         "biomass_carbon_tc": biomass * cell_ha,
         "soil_carbon_tc": soil * cell_ha,
     }
+    for name, total in zip(COVER_NAMES, by_cover, strict=True):  # the pools (tC)
+        rec[f"biomass_{name}_tc"] = total * cell_ha
     bio_gain, bio_loss, soc_gain, soc_loss = fluxes
     rec["removals_tco2e"] = bio_gain + soc_gain
     rec["emissions_tco2e"] = bio_loss + soc_loss
@@ -186,20 +191,16 @@ def record_choices(model: ReferenceModel, chosen: bool) -> dict:
     return rec
 
 
-def record_restoration(areas: list, programme: dict) -> dict:
-    """Degraded land (all but primary forest) and the area under each kind of
-    restoration: regrowth, perennial systems, and the programmes' reforestation."""
+def record_restoration(model: ReferenceModel, areas: list, programme: dict) -> dict:
+    """Degraded land (all but primary forest), the area under each restoration
+    intervention on the map, and the reforestation the programmes funded."""
     degraded = float(sum_in_order(areas[1:]))
-    restored = {
-        "regrowth": float(areas[Cover.SECONDARY_FOREST]),
-        "agroforestry": float(areas[Cover.COCOA_AGROFORESTRY]),
-        "silvopasture": float(areas[Cover.SILVOPASTURE]),
-        "reforestation": min(programme["reforestation_ha"], degraded),
-    }
-    rec = {f"restoration_{key}_ha": ha for key, ha in restored.items()}
+    placed = restoration_areas_ha(model)
+    rec = {f"restoration_{name}_ha": ha for name, ha in placed.items()}
+    rec["reforestation_funded_ha"] = programme["reforestation_ha"]
     rec["degraded_land_ha"] = degraded
-    total = sum(restored.values())
-    rec["degraded_share_under_restoration"] = min(1.0, total / degraded) if degraded else 0.0
+    total = sum(cell.restoration > 0 for cell in model.cells) * model.cell_size_ha
+    rec["degraded_share_under_restoration"] = total / degraded if degraded else 0.0
     return rec
 
 
@@ -229,7 +230,7 @@ def measure(model: ReferenceModel, transitions: dict | None, fluxes) -> dict:
         rec[f"{product}_price_{UNITS[product]}"] = model.market.price(product, model.year)
     programme = model.programmes.measure(model.year)
     rec |= programme
-    rec |= record_restoration(areas, programme)
+    rec |= record_restoration(model, areas, programme)
     return rec
 
 

@@ -59,6 +59,9 @@ class LandChange:
         agroforestry: :data:`CLEARING`).
     established : dict of Option to int ndarray
         For each perennial option, the farm of each cell established.
+    converted : list of (ndarray, ndarray, Cover)
+        The farmland cells converted to each perennial system, their farm, and the
+        system's cover.
     areas_ha : dict of str to float
         Area converted to each perennial system (ha), by system name.
     """
@@ -70,13 +73,17 @@ class LandChange:
     cleared_cover: np.ndarray
     established: dict
     areas_ha: dict
+    converted: list
 
 
 def change_cover(landscape: Landscape, cells: np.ndarray, new_cover: Cover) -> None:
     """Set the cover of ``cells`` and reset their age; their soil carbon then
-    approaches the new cover's equilibrium (``soil.advance_soil``)."""
+    approaches the new cover's equilibrium (``soil.advance_soil``). A restoration
+    intervention on them ends (``restoration``)."""
     landscape.cover.ravel()[cells] = new_cover
     landscape.age.ravel()[cells] = 0
+    if landscape.restoration is not None:
+        landscape.restoration.ravel()[cells] = 0
 
 
 def abandon(landscape: Landscape, survey: FarmSurvey, abandons: np.ndarray) -> tuple[float, float]:
@@ -170,20 +177,12 @@ def apply_choices(
     cleared_cover, changed, investment = use_cleared_land(
         params, cleared, cleared_farm, choice, fs.n, cell
     )
-    established, areas = {}, {}
     planted = cleared_farm[cleared_cover == Cover.COCOA_AGROFORESTRY]
-    for system in PERENNIALS:
-        farmland = survey.cells_of(system.established_on)
-        cells, farms = cells_to_convert(farmland, k, system.option, fert, rng)
-        investment += np.bincount(farms, minlength=fs.n) * (
-            system_params(system, params).establishment_cost_usd_per_ha * cell
-        )
-        areas[system.name] = float(cells.size * cell)
-        changed.append((cells, system.cover))
-        # Cocoa planted on cleared land is established cocoa too (support is due).
-        extra = planted if system.option == Option.COCOA_AGROFORESTRY else farms[:0]
-        established[system.option] = np.concatenate([farms, extra])
-
+    converted, established, areas, cost = convert_farmland(
+        params, survey, k, fert, rng, planted, cell
+    )
+    investment += cost
+    changed += [(cells, new_cover) for cells, _, new_cover in converted]
     restored, restored_farm = cells_to_convert(
         survey.pasture_cells, k, Option.RESTORE_PASTURE, fert, rng
     )
@@ -196,8 +195,32 @@ def apply_choices(
     fs.investment_usd[:] = investment
     fs.savings_usd -= investment
     return LandChange(
-        cleared, cleared_farm, primary, was_unowned, cleared_cover, established, areas
+        cleared, cleared_farm, primary, was_unowned, cleared_cover, established, areas, converted
     )
+
+
+def convert_farmland(params, survey, k, fertility, rng, planted, cell_size_ha: float):
+    """Each perennial system established on the farmland it replaces (the chosen
+    ``k`` cells of each farm, least fertile first, :func:`cells_to_convert`).
+
+    Returns the converted cells, farms and cover of each system; the farms of the
+    cells established by option (cocoa planted on cleared land, ``planted``, is
+    established cocoa too: support is due); the area of each system (ha); and what
+    establishment cost each farm (USD).
+    """
+    converted, established, areas = [], {}, {}
+    cost = np.zeros(k.shape[0])
+    for system in PERENNIALS:
+        farmland = survey.cells_of(system.established_on)
+        cells, farms = cells_to_convert(farmland, k, system.option, fertility, rng)
+        cost += np.bincount(farms, minlength=k.shape[0]) * (
+            system_params(system, params).establishment_cost_usd_per_ha * cell_size_ha
+        )
+        areas[system.name] = float(cells.size * cell_size_ha)
+        converted.append((cells, farms, system.cover))
+        extra = planted if system.option == Option.COCOA_AGROFORESTRY else farms[:0]
+        established[system.option] = np.concatenate([farms, extra])
+    return converted, established, areas, cost
 
 
 def restoration_cost_usd(params: Scenario, farms: np.ndarray, n: int, cell_size_ha: float):
