@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from conftest import small_scenario_toml
 from landsim.cli import main
 from landsim.simulation import OUTPUT_FILES
 
@@ -143,6 +144,18 @@ def test_python_dash_m_runs_the_command(module, tmp_path):
     )
     assert proc.returncode == 0, proc.stderr
     assert "scenario 'default'" in proc.stdout
+    # With worker processes too: each imports the main module again, which must
+    # not start the command again.
+    (tmp_path / "tiny.toml").write_text(small_scenario_toml("tiny", years=2), encoding="utf-8")
+    args = ["compare", "tiny.toml", "--against", "tiny.toml", "--replicates", "2"]
+    proc = subprocess.run(
+        [sys.executable, "-m", module, *args, "--workers", "2", "--quiet"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
 
 
 def test_shipped_scenarios_load_and_run():
