@@ -13,8 +13,7 @@ from typing import NamedTuple
 import numpy as np
 
 from landsim import carbon
-from landsim.model import _fast
-from landsim.model.state import N_COVERS, PERENNIALS, Cover, FarmerState, Landscape
+from landsim.model.state import N_COVERS, Cover, FarmerState, Landscape
 from landsim.scenario import Scenario
 
 
@@ -30,21 +29,12 @@ class CarbonFluxes(NamedTuple):
 class BiomassTable:
     """``carbon.biomass_density(cover, age, clearings)``, looked up in a table by
     row (cover, or secondary forest's regrowth level) and age (whole years)
-    instead of evaluating the growth curves for every cell.
-
-    :meth:`advance` looks up only the cells whose biomass can have changed since
-    its last call.
-    """
+    instead of evaluating the growth curves for every cell."""
 
     def __init__(self, params: Scenario):
         self.params = params
         self._table = np.zeros((0, 0))
         self._levels = carbon.regrowth_levels(params)
-        #: The covers whose biomass follows a growth curve (by age, and for
-        #: secondary forest by clearings); every other cover's is one number.
-        self._growing = (Cover.SECONDARY_FOREST, *(s.cover for s in PERENNIALS))
-        #: Copies of the cover layer and of the biomass the last ``advance`` gave.
-        self._last: tuple[np.ndarray, np.ndarray] | None = None
 
     def rows(self, cover: np.ndarray, clearings: np.ndarray) -> np.ndarray:
         """The table row of each cell: its cover, or for secondary forest on land
@@ -72,36 +62,6 @@ class BiomassTable:
         index = rows.astype(np.int16 if small else np.intp) * table.shape[1] + age
         return np.take(table.ravel(), index)
 
-    def advance(self, landscape: Landscape) -> tuple[np.ndarray, np.ndarray | None]:
-        """The biomass of ``landscape`` from its cover, age and clearings, and the
-        flat indices (raster order) of the cells where it may differ from the
-        current ``biomass_tc_per_ha`` (None: any cell).
-
-        A cell of a cover without a growth curve keeps its biomass while it keeps
-        its cover, so only the cells of growing covers and those whose cover
-        changed since the last call are looked up; the others keep their values.
-        Every cell is looked up on the first call, and whenever the biomass layer
-        is not what the last call gave (edited in between).
-        """
-        ls, last = landscape, self._last
-        cover, old = ls.cover, ls.biomass_tc_per_ha
-        if last is None or last[0].shape != cover.shape or not np.array_equal(old, last[1]):
-            new, cells = self(cover, ls.age, ls.clearings), None
-        else:
-            flat = cover.ravel()
-            moved = _fast.cover_mask(flat, self._growing)
-            moved |= flat != last[0].ravel()
-            cells = np.flatnonzero(moved)
-            new = old.copy()
-            age, clearings = ls.age.ravel()[cells], ls.clearings.ravel()[cells]
-            new.ravel()[cells] = self(flat[cells], age, clearings)
-        if last is None or last[0].shape != cover.shape:
-            self._last = (cover.copy(), new.copy())
-        else:  # into the same buffers: no new memory each year
-            np.copyto(last[0], cover)
-            np.copyto(last[1], new)
-        return new, cells
-
 
 def advance_biomass(
     landscape: Landscape, farmers: FarmerState, density: BiomassTable
@@ -114,17 +74,12 @@ def advance_biomass(
     change adds nothing to any of them.
     """
     ls, fs = landscape, farmers
-    old = ls.biomass_tc_per_ha.ravel()
-    new, cells = density.advance(ls)
-    ls.biomass_tc_per_ha = new
-    new = new.ravel()
-    if cells is not None:  # the other cells' change is 0
-        new, old = new[cells], old[cells]
-    change_tc = np.subtract(new, old)
+    old = ls.biomass_tc_per_ha
+    ls.biomass_tc_per_ha = density(ls.cover, ls.age, ls.clearings)
+    change_tc = np.subtract(ls.biomass_tc_per_ha, old).ravel()
     change_tc *= ls.cell_size_ha
-    nonzero = np.flatnonzero(change_tc != 0.0)
-    change_tc = change_tc[nonzero]
-    changed = nonzero if cells is None else cells[nonzero]
+    changed = np.flatnonzero(change_tc != 0.0)
+    change_tc = change_tc[changed]
     gain, loss = carbon.split_difference(change_tc)
     o = ls.owner.ravel()[changed]
     owned = o >= 0
