@@ -28,13 +28,14 @@ def test_the_kept_ownership_index_takes_settlers_lots_as_a_fresh_one(default_sce
     """Settlers arrive almost every year of the default scenario: the index kept
     across years equals one built from the layers, every year."""
     model = LandUseModel(default_scenario, rng=seed)
-    before = model.farmers.n
+    before, index = model.farmers.n, model._ownership
     for _ in range(12):
         model.step()
         ls, can_change = model.landscape, model.params.landscape.protected_can_change
         assert model._ownership.matches(ls, can_change)
         assert_same_index(model._ownership, Ownership(ls, can_change))
     assert model.farmers.n > before
+    assert model._ownership is index  # kept, not rebuilt when settlers arrived
 
 
 def test_an_ownership_edit_other_than_new_lots_rebuilds_the_index(small_scenario):
