@@ -10,7 +10,11 @@ the machine disturb less than the wall clock.
     .venv/bin/python benchmarks/revisions.py OLD_SRC NEW_SRC [--rounds 5]
 
 ``OLD_SRC`` and ``NEW_SRC`` are ``src`` directories (e.g. of a ``git worktree`` of
-the old commit). It prints a Markdown table of the medians and ranges over rounds.
+the old commit, or ``git archive OLD src | tar -x -C DIR``). It prints a Markdown
+table of the medians and ranges over rounds. ``--write LABEL`` also writes it to
+the ``revisions`` section of ``docs/performance.md`` (``--section NAME`` for
+another section, ``--title`` for its heading, ``--labels OLD NEW`` to name trees
+that are not git checkouts).
 """
 
 from __future__ import annotations
@@ -63,6 +67,13 @@ def main(argv=None) -> int:
     parser.add_argument(
         "--write", metavar="LABEL", help="also write the table to docs/performance.md, as LABEL"
     )
+    parser.add_argument("--section", default="revisions", help="section of the page to write")
+    parser.add_argument(
+        "--title", default="Speed across a refactoring", help="heading of the written section"
+    )
+    parser.add_argument(
+        "--labels", nargs=2, metavar=("OLD", "NEW"), help="names of the trees (default: commits)"
+    )
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--repeats", type=int, default=9, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -103,17 +114,18 @@ def write_section(args, table: str) -> None:
     from docsections import replace_section
 
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    old, new = args.labels or (commit_of(args.old), commit_of(args.new))
     body = (
-        f"## Speed across a refactoring: {args.write}\n\n"
-        f"`benchmarks/revisions.py`: the old tree (commit `{commit_of(args.old)}`) and the "
-        f"new one (commit `{commit_of(args.new)}`) timed in alternation, {args.rounds} "
+        f"## {args.title}: {args.write}\n\n"
+        f"`benchmarks/revisions.py`: the old tree (commit `{old}`) and the "
+        f"new one (commit `{new}`) timed in alternation, {args.rounds} "
         "rounds, each a fresh process per tree, in CPU seconds of the process: `default` "
         "is the median of 9 warm runs of "
         "the embedded default scenario, `large` one run of 1000 x 1000 cells (30 years). "
         "The table gives the median over rounds and the range. "
         f"Load average at the end (1, 5, 15 min): {load}.\n\n{table}\n"
     )
-    replace_section(ROOT / "docs" / "performance.md", "revisions", body)
+    replace_section(ROOT / "docs" / "performance.md", args.section, body)
 
 
 if __name__ == "__main__":

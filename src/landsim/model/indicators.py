@@ -17,7 +17,7 @@ import numpy as np
 
 from landsim.economics import income_distribution
 from landsim.market import PRODUCTS, UNITS
-from landsim.model._fast import count_covers
+from landsim.model._fast import count_covers, cover_mask
 from landsim.model.processes import restoration
 from landsim.model.processes.biomass import CarbonFluxes
 from landsim.model.processes.land_change import YearChanges
@@ -80,6 +80,13 @@ class RecordCollector(mesa.DataCollector):
             cached = (current, keys)
             self._record_keys_cache = cached
         return cached[1]
+
+
+def _mean(values: np.ndarray) -> float:
+    """``float(values.mean())`` of a non-empty float64 array: its sum (the same
+    reduction) divided by its size, as numpy's mean does, without the call's
+    overhead."""
+    return float(values.sum() / values.size)
 
 
 def _areas(model, shared: dict) -> np.ndarray:
@@ -154,16 +161,16 @@ def record_income(model, transitions, fluxes, shared) -> dict:
     has_income = transitions is not None and fs.n > 0
     spread = income_distribution(income) if has_income else dict.fromkeys(INCOME_STATS, np.nan)
     return {
-        "income_mean_usd": float(income.mean()) if has_income else np.nan,
+        "income_mean_usd": _mean(income) if has_income else np.nan,
         "income_median_usd": spread["median"],
         "income_p10_usd": spread["p10"],
         "income_gini": spread["gini"],
         "income_poorest20_usd": spread["poorest_mean"],
-        "payments_mean_usd": float(fs.payments_usd.mean()) if fs.n else np.nan,
-        "savings_mean_usd": float(fs.savings_usd.mean()) if fs.n else np.nan,
+        "payments_mean_usd": _mean(fs.payments_usd) if fs.n else np.nan,
+        "savings_mean_usd": _mean(fs.savings_usd) if fs.n else np.nan,
         "investment_usd": float(fs.investment_usd.sum()),
-        "hired_days_mean": float(fs.hired_days.mean()) if fs.n else np.nan,
-        "off_farm_income_mean_usd": float(fs.off_farm_income_usd.mean()) if fs.n else np.nan,
+        "hired_days_mean": _mean(fs.hired_days) if fs.n else np.nan,
+        "off_farm_income_mean_usd": _mean(fs.off_farm_income_usd) if fs.n else np.nan,
     }
 
 
@@ -171,16 +178,26 @@ def record_adoption(model, transitions, fluxes, shared) -> dict:
     fs = model.farmers
     owned, o = model._ownership.owned, model._ownership.owned_farm
     c = model.landscape.cover.ravel()[owned]
+    # The farms holding a cell of each system, from the few perennial cells.
+    perennial = np.flatnonzero(cover_mask(c, [s.cover for s in PERENNIALS]))
+    c, o = c[perennial], o[perennial]
     rec = {}
     for system in PERENNIALS:
-        has = np.bincount(o[c == system.cover], minlength=fs.n) > 0
-        rec[f"adopters_{system.name}"] = int(has.sum())
-    rec["knowledge_mean"] = float(fs.knowledge.mean()) if fs.n else np.nan
+        has = np.zeros(fs.n, dtype=bool)
+        has[o[c == system.cover]] = True
+        rec[f"adopters_{system.name}"] = int(np.count_nonzero(has))
+    rec["knowledge_mean"] = _mean(fs.knowledge) if fs.n else np.nan
+    counts = _option_counts(fs.last_option) if transitions is not None else None
     for option in STAGE2:
-        rec[f"chose_{OPTION_NAMES[option]}"] = (
-            int((fs.last_option == option).sum()) if transitions is not None else 0
-        )
+        rec[f"chose_{OPTION_NAMES[option]}"] = 0 if counts is None else int(counts[option])
     return rec
+
+
+def _option_counts(chosen: np.ndarray):
+    """How many farmers chose each option (indexable by option code)."""
+    if chosen.size and chosen.min() < 0:  # not an option code: count by comparing
+        return {option: (chosen == option).sum() for option in STAGE2}
+    return np.bincount(chosen, minlength=max(STAGE2) + 1)
 
 
 def record_prices(model, transitions, fluxes, shared) -> dict:

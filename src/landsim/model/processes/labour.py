@@ -100,7 +100,39 @@ def labour_cap(
     The first year's hired labour is paid from savings with the establishment
     cost, so hired labour never exceeds what savings pay for.
     """
-    cost = np.broadcast_to(np.asarray(cost_usd_per_cell, dtype=np.float64), labour.cash_usd.shape)
+    cost = np.asarray(cost_usd_per_cell, dtype=np.float64)
+    if cost.ndim:
+        return _labour_cap_per_farm(extra_days_per_cell, cost, labour, wage)
+    # One cost for every farm (no programme support): the same elementwise
+    # arithmetic as ``_labour_cap_per_farm``, with the scalar tests made once.
+    cost = float(cost)
+    cash, free = labour.cash_usd, labour.free_days
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        by_cash = np.floor(cash / cost) if cost > 0 else np.full(cash.shape, np.inf)
+        if extra_days_per_cell <= 0:
+            return by_cash
+        by_family = np.floor(free / extra_days_per_cell)
+        per_cell = cost + wage * extra_days_per_cell
+        if per_cell > 0:
+            with_hired = free * wage
+            with_hired += cash
+            with_hired /= per_cell
+            np.floor(with_hired, out=with_hired)
+        else:
+            with_hired = np.full(cash.shape, np.inf)
+        by_hired_days = free + labour.hireable_days
+        by_hired_days /= extra_days_per_cell
+        np.floor(by_hired_days, out=by_hired_days)
+    np.minimum(with_hired, by_hired_days, out=with_hired)
+    np.maximum(by_family, with_hired, out=with_hired)
+    return np.where(by_cash <= by_family, by_cash, with_hired)
+
+
+def _labour_cap_per_farm(
+    extra_days_per_cell: float, cost: np.ndarray, labour: LabourBalance, wage: float
+) -> np.ndarray:
+    """:func:`labour_cap` with a cost per farm (``cost`` broadcast to the farms)."""
+    cost = np.broadcast_to(cost, labour.cash_usd.shape)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         by_cash = np.where(cost > 0, np.floor(labour.cash_usd / cost), np.inf)
         if extra_days_per_cell <= 0:

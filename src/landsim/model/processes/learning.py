@@ -21,11 +21,16 @@ def learn(farmers: FarmerState, survey: FarmSurvey, rate: float) -> dict[str, np
     """Update ``farmers.knowledge``; return each perennial system's share of
     adopting neighbours, by system name."""
     area = survey.area_cells
+    # Neighbours by rows (neighbour, farm), so that the counts over them are sums
+    # of whole rows; a count of adopters over k neighbours divided by k is exactly
+    # their mean.
+    neighbours = farmers.neighbours.T
+    k = neighbours.shape[0]
     adopted = {s.name: area[:, s.cover] > 0 for s in PERENNIALS}
-    shares = {name: a[farmers.neighbours].mean(axis=1) for name, a in adopted.items()}
+    shares = {name: a[neighbours].sum(axis=0) / k for name, a in adopted.items()}
     any_adopted = np.zeros(farmers.n, dtype=bool)
     for a in adopted.values():
         any_adopted = any_adopted | a
-    either = any_adopted[farmers.neighbours].mean(axis=1)
+    either = any_adopted[neighbours].sum(axis=0) / k
     farmers.knowledge += rate * either * (1.0 - farmers.knowledge)
     return shares
