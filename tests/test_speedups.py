@@ -66,3 +66,33 @@ def test_labour_cap_with_one_cost_equals_the_cap_with_a_cost_per_farm():
         per_farm = labour.labour_cap(extra, np.full(n, cost), balance, wage)
         np.testing.assert_array_equal(scalar, per_farm)
         assert scalar.dtype == per_farm.dtype
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_the_window_search_finds_the_lot_a_whole_raster_scan_finds(seed):
+    """The nearest open cells to a seed, ties in raster order, found in a growing
+    window around it are those a stable sort of every open cell's distance gives."""
+    from landsim.model.processes.settlers import _nearest_open
+
+    rng = np.random.default_rng(seed)
+    height, width = rng.integers(5, 60, size=2)
+    free = rng.random((height, width)) < rng.uniform(0.05, 0.9)
+    free.ravel()[rng.integers(free.size)] = True
+    seed_cell = int(rng.choice(np.flatnonzero(free)))
+    for size in (1, 4, 40, free.size):
+        cells, d2 = _nearest_open(free, seed_cell, size)
+        window = np.sort(cells[np.argsort(d2, kind="stable")[:size]])
+        everything = np.flatnonzero(free)
+        dy = everything // width - seed_cell // width
+        dx = everything % width - seed_cell % width
+        scan = np.sort(everything[np.argsort(dy * dy + dx * dx, kind="stable")[:size]])
+        np.testing.assert_array_equal(window, scan)
+
+
+def test_neighbours_of_new_farms_alone_are_their_rows_of_everyones():
+    from landsim.agents import find_neighbours
+
+    rng = np.random.default_rng(1)
+    owner = rng.integers(-1, 30, size=(40, 40))
+    everyone = find_neighbours(owner, 30, 6)
+    np.testing.assert_array_equal(find_neighbours(owner, 30, 6, first=24), everyone[24:])

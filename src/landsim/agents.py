@@ -125,8 +125,9 @@ def draw_settlers(
     farm ids ``first_id``, ``first_id + 1``, ... in ``owner``: attributes drawn from
     the same distributions as the first farmers', and the ``n_neighbours`` farms
     nearest each (the earlier farms keep theirs)."""
-    everyone = find_neighbours(owner, first_id + count, n_neighbours)
-    return _new_farmers(params, count, everyone[first_id:], rng)
+    return _new_farmers(
+        params, count, find_neighbours(owner, first_id + count, n_neighbours, first_id), rng
+    )
 
 
 def _new_farmers(
@@ -163,10 +164,11 @@ def _new_farmers(
     )
 
 
-def find_neighbours(owner: np.ndarray, n_farms: int, k: int) -> np.ndarray:
-    """The ``k`` farms whose lot centroids are nearest each farm's (excluding itself)."""
+def find_neighbours(owner: np.ndarray, n_farms: int, k: int, first: int = 0) -> np.ndarray:
+    """The ``k`` farms whose lot centroids are nearest each farm's (excluding itself),
+    for farms ``first`` onwards."""
     if n_farms <= 1:
-        return np.zeros((n_farms, 1), dtype=np.int64)
+        return np.zeros((n_farms, 1), dtype=np.int64)[first:]
     rows, cols = np.nonzero(owner >= 0)
     farm = owner[rows, cols]
     count = np.bincount(farm, minlength=n_farms)
@@ -177,12 +179,12 @@ def find_neighbours(owner: np.ndarray, n_farms: int, k: int) -> np.ndarray:
         ]
     )
     k = min(k, n_farms - 1)
-    _, idx = cKDTree(centroids).query(centroids, k=k + 1)
-    idx = idx.reshape(n_farms, k + 1)
+    _, idx = cKDTree(centroids).query(centroids[first:], k=k + 1)
+    idx = idx.reshape(n_farms - first, k + 1)
     # Drop each farm itself; where coincident centroids hide it, drop the farthest.
-    drop = idx == np.arange(n_farms)[:, None]
+    drop = idx == np.arange(first, n_farms)[:, None]
     drop[~drop.any(axis=1), -1] = True
-    return idx[~drop].reshape(n_farms, k).astype(np.int64)
+    return idx[~drop].reshape(n_farms - first, k).astype(np.int64)
 
 
 class Farmer(mesa.Agent):

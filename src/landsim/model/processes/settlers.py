@@ -61,6 +61,26 @@ def open_forest(landscape: Landscape, protected_can_change: bool) -> np.ndarray:
     return free.ravel()
 
 
+def _nearest_open(free2d, seed, size):
+    """Open cells (flat, raster order) and squared distances in a square window
+    around ``seed`` that holds the ``size`` nearest open cells: every cell outside
+    it is farther than the size-th nearest inside (else the window doubles)."""
+    height, width = free2d.shape
+    sy, sx = divmod(seed, width)
+    r = max(2, int(size**0.5))
+    while True:
+        top, bottom = max(sy - r, 0), min(sy + r + 1, height)
+        left, right = max(sx - r, 0), min(sx + r + 1, width)
+        whole = top == 0 and left == 0 and bottom == height and right == width
+        wy, wx = np.nonzero(free2d[top:bottom, left:right])
+        wy += top
+        wx += left
+        d2 = (wy - sy) ** 2 + (wx - sx) ** 2
+        if whole or (d2.size >= size and np.partition(d2, size - 1)[size - 1] < (r + 1) ** 2):
+            return wy * width + wx, d2
+        r *= 2
+
+
 def lay_out_lots(
     landscape: Landscape,
     count: int,
@@ -71,20 +91,19 @@ def lay_out_lots(
     """The lots (flat cell indices, raster order) of up to ``count`` settlers, one
     after another: a road-fronting open cell drawn at random (one integer draw per
     settler), and the open cells nearest it."""
-    width = landscape.shape[1]
+    height, width = landscape.shape
     size = max(1, round(params.lot_size_ha / landscape.cell_size_ha))
     free = open_forest(landscape, protected_can_change)
-    road = landscape.road.ravel()
+    free2d = free.reshape(height, width)
+    seeds = np.flatnonzero(free & landscape.road.ravel())
     lots = []
     for _ in range(count):
-        seeds = np.flatnonzero(free & road)
+        seeds = seeds[free[seeds]]
         if not seeds.size:
             break
         seed = int(seeds[rng.integers(seeds.size)])
-        cells = np.flatnonzero(free)
-        dy = cells // width - seed // width
-        dx = cells % width - seed % width
-        nearest = np.argsort(dy * dy + dx * dx, kind="stable")[:size]
+        cells, d2 = _nearest_open(free2d, seed, size)
+        nearest = np.argsort(d2, kind="stable")[:size]
         lot = np.sort(cells[nearest])
         free[lot] = False
         lots.append(lot)
