@@ -51,6 +51,7 @@ class ReferenceProgramme:
     spec: Programme
     contracts: list[Contract]
     spent_usd: float = 0.0
+    paid_share: float = 1.0  # of what was due, paid the last year anything was
     reforestation_ha: float = 0.0
     year: dict = field(default_factory=dict)  # this year's indicators
     compliant: dict = field(default_factory=dict)  # this year, by farm id
@@ -189,9 +190,11 @@ class ReferenceProgrammes:
                 continue
             for f in self.model.farmers:
                 if prog.contracts[f.farm_id].enrolled:
-                    adjust_values(
-                        self.model, prog, year, f, clear_size[f.farm_id], adjustments[f.farm_id]
-                    )
+                    terms = [0.0] * len(Option)
+                    adjust_values(self.model, prog, year, f, clear_size[f.farm_id], terms)
+                    a = adjustments[f.farm_id]
+                    for o in Option:  # trusted as far as the programme kept them
+                        a[o] += prog.paid_share * terms[o]
         for a in adjustments:  # clearing for pasture or cocoa is clearing
             a[Option.PASTURE] = a[Option.CLEAR]
             a[Option.COCOA_ON_CLEARED] = a[Option.CLEAR] + a[Option.COCOA_AGROFORESTRY]

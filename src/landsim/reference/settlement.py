@@ -205,6 +205,8 @@ def pay(
     due = float(np.sum(to_farmer) + collective + np.sum(support))
     available = max(0.0, min(spec.budget_usd_per_year, spec.budget_usd - prog.spent_usd))
     factor = 1.0 if due <= available else (available / due if due > 0 else 0.0)
+    if due > 0:
+        prog.paid_share = factor  # how far the farmers will trust its terms next year
     to_farmer, collective, support = to_farmer * factor, collective * factor, support * factor
     prog.spent_usd += float(np.sum(to_farmer) + collective + np.sum(support))
     es = spec.establishment_support

@@ -114,9 +114,10 @@ class Programmes:
             e = acc.enrolled
             if not is_active(spec, year) or not e.any():
                 continue
-            a = adj[e]
+            a = np.zeros((int(e.sum()), len(Option)))
             incentives.adjust_values(spec, acc, self.state, year, areas, clear_size, a)
-            adj[e] = a
+            # Farmers trust the terms as far as the programme kept them last time.
+            adj[e] += acc.paid_share * a
         # Clearing for pasture is clearing: it meets the same incentives; planting
         # cocoa on cleared land meets those of clearing and of cocoa.
         adj[:, Option.PASTURE] = adj[:, Option.CLEAR]

@@ -134,7 +134,10 @@ def pay(
     Collective carbon money funds reforestation; establishment support goes to
     savings, kept as a grant or repaid in instalments as a loan.
     """
-    factor = budget_factor(spec, acc, float(to_farmer.sum() + collective + support.sum()))
+    due = float(to_farmer.sum() + collective + support.sum())
+    factor = budget_factor(spec, acc, due)
+    if due > 0:
+        acc.paid_share = factor
     to_farmer, collective, support = (
         to_farmer * factor,
         collective * factor,

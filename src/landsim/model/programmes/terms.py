@@ -33,6 +33,9 @@ class ProgrammeAccounts:
     loan_instalment_usd: np.ndarray
     spent_usd: float = 0.0
     reforestation_ha: float = 0.0
+    #: The share of what was due that the programme paid the last year anything
+    #: was due (1 before): how far enrolled farmers expect its terms to be kept.
+    paid_share: float = 1.0
     year: dict = field(default_factory=dict)
 
     #: The per-farm arrays.
