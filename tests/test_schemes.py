@@ -402,3 +402,26 @@ def test_the_expected_sanction_uses_the_clearing_size_of_stage_two(small_scenari
         np.testing.assert_array_equal(calls[-1][enrolled], stage2[-1][enrolled])
         differed |= bool((calls[0][enrolled] != stage2[-1][enrolled]).any())
     assert differed
+
+
+def test_farmers_trust_a_programme_as_far_as_it_paid_what_was_due(small_scenario):
+    """A programme whose yearly budget pays only part of what is due records that
+    share, and its enrolled farmers scale all its incentives by it the next year."""
+    from landsim.economics import Option
+
+    scarce = programme(budget_usd=1e6, budget_usd_per_year=50.0)
+    model = LandUseModel(with_programmes(small_scenario, scarce), rng=2)
+    acc = model.programmes.accounts[0]
+    assert acc.paid_share == 1.0  # nothing was due yet
+    model.step()
+    due = acc.year["payments_to_farmers_usd"] / acc.paid_share
+    assert 0 < acc.paid_share < 1 and acc.year["payments_to_farmers_usd"] == pytest.approx(50.0)
+    assert due > 50.0  # more was due than the yearly budget
+    size = model._sizes(model._survey())[:, Option.CLEAR]
+    trusted = model.programmes.value_adjustments(model.year + 1, size)
+    share, acc.paid_share = acc.paid_share, 1.0
+    nominal = model.programmes.value_adjustments(model.year + 1, size)
+    enrolled = acc.enrolled
+    assert enrolled.any() and np.abs(nominal[enrolled]).max() > 0
+    np.testing.assert_allclose(trusted[enrolled], share * nominal[enrolled], rtol=1e-12)
+    np.testing.assert_array_equal(trusted[~enrolled], 0.0)

@@ -669,7 +669,7 @@ def test_the_lab_in_docs_teaching_still_holds():
     # less than without the programme; cocoa and silvopasture stay.
     tambopata = run_lab(SCENARIOS / "tambopata_redd_cocoa.toml")
     tam = tambopata["table"]
-    assert tambopata["cleared_1_10"] < 0.3 * default["cleared_1_10"]
+    assert tambopata["cleared_1_10"] < 0.35 * default["cleared_1_10"]
     assert tambopata["cleared_11_30"] / 20 > 1.8 * tambopata["cleared_1_10"] / 10
     assert 0.6 * default["cleared_11_30"] < tambopata["cleared_11_30"]
     assert tambopata["cleared_11_30"] < 0.9 * default["cleared_11_30"]
@@ -679,14 +679,14 @@ def test_the_lab_in_docs_teaching_still_holds():
     assert tam["area_cocoa_agroforestry_ha"].iloc[10] > 1.6 * cocoa_10[1]
     assert tam["area_silvopasture_ha"].iloc[-1] >= tam["area_silvopasture_ha"].iloc[10] > 300
     # 7: the carbon price: the budget is spent at 8 USD already; a higher price
-    # spends it the same and buys no less clearing; cocoa support is crowded out.
+    # spends it the same, yet clearing falls with the price; cocoa support is
+    # crowded out.
     carbon = "markets.carbon.values"
     high = run_lab(SCENARIOS / "tambopata_redd_cocoa.toml", **{carbon: 25.0})
     low = run_lab(SCENARIOS / "tambopata_redd_cocoa.toml", **{carbon: 3.0})
     assert high["spent"] == pytest.approx(5_500_000)
     assert low["spent"] < 0.95 * 5_500_000
-    assert abs(high["cleared_1_10"] - tambopata["cleared_1_10"]) < 0.1 * tambopata["cleared_1_10"]
-    assert low["cleared_1_10"] > 1.15 * max(high["cleared_1_10"], tambopata["cleared_1_10"])
+    assert low["cleared_1_10"] > tambopata["cleared_1_10"] > 1.05 * high["cleared_1_10"]
     totals = [run["cleared"] for run in (low, tambopata, high)]
     assert max(totals) < 1.2 * min(totals)
     runs = (low, tambopata, high)
