@@ -277,6 +277,27 @@ def test_loans_clawbacks_and_exhausted_budgets(small_scenario):
     assert_same_run(fast, reference)
 
 
+def test_transaction_costs_and_credits_on_at_most_the_baseline(small_scenario):
+    """A transaction cost of joining (farmers who cannot pay it stay out) and
+    avoided-emission credits lost only on the baseline's ha, only while the farm
+    meets its sustainable-practice obligation."""
+    p = programme(
+        participation={"transaction_cost_usd": 1_500.0},
+        obligations={
+            "no_clearing": False,
+            "min_forest_share": 0.2,
+            "min_sustainable_ha_per_40ha": 2.0,
+            "grace_years": 2,
+        },
+        carbon_payment=dict(CARBON, baseline_clearing_ha_per_farm_per_year=0.5),
+    )
+    sc = small_scenario.with_overrides({"programmes": [p], "decision.logit_scale": 0.002})
+    fast, reference = run_both(sc, seed=2)
+    y = fast.yearly_table()
+    assert y["newly_enrolled"].sum() > 0
+    assert_same_run(fast, reference)
+
+
 @pytest.mark.slow
 def test_two_programmes_with_random_and_nearest_edge_targeting(small_scenario):
     a = programme(name="a", targeting="random", enrolment_cap=8)

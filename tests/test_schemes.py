@@ -425,3 +425,72 @@ def test_farmers_trust_a_programme_as_far_as_it_paid_what_was_due(small_scenario
     assert enrolled.any() and np.abs(nominal[enrolled]).max() > 0
     np.testing.assert_allclose(trusted[enrolled], share * nominal[enrolled], rtol=1e-12)
     np.testing.assert_array_equal(trusted[~enrolled], 0.0)
+
+
+def test_credits_are_lost_on_at_most_the_baseline_and_only_if_they_would_be_paid(
+    small_scenario,
+):
+    """Clearing ``s`` ha loses this year's avoided-emission credits on at most the
+    baseline's ``b`` ha (credits never fall below zero), so the loss per ha is
+    ``min(1, b / s)`` of a whole ha's credit; a farm that fails its
+    sustainable-practice obligation is not paid, and loses no credit by clearing."""
+    from landsim.economics import Option
+    from landsim.model.programmes.terms import clearing_emission_tco2e_per_ha
+
+    carbon = dict(CARBON, pay_removals=False, usd_per_tco2e=10.0)
+    budget = {"budget_usd": 1e9, "budget_usd_per_year": 1e9}  # all paid: trusted in full
+    p = programme(carbon_payment=carbon, forest_payment=None, obligations=None, **budget)
+    model = LandUseModel(with_programmes(small_scenario, p), rng=3)
+    model.step()
+    acc = model.programmes.accounts[0]
+    e = acc.enrolled
+    assert e.sum() >= 2
+    per_ha = 10.0 * 0.1 * clearing_emission_tco2e_per_ha(model.state)
+    size = np.zeros(model.farmers.n)
+    size[np.flatnonzero(e)[0]] = 4.0  # 4 ha: credits on the baseline's 1 ha only
+    size[np.flatnonzero(e)[1]] = 0.5  # less than the baseline: every ha credited
+    adj = model.programmes.value_adjustments(model.year + 1, size)[:, Option.CLEAR]
+    first, second = np.flatnonzero(e)[:2]
+    assert acc.paid_share == 1.0
+    assert adj[first] == pytest.approx(-per_ha / 4.0, rel=1e-12)
+    assert adj[second] == pytest.approx(-per_ha, rel=1e-12)
+    # Failing a sustainable-practice obligation (no grace) stops payment: nothing lost.
+    failing = programme(
+        **budget,
+        carbon_payment=carbon,
+        forest_payment=None,
+        obligations={
+            "no_clearing": False,
+            "min_forest_share": 0.0,
+            "min_sustainable_ha_per_40ha": 40.0,
+            "grace_years": 0,
+        },
+    )
+    model = LandUseModel(with_programmes(small_scenario, failing), rng=3)
+    model.step()
+    e = model.programmes.accounts[0].enrolled
+    assert e.any()
+    adj = model.programmes.value_adjustments(model.year + 1, np.full(model.farmers.n, 2.0))
+    np.testing.assert_array_equal(adj[e, Option.CLEAR], 0.0)
+
+
+def test_a_transaction_cost_keeps_out_those_who_cannot_pay_it(small_scenario):
+    """Joining costs a one-off transaction cost from savings: only farmers whose
+    savings cover it enrol, and they pay it; a higher cost enrols fewer."""
+    cost = 1_000.0
+    sc = small_scenario.with_overrides(
+        {"farmers.savings_usd": {"dist": "uniform", "low": 0.0, "high": 2 * cost}}
+    )
+    enrolled = {}
+    for c in (0.0, cost):
+        p = programme(participation={"transaction_cost_usd": c}, enrolment_cap=1000)
+        model = LandUseModel(with_programmes(sc, p), rng=4)
+        before = model.farmers.savings_usd.copy()
+        model.programmes.begin_year(1, np.zeros(model.farmers.n), np.zeros(model.farmers.n))
+        e = model.programmes.accounts[0].enrolled
+        enrolled[c] = int(e.sum())
+        if c > 0:
+            assert (before[e] >= c).all() and (before < c).any()
+            np.testing.assert_array_equal(model.farmers.savings_usd[e], before[e] - c)
+            np.testing.assert_array_equal(model.farmers.savings_usd[~e], before[~e])
+    assert 0 < enrolled[cost] < enrolled[0.0]

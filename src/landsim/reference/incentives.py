@@ -137,13 +137,49 @@ def restricted_clearing_ha(spec, clear_size: int, forest_ha: float, lot_ha: floa
 # ----------------------------------------------------------------------------- incentives
 
 
-def add_carbon_incentives(model, spec, year: int, f, left: int, a: list) -> None:
-    """Credits forgone by clearing, and credits for the removals of new systems and
-    regrowth over the years left, added to the option values ``a`` (USD/ha)."""
+def meets_practice_obligation(spec, contract, year: int, areas: tuple) -> bool:
+    """Whether the farm meets the sustainable-practice obligation this year: its
+    grace years are over only once it has enough land under sustainable practice.
+
+    Parameters
+    ----------
+    spec : Programme
+    contract : Contract
+    year : int
+    areas : tuple of float
+        The farm's forest, sustainable-practice and lot area (ha).
+    """
+    ob = spec.obligations
+    if ob is None:
+        return True
+    _, sustainable_ha, lot_ha = areas
+    grace_over = year - contract.enrolled_since >= ob.grace_years
+    needed = ob.min_sustainable_ha_per_40ha * lot_ha / LOT_REFERENCE_HA
+    return not (grace_over and sustainable_ha < needed)
+
+
+def credited_share(spec, clear_size: int) -> float:
+    """Share of each ha of clearing that loses avoided-emission credits: credits are
+    the baseline's emission less the farm's, never below zero, so clearing ``s`` ha
+    loses those of at most the baseline's ``b`` ha."""
+    b = spec.carbon_payment.baseline_clearing_ha_per_farm_per_year
+    if b <= 0:
+        return 0.0
+    return min(1.0, b / max(clear_size, b))
+
+
+def add_carbon_incentives(model, prog, year: int, f, left: int, clear_size: int, a: list) -> None:
+    """This year's credits forgone by clearing (if the farm would be paid them), and
+    credits for the removals of new systems and regrowth over the years left, added
+    to the option values ``a`` (USD/ha)."""
+    spec = prog.spec
     cp = spec.carbon_payment
     price = carbon_price(model, spec, year) * cp.farmer_share
     if cp.pay_avoided_emissions:
-        a[Option.CLEAR] -= price * clearing_emission_tco2e_per_ha(model)
+        contract, areas = prog.contracts[f.farm_id], farm_areas_ha(model, f)
+        paid = meets_practice_obligation(spec, contract, year, areas)
+        lost = credited_share(spec, clear_size) * paid
+        a[Option.CLEAR] -= price * clearing_emission_tco2e_per_ha(model) * lost
     if cp.pay_removals:
         for option, cover in (*NEW_SYSTEMS, (Option.ABANDON, Cover.SECONDARY_FOREST)):
             curve = removal_curve_tco2e_per_ha(model.carbon, cover, left)
@@ -223,7 +259,7 @@ def adjust_values(
     if spec.forest_payment is not None:
         a[Option.CLEAR] -= spec.forest_payment.usd_per_ha_per_year * annuity(f, left)
     if spec.carbon_payment is not None:
-        add_carbon_incentives(model, spec, year, f, left, a)
+        add_carbon_incentives(model, prog, year, f, left, clear_size, a)
     if spec.obligations is not None:
         add_obligation_incentives(model, prog, year, f, clear_size, a)
     add_support_incentives(model, spec, f, left, a)

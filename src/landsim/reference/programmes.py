@@ -18,9 +18,11 @@ from landsim.model.state import PROGRAMME_YEAR_KEYS as YEAR_KEYS
 from landsim.model.state import Option
 from landsim.reference.incentives import (
     adjust_values,
+    annuity,
     expected_benefit,
     farm_areas_ha,
     restricted_clearing_ha,
+    years_left,
 )
 from landsim.reference.land import forest_edge_distance
 from landsim.reference.settlement import amounts_due, monitor, pay, repay_loans
@@ -128,9 +130,14 @@ class ReferenceProgrammes:
             benefit = expected_benefit(self.model, spec, year, f, forest_ha)
             restricted = restricted_clearing_ha(spec, clear_size[f.farm_id], forest_ha, lot_ha)
             forgone = max(clear_value[f.farm_id], 0.0) * restricted
-            net_per_ha[f.farm_id] = (benefit - forgone) / max(lot_ha, 1e-9)
+            net = benefit - forgone
             c = prog.contracts[f.farm_id]
             eligible = not c.enrolled and not c.expelled and benefit > 0
+            if spec.participation is not None:  # a one-off cost over the years left
+                cost = spec.participation.transaction_cost_usd
+                net = net - cost / max(annuity(f, years_left(self.model, spec, year)), 1e-9)
+                eligible &= f.savings_usd >= cost
+            net_per_ha[f.farm_id] = net / max(lot_ha, 1e-9)
             if spec.obligations is not None:
                 eligible &= forest_ha >= spec.obligations.min_forest_share * lot_ha
             z = min(max(scale * net_per_ha[f.farm_id], -50.0), 50.0)
@@ -150,6 +157,8 @@ class ReferenceProgrammes:
             c = prog.contracts[f.farm_id]
             c.enrolled = c.ever_enrolled = True
             c.enrolled_since = year
+            if spec.participation is not None:
+                f.savings_usd -= spec.participation.transaction_cost_usd
             if spec.training is not None:
                 f.knowledge += spec.training.knowledge_gain * (1 - f.knowledge)
         prog.year["newly_enrolled"] = float(len(chosen))

@@ -7,8 +7,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from landsim.model.state import LOT_REFERENCE_HA
-from landsim.reference.incentives import carbon_price, clearing_emission_tco2e_per_ha
+from landsim.reference.incentives import (
+    carbon_price,
+    clearing_emission_tco2e_per_ha,
+    meets_practice_obligation,
+)
 
 if TYPE_CHECKING:
     from landsim.reference.model import ReferenceModel
@@ -55,7 +58,7 @@ def find_violations(prog: ReferenceProgramme, year: int, areas: dict, cleared_ha
     ob = prog.spec.obligations
     violated, compliant = {}, {}
     for farm_id, c in enumerate(prog.contracts):
-        forest_ha, sustainable_ha, lot_ha = areas[farm_id]
+        forest_ha, _, lot_ha = areas[farm_id]
         cleared = cleared_ha[farm_id] > 0
         violated[farm_id] = False
         compliant[farm_id] = c.enrolled
@@ -64,9 +67,7 @@ def find_violations(prog: ReferenceProgramme, year: int, areas: dict, cleared_ha
                 violated[farm_id] = True
             if c.enrolled and cleared and forest_ha < ob.min_forest_share * lot_ha:
                 violated[farm_id] = True
-            grace_over = year - c.enrolled_since >= ob.grace_years
-            needed = ob.min_sustainable_ha_per_40ha * lot_ha / LOT_REFERENCE_HA
-            if grace_over and sustainable_ha < needed:
+            if not meets_practice_obligation(prog.spec, c, year, areas[farm_id]):
                 compliant[farm_id] = False
     return violated, compliant
 

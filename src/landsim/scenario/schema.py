@@ -306,6 +306,15 @@ class Premium(_Section):
     cocoa_usd_per_kg: NonNegative
 
 
+class Participation(_Section):
+    """What joining costs a farmer: a one-off transaction cost (travel, paperwork,
+    meetings, a farm plan), paid from savings on enrolment. A farmer applies only
+    if it can pay it, and weighs it, spread over the contract years left, against
+    the expected payments."""
+
+    transaction_cost_usd: NonNegative
+
+
 class Programme(_Section):
     """An incentive programme: any combination of components, one budget."""
 
@@ -320,6 +329,7 @@ class Programme(_Section):
     detection_probability: Share
     expel_on_violation: Flag
     repay_on_violation: Flag
+    participation: Participation | None = None
     obligations: Obligations | None = None
     forest_payment: ForestPayment | None = None
     carbon_payment: CarbonPayment | None = None

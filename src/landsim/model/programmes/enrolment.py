@@ -2,9 +2,11 @@
 targeting order up to the enrolment cap, and the admitted are trained.
 
 A farmer applies when a logit draw on the net benefit per ha (expected yearly
-payments minus the clearing value it gives up, divided by its lot area) says so;
-only farms that could be paid (positive benefit) and meet the forest-share
-obligation at entry apply.
+payments minus the clearing value it gives up and its transaction cost spread over
+the contract years left, divided by its lot area) says so; only farms that could
+be paid (positive benefit), meet the forest-share obligation at entry and can pay
+the transaction cost apply. Who enrols is thus a result: farms that meant to clear
+little give up little and join first (self-selection).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from landsim.model.processes.land_change import forest_edge_distance
 from landsim.model.programmes.terms import (
     FarmAreas,
     ProgrammeAccounts,
+    contract_annuity,
     expected_benefit,
     restricted_clearing,
 )
@@ -42,8 +45,13 @@ def enrol(
     forgone = np.maximum(clear_value, 0.0) * restricted_clearing(
         spec, clear_size, forest_ha, lot_ha
     )
-    net_per_ha = (benefit - forgone) / np.maximum(lot_ha, 1e-9)
+    net = benefit - forgone
     eligible = ~acc.enrolled & ~acc.expelled & (benefit > 0)
+    if spec.participation is not None:  # a one-off cost, spread over the years left
+        cost = spec.participation.transaction_cost_usd
+        net = net - cost / np.maximum(contract_annuity(spec, state, year), 1e-9)
+        eligible &= state.farmers.savings_usd >= cost
+    net_per_ha = net / np.maximum(lot_ha, 1e-9)
     if spec.obligations is not None:
         eligible &= forest_ha >= spec.obligations.min_forest_share * lot_ha
     scale = state.params.decision.logit_scale
@@ -58,6 +66,8 @@ def enrol(
     acc.enrolled[chosen] = True
     acc.ever_enrolled[chosen] = True
     acc.enrolled_since[chosen] = year
+    if spec.participation is not None:
+        state.farmers.savings_usd[chosen] -= spec.participation.transaction_cost_usd
     acc.year["newly_enrolled"] = float(chosen.size)
     return chosen
 

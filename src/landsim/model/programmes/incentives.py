@@ -14,8 +14,10 @@ from landsim.model.programmes.terms import (
     carbon_price,
     clearing_emission_tco2e_per_ha,
     contract_annuity,
+    credited_share_of_clearing,
     expected_benefit,
     is_active,
+    meets_practice_obligation,
     restricted_clearing,
     years_left,
 )
@@ -36,7 +38,9 @@ def adjust_values(
     of its enrolled farms so far, shape (enrolled, options).
 
     - clear: the forest payment lost on the cleared ha over the contract years
-      left, the avoided-emission credit lost, and, where clearing breaks an
+      left, this year's avoided-emission credit lost (on at most the baseline's
+      ha, and only if the farm would be paid: it meets its sustainable-practice
+      obligation), and, where clearing breaks an
       obligation, the expected sanction per ha (detection probability x the
       payments at stake, and repayment if the programme claws back);
     - cocoa agroforestry / silvopasture: the establishment support (a grant, or
@@ -56,8 +60,10 @@ def adjust_values(
     if spec.carbon_payment is not None:
         cp = spec.carbon_payment
         price = carbon_price(spec, state, year) * cp.farmer_share
-        if cp.pay_avoided_emissions:
-            a[:, Option.CLEAR] -= price * clearing_emission_tco2e_per_ha(state)
+        if cp.pay_avoided_emissions:  # this year's credits, if they would be paid
+            paid = meets_practice_obligation(spec, acc, year, areas)[e]
+            lost = credited_share_of_clearing(spec, clear_size[e]) * paid
+            a[:, Option.CLEAR] -= price * clearing_emission_tco2e_per_ha(state) * lost
         if cp.pay_removals:
             for option, curve in removal_curves(state, left).items():
                 a[:, option] += price * disc @ curve

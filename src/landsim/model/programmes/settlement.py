@@ -11,8 +11,9 @@ from landsim.model.programmes.terms import (
     ProgrammeAccounts,
     carbon_price,
     clearing_emission_tco2e_per_ha,
+    meets_practice_obligation,
 )
-from landsim.model.state import LOT_REFERENCE_HA, ModelState
+from landsim.model.state import ModelState
 from landsim.scenario import Programme
 
 
@@ -41,18 +42,15 @@ def monitor(
     -------
     detected, compliant : ndarray of bool
     """
-    forest_ha, sustainable_ha, lot_ha = areas
+    forest_ha, _, lot_ha = areas
     e = acc.enrolled.copy()
     ob = spec.obligations
     violated = np.zeros(e.size, dtype=bool)
-    compliant = e.copy()
+    compliant = e & meets_practice_obligation(spec, acc, year, areas)
     if ob is not None:
         if ob.no_clearing:
             violated |= e & (cleared_ha > 0)
         violated |= e & (cleared_ha > 0) & (forest_ha < ob.min_forest_share * lot_ha)
-        grace_over = year - acc.enrolled_since >= ob.grace_years
-        needed = ob.min_sustainable_ha_per_40ha * lot_ha / LOT_REFERENCE_HA
-        compliant &= ~(grace_over & (sustainable_ha < needed))
     detected = violated & (rng.random(e.size) < spec.detection_probability)
     acc.year["violations_detected"] = float(detected.sum())
     compliant &= ~detected

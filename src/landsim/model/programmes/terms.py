@@ -16,7 +16,7 @@ import numpy as np
 
 from landsim import carbon
 from landsim.economics import discount_factors
-from landsim.model.state import Cover, ModelState
+from landsim.model.state import LOT_REFERENCE_HA, Cover, ModelState
 from landsim.scenario import Programme
 
 
@@ -144,6 +144,34 @@ def expected_benefit(
     if spec.premium is not None:
         benefit += spec.premium.cocoa_usd_per_kg * fs.cocoa_kg
     return benefit
+
+
+def meets_practice_obligation(
+    spec: Programme, acc: ProgrammeAccounts, year: int, areas: FarmAreas
+) -> np.ndarray:
+    """Whether each farm meets the sustainable-practice obligation this year (its
+    grace years over, or enough land under sustainable practice): a farm that does
+    not is not paid, whatever it clears."""
+    ob = spec.obligations
+    if ob is None:
+        return np.ones(acc.enrolled.size, dtype=bool)
+    _, sustainable_ha, lot_ha = areas
+    grace_over = year - acc.enrolled_since >= ob.grace_years
+    needed = ob.min_sustainable_ha_per_40ha * lot_ha / LOT_REFERENCE_HA
+    return ~(grace_over & (sustainable_ha < needed))
+
+
+def credited_share_of_clearing(spec: Programme, clear_size: np.ndarray) -> np.ndarray:
+    """Share of each ha of clearing that costs the farm avoided-emission credits.
+
+    Credits are the baseline's emission less the farm's own, never below zero
+    (:func:`settlement.payments_due`): clearing ``s`` ha loses credits on at most
+    the baseline's ``b`` ha, a share ``min(1, b / s)`` of each ha.
+    """
+    b = spec.carbon_payment.baseline_clearing_ha_per_farm_per_year
+    if b <= 0:
+        return np.zeros(clear_size.shape)
+    return np.minimum(1.0, b / np.maximum(clear_size, b))
 
 
 def restricted_clearing(
