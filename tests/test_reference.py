@@ -61,6 +61,7 @@ BASE_PROGRAMME = {
     "expel_on_violation": True,
     "repay_on_violation": False,
     "obligations": {
+        "protected_forest": "all",
         "no_clearing": True,
         "min_forest_share": 0.0,
         "min_sustainable_ha_per_40ha": 0.0,
@@ -253,6 +254,7 @@ def test_loans_clawbacks_and_exhausted_budgets(small_scenario):
         repay_on_violation=True,
         detection_probability=0.9,
         obligations={
+            "protected_forest": "all",
             "no_clearing": True,
             "min_forest_share": 0.3,
             "min_sustainable_ha_per_40ha": 2.0,
@@ -284,6 +286,7 @@ def test_transaction_costs_and_credits_on_at_most_the_baseline(small_scenario):
     p = programme(
         participation={"transaction_cost_usd": 1_500.0},
         obligations={
+            "protected_forest": "all",
             "no_clearing": False,
             "min_forest_share": 0.2,
             "min_sustainable_ha_per_40ha": 2.0,
@@ -296,6 +299,31 @@ def test_transaction_costs_and_credits_on_at_most_the_baseline(small_scenario):
     y = fast.yearly_table()
     assert y["newly_enrolled"].sum() > 0
     assert_same_run(fast, reference)
+
+
+def test_obligations_that_protect_primary_forest_only(small_scenario):
+    """A no-clearing rule and a forest share on primary forest only: re-clearing
+    fallow is allowed, and the expected sanction uses the primary share of each
+    farm's forest."""
+    obligations = {
+        "protected_forest": "primary",
+        "no_clearing": True,
+        "min_forest_share": 0.3,
+        "min_sustainable_ha_per_40ha": 0.0,
+        "grace_years": 0,
+    }
+    a = programme(name="no clearing of primary forest", obligations=obligations)
+    b = programme(
+        name="a primary-forest share",
+        obligations=dict(obligations, no_clearing=False),
+        detection_probability=1.0,
+    )
+    for p in (a, b):
+        sc = small_scenario.with_overrides({"programmes": [p], "decision.logit_scale": 0.002})
+        fast, reference = run_both(sc, seed=6)
+        y = fast.yearly_table()
+        assert y["enrolled_farms"].max() > 0
+        assert_same_run(fast, reference)
 
 
 @pytest.mark.slow

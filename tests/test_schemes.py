@@ -28,6 +28,7 @@ PROGRAMME = {
     "expel_on_violation": True,
     "repay_on_violation": False,
     "obligations": {
+        "protected_forest": "all",
         "no_clearing": True,
         "min_forest_share": 0.0,
         "min_sustainable_ha_per_40ha": 0.0,
@@ -460,6 +461,7 @@ def test_credits_are_lost_on_at_most_the_baseline_and_only_if_they_would_be_paid
         carbon_payment=carbon,
         forest_payment=None,
         obligations={
+            "protected_forest": "all",
             "no_clearing": False,
             "min_forest_share": 0.0,
             "min_sustainable_ha_per_40ha": 40.0,
@@ -494,3 +496,43 @@ def test_a_transaction_cost_keeps_out_those_who_cannot_pay_it(small_scenario):
             np.testing.assert_array_equal(model.farmers.savings_usd[e], before[e] - c)
             np.testing.assert_array_equal(model.farmers.savings_usd[~e], before[~e])
     assert 0 < enrolled[cost] < enrolled[0.0]
+
+
+def test_re_clearing_fallow_breaks_only_a_contract_that_protects_all_forest(small_scenario):
+    """Under ``protected_forest = "primary"`` clearing fallow is no violation and the
+    forest share counts primary forest; under ``"all"`` both count."""
+    from landsim.model.programmes import settlement
+    from landsim.model.programmes.terms import FarmAreas, ProgrammeAccounts
+
+    def violations(protected, no_clearing, cleared, cleared_primary):
+        ob = {
+            "protected_forest": protected,
+            "no_clearing": no_clearing,
+            "min_forest_share": 0.5,
+            "min_sustainable_ha_per_40ha": 0.0,
+            "grace_years": 0,
+        }
+        spec = with_programmes(small_scenario, programme(obligations=ob)).programmes[0]
+        acc = ProgrammeAccounts.empty(3)
+        acc.enrolled[:] = True
+        # Farm 0 cleared fallow only; farm 1 primary forest and keeps enough of it
+        # (if fallow counts); farm 2 cleared nothing.
+        areas = FarmAreas(
+            forest_ha=np.array([30.0, 25.0, 30.0]),
+            sustainable_ha=np.zeros(3),
+            lot_ha=np.full(3, 40.0),
+            primary_ha=np.array([25.0, 15.0, 25.0]),
+        )
+        rng = np.random.default_rng(0)
+        spec = spec.model_copy(update={"detection_probability": 1.0})
+        detected, _ = settlement.monitor(
+            spec, acc, 1, areas, np.array(cleared), np.array(cleared_primary), rng
+        )
+        return detected.tolist()
+
+    cleared, primary = [2.0, 3.0, 0.0], [0.0, 3.0, 0.0]
+    assert violations("primary", True, cleared, primary) == [False, True, False]
+    assert violations("all", True, cleared, primary) == [True, True, False]
+    # The share alone: farm 1 keeps 25 ha of forest but only 15 of primary forest.
+    assert violations("primary", False, cleared, primary) == [False, True, False]
+    assert violations("all", False, cleared, primary) == [False, False, False]

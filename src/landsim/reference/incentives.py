@@ -19,8 +19,8 @@ if TYPE_CHECKING:
 # ----------------------------------------------------------------------------- terms
 
 
-def farm_areas_ha(model: ReferenceModel, farmer) -> tuple[float, float, float]:
-    """A farm's forest, sustainable-practice and lot area.
+def farm_areas_ha(model: ReferenceModel, farmer) -> tuple[float, float, float, float]:
+    """A farm's forest, sustainable-practice, lot and primary-forest area.
 
     Parameters
     ----------
@@ -31,7 +31,7 @@ def farm_areas_ha(model: ReferenceModel, farmer) -> tuple[float, float, float]:
     -------
     tuple of float
         Forest (primary and secondary), sustainable practice (cocoa agroforestry
-        and silvopasture) and the whole lot, ha.
+        and silvopasture), the whole lot and primary forest, ha.
     """
     counts = [0] * len(Cover)
     for cell in farmer.cells:
@@ -39,7 +39,14 @@ def farm_areas_ha(model: ReferenceModel, farmer) -> tuple[float, float, float]:
     cell_ha = model.cell_size_ha
     forest = (counts[Cover.PRIMARY_FOREST] + counts[Cover.SECONDARY_FOREST]) * cell_ha
     sustainable = (counts[Cover.COCOA_AGROFORESTRY] + counts[Cover.SILVOPASTURE]) * cell_ha
-    return forest, sustainable, len(farmer.cells) * cell_ha
+    primary = counts[Cover.PRIMARY_FOREST] * cell_ha
+    return forest, sustainable, len(farmer.cells) * cell_ha, primary
+
+
+def protected_forest_ha(spec, areas: tuple) -> float:
+    """The farm's forest its obligations protect: primary only, or all forest."""
+    forest_ha, _, _, primary_ha = areas
+    return primary_ha if spec.obligations.protected_forest == "primary" else forest_ha
 
 
 def carbon_price(model: ReferenceModel, spec: Programme, year: int) -> float:
@@ -110,16 +117,19 @@ def expected_benefit(
     return benefit
 
 
-def restricted_clearing_ha(spec, clear_size: int, forest_ha: float, lot_ha: float) -> float:
+def restricted_clearing_ha(spec, clear_size: int, areas: tuple) -> float:
     """Ha a year of clearing the obligations forbid (at most what could be cleared).
+
+    Where only primary forest is protected, the farmer expects the primary share of
+    its forest among what it clears (it clears the forest nearest its fields).
 
     Parameters
     ----------
     spec : Programme
     clear_size : int
         Cells the farmer could clear this year.
-    forest_ha, lot_ha : float
-        The farm's forest and lot.
+    areas : tuple of float
+        The farm's forest, sustainable-practice, lot and primary-forest area (ha).
 
     Returns
     -------
@@ -128,10 +138,14 @@ def restricted_clearing_ha(spec, clear_size: int, forest_ha: float, lot_ha: floa
     ob = spec.obligations
     if ob is None:
         return 0.0
+    forest_ha, _, lot_ha, primary_ha = areas
+    hit = float(clear_size)
+    if ob.protected_forest == "primary":
+        hit = hit * (primary_ha / forest_ha if forest_ha > 0 else 0.0)
     if ob.no_clearing:
-        return float(clear_size)
-    allowance = max(forest_ha - ob.min_forest_share * lot_ha, 0.0)
-    return max(clear_size - allowance, 0.0)
+        return hit
+    allowance = max(protected_forest_ha(spec, areas) - ob.min_forest_share * lot_ha, 0.0)
+    return max(hit - allowance, 0.0)
 
 
 # ----------------------------------------------------------------------------- incentives
@@ -152,7 +166,7 @@ def meets_practice_obligation(spec, contract, year: int, areas: tuple) -> bool:
     ob = spec.obligations
     if ob is None:
         return True
-    _, sustainable_ha, lot_ha = areas
+    _, sustainable_ha, lot_ha, _ = areas
     grace_over = year - contract.enrolled_since >= ob.grace_years
     needed = ob.min_sustainable_ha_per_40ha * lot_ha / LOT_REFERENCE_HA
     return not (grace_over and sustainable_ha < needed)
@@ -195,10 +209,11 @@ def add_obligation_incentives(
     """The expected sanction of clearing against the obligations, and the bonus of
     meeting the sustainable-practice obligation, added to ``a`` (USD/ha)."""
     spec, ob = prog.spec, prog.spec.obligations
-    forest_ha, sustainable_ha, lot_ha = farm_areas_ha(model, f)
+    areas = farm_areas_ha(model, f)
+    forest_ha, sustainable_ha, lot_ha, _ = areas
     annuity_ = annuity(f, years_left(model, spec, year))
     if ob.no_clearing or ob.min_forest_share > 0:
-        breaks = restricted_clearing_ha(spec, clear_size, forest_ha, lot_ha) > 0
+        breaks = restricted_clearing_ha(spec, clear_size, areas) > 0
         yearly = expected_benefit(model, spec, year, f, forest_ha)
         at_stake = yearly * annuity_ if spec.expel_on_violation else yearly
         if spec.repay_on_violation:

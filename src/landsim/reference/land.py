@@ -241,10 +241,10 @@ def clear_forest(model: ReferenceModel, choices: dict, sizes: dict, surveys: dic
     Returns
     -------
     dict
-        The year's clearing indicators (ha), ``cleared_forest_ha``: farm id -> ha it
-        cleared, ``setup_usd``: farm id -> what sowing pasture or planting cocoa on
-        the cleared land cost it, and ``planted``: farm id -> cells it planted to
-        cocoa.
+        The year's clearing indicators (ha), ``cleared_forest_ha`` and
+        ``cleared_primary_ha``: farm id -> forest, and primary forest, it cleared,
+        ``setup_usd``: farm id -> what sowing pasture or planting cocoa on the
+        cleared land cost it, and ``planted``: farm id -> cells it planted to cocoa.
     """
     cell_ha = model.cell_size_ha
     clearing = [f for f in model.farmers if choices[f.farm_id] in CLEARING]
@@ -257,6 +257,7 @@ def clear_forest(model: ReferenceModel, choices: dict, sizes: dict, surveys: dic
     distance, tie_break = draw_tie_breaks(model, clearing, surveys, rng)
     counts = dict.fromkeys(CLEARING_COUNTS, 0)
     cleared_ha = {f.farm_id: 0.0 for f in model.farmers}
+    cleared_primary_ha = dict(cleared_ha)
     for f in clearing:
         ranked = sorted(
             surveys[f.farm_id].clearable,
@@ -264,8 +265,10 @@ def clear_forest(model: ReferenceModel, choices: dict, sizes: dict, surveys: dic
         )
         cells = ranked[: sizes[f.farm_id]]
         new_cover = CLEARING[choices[f.farm_id]]
+        n_primary = sum(c.cover == Cover.PRIMARY_FOREST for c in cells)
         clear_cells(model, f, cells, counts, new_cover)
         cleared_ha[f.farm_id] = len(cells) * cell_ha
+        cleared_primary_ha[f.farm_id] = n_primary * cell_ha
         if new_cover in costs:
             setup_usd[f.farm_id] = len(cells) * (costs[new_cover] * cell_ha)
         if new_cover == Cover.COCOA_AGROFORESTRY:
@@ -279,7 +282,7 @@ def clear_forest(model: ReferenceModel, choices: dict, sizes: dict, surveys: dic
     out["cleared_to_cocoa_ha"] = float(counts["cocoa"] * cell_ha)
     for group in ("enrolled", "not_enrolled", "unowned"):
         out[f"deforestation_{group}_ha"] = float(counts[group] * cell_ha)
-    out["cleared_forest_ha"] = cleared_ha
+    out["cleared_forest_ha"], out["cleared_primary_ha"] = cleared_ha, cleared_primary_ha
     out["setup_usd"], out["planted"] = setup_usd, planted
     return out
 

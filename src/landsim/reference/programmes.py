@@ -21,6 +21,7 @@ from landsim.reference.incentives import (
     annuity,
     expected_benefit,
     farm_areas_ha,
+    protected_forest_ha,
     restricted_clearing_ha,
     years_left,
 )
@@ -126,9 +127,9 @@ class ReferenceProgrammes:
         scale = self.model.params.decision.logit_scale
         net_per_ha, applies = {}, {}
         for f in farmers:
-            forest_ha, _, lot_ha = areas[f.farm_id]
+            forest_ha, _, lot_ha, _ = areas[f.farm_id]
             benefit = expected_benefit(self.model, spec, year, f, forest_ha)
-            restricted = restricted_clearing_ha(spec, clear_size[f.farm_id], forest_ha, lot_ha)
+            restricted = restricted_clearing_ha(spec, clear_size[f.farm_id], areas[f.farm_id])
             forgone = max(clear_value[f.farm_id], 0.0) * restricted
             net = benefit - forgone
             c = prog.contracts[f.farm_id]
@@ -139,7 +140,8 @@ class ReferenceProgrammes:
                 eligible &= f.savings_usd >= cost
             net_per_ha[f.farm_id] = net / max(lot_ha, 1e-9)
             if spec.obligations is not None:
-                eligible &= forest_ha >= spec.obligations.min_forest_share * lot_ha
+                protected = protected_forest_ha(spec, areas[f.farm_id])
+                eligible &= protected >= spec.obligations.min_forest_share * lot_ha
             z = min(max(scale * net_per_ha[f.farm_id], -50.0), 50.0)
             applies[f.farm_id] = (eligible, 1.0 / (1.0 + math.exp(-z)))
         uniforms = self._year_rng.random(len(farmers))
@@ -248,14 +250,16 @@ class ReferenceProgrammes:
 
     # ------------------------------------------------------------------ settling
 
-    def settle(self, year: int, cleared_ha: dict[int, float]) -> dict[int, float]:
+    def settle(
+        self, year: int, cleared_ha: dict[int, float], cleared_primary_ha: dict[int, float]
+    ) -> dict[int, float]:
         """Loans, monitoring, sanctions and payments at the end of the year.
 
         Parameters
         ----------
         year : int
-        cleared_ha : dict
-            Farm id -> forest it cleared this year (ha).
+        cleared_ha, cleared_primary_ha : dict
+            Farm id -> forest, and primary forest, it cleared this year (ha).
 
         Returns
         -------
@@ -271,7 +275,7 @@ class ReferenceProgrammes:
             repay_loans(self.model, prog)
             if not prog.active(year):
                 continue
-            monitor(self.model, prog, year, areas, cleared_ha, self._year_rng)
+            monitor(self.model, prog, year, areas, cleared_ha, cleared_primary_ha, self._year_rng)
             to_farmer, collective, support = amounts_due(self.model, prog, year, areas)
             pay(self.model, prog, to_farmer, collective, support, income)
         return income

@@ -16,11 +16,12 @@ if TYPE_CHECKING:
 
 def mark_natural_regeneration(model: ReferenceModel) -> None:
     """Secondary forest of farmers enrolled in an active programme whose contract
-    forbids clearing, not yet under an intervention, becomes natural regeneration
-    under agreement."""
+    forbids clearing any forest (fallow too), not yet under an intervention,
+    becomes natural regeneration under agreement."""
     for prog in model.programmes.programmes:
         ob = prog.spec.obligations
-        if not (prog.active(model.year) and ob is not None and ob.no_clearing):
+        protects = ob is not None and ob.no_clearing and ob.protected_forest == "all"
+        if not (prog.active(model.year) and protects):
             continue
         for f in model.farmers:
             if not prog.contracts[f.farm_id].enrolled:

@@ -11,6 +11,7 @@ from landsim.reference.incentives import (
     carbon_price,
     clearing_emission_tco2e_per_ha,
     meets_practice_obligation,
+    protected_forest_ha,
 )
 
 if TYPE_CHECKING:
@@ -38,17 +39,22 @@ def repay_loans(model: ReferenceModel, prog: ReferenceProgramme) -> None:
     prog.year["loan_repayments_usd"] = float(np.sum(repaid))
 
 
-def find_violations(prog: ReferenceProgramme, year: int, areas: dict, cleared_ha: dict):
+def find_violations(
+    prog: ReferenceProgramme, year: int, areas: dict, cleared_ha: dict, cleared_primary_ha: dict
+):
     """Which enrolled farmers broke an obligation, and which met them all.
+
+    Clearing protected forest (primary only, or any) breaks a no-clearing
+    obligation, and the forest share when the protected forest left is below it.
 
     Parameters
     ----------
     prog : ReferenceProgramme
     year : int
     areas : dict
-        Farm id -> forest, sustainable-practice and lot area (ha).
-    cleared_ha : dict
-        Farm id -> forest it cleared this year (ha).
+        Farm id -> forest, sustainable-practice, lot and primary-forest area (ha).
+    cleared_ha, cleared_primary_ha : dict
+        Farm id -> forest, and primary forest, it cleared this year (ha).
 
     Returns
     -------
@@ -58,14 +64,16 @@ def find_violations(prog: ReferenceProgramme, year: int, areas: dict, cleared_ha
     ob = prog.spec.obligations
     violated, compliant = {}, {}
     for farm_id, c in enumerate(prog.contracts):
-        forest_ha, _, lot_ha = areas[farm_id]
-        cleared = cleared_ha[farm_id] > 0
+        lot_ha = areas[farm_id][2]
         violated[farm_id] = False
         compliant[farm_id] = c.enrolled
         if ob is not None:
+            primary_only = ob.protected_forest == "primary"
+            cleared = (cleared_primary_ha if primary_only else cleared_ha)[farm_id] > 0
+            protected = protected_forest_ha(prog.spec, areas[farm_id])
             if c.enrolled and cleared and ob.no_clearing:
                 violated[farm_id] = True
-            if c.enrolled and cleared and forest_ha < ob.min_forest_share * lot_ha:
+            if c.enrolled and cleared and protected < ob.min_forest_share * lot_ha:
                 violated[farm_id] = True
             if not meets_practice_obligation(prog.spec, c, year, areas[farm_id]):
                 compliant[farm_id] = False
@@ -73,7 +81,13 @@ def find_violations(prog: ReferenceProgramme, year: int, areas: dict, cleared_ha
 
 
 def monitor(
-    model: ReferenceModel, prog: ReferenceProgramme, year: int, areas, cleared_ha, rng
+    model: ReferenceModel,
+    prog: ReferenceProgramme,
+    year: int,
+    areas,
+    cleared_ha,
+    cleared_primary_ha,
+    rng,
 ) -> None:
     """Detect violations; sanction them; note who is compliant this year.
 
@@ -83,14 +97,14 @@ def monitor(
     prog : ReferenceProgramme
     year : int
     areas : dict
-        Farm id -> forest, sustainable-practice and lot area (ha).
-    cleared_ha : dict
-        Farm id -> forest it cleared this year (ha).
+        Farm id -> forest, sustainable-practice, lot and primary-forest area (ha).
+    cleared_ha, cleared_primary_ha : dict
+        Farm id -> forest, and primary forest, it cleared this year (ha).
     rng : numpy.random.Generator
         This year's programme stream: one uniform per farmer for detection.
     """
     spec, farmers = prog.spec, model.farmers
-    violated, compliant = find_violations(prog, year, areas, cleared_ha)
+    violated, compliant = find_violations(prog, year, areas, cleared_ha, cleared_primary_ha)
     uniforms = rng.random(len(farmers))
     detected = {
         f.farm_id: violated[f.farm_id] and uniforms[f.farm_id] < spec.detection_probability

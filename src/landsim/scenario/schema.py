@@ -258,9 +258,12 @@ class SoilParams(_Section):
 
 
 class Obligations(_Section):
-    """What an enrolled farm must do (Tambopata: on 40 ha keep >= 20 ha of forest
-    and >= 3 ha under sustainable practice)."""
+    """What an enrolled farm must do (Tambopata: on 40 ha keep >= 20 ha of primary
+    forest and >= 3 ha under sustainable practice). ``protected_forest`` says which
+    forest ``no_clearing`` and ``min_forest_share`` protect: ``primary`` forest
+    only (re-clearing fallow is allowed), or ``all`` forest, fallow too."""
 
+    protected_forest: Literal["primary", "all"]
     no_clearing: Flag
     min_forest_share: Share
     min_sustainable_ha_per_40ha: NonNegative

@@ -55,6 +55,7 @@ def teaching_programme(scenario: Scenario) -> dict[str, Any]:
         "expel_on_violation": True,
         "repay_on_violation": False,
         "obligations": {
+            "protected_forest": "all",
             "no_clearing": True,
             "min_forest_share": 0.0,
             "min_sustainable_ha_per_40ha": 0.0,

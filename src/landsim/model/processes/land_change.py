@@ -308,8 +308,8 @@ class YearChanges:
     converted_ha : dict of str to float
         Land converted to each perennial system, by system name, and pasture
         restored (``"restored_pasture"``).
-    cleared_forest_ha : ndarray
-        Forest (primary or secondary) each farm cleared.
+    cleared_forest_ha, cleared_primary_ha : ndarray
+        Forest (primary or secondary), and primary forest, each farm cleared.
     """
 
     abandoned_ha: float
@@ -324,6 +324,7 @@ class YearChanges:
     cleared_to_cocoa_ha: float
     converted_ha: dict
     cleared_forest_ha: np.ndarray
+    cleared_primary_ha: np.ndarray
 
 
 def tally(
@@ -352,4 +353,5 @@ def tally(
         cleared_to_cocoa_ha=float((change.cleared_cover == Cover.COCOA_AGROFORESTRY).sum() * cell),
         converted_ha=change.areas_ha,
         cleared_forest_ha=np.bincount(change.cleared_farm, minlength=n) * cell,
+        cleared_primary_ha=np.bincount(change.cleared_farm[primary], minlength=n) * cell,
     )

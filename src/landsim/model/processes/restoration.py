@@ -39,11 +39,17 @@ from landsim.model.state import (
 
 
 def protecting_farms(programmes, year: int, n: int) -> np.ndarray:
-    """Farms enrolled in an active programme whose contract forbids clearing."""
+    """Farms enrolled in an active programme whose contract forbids clearing any
+    forest (fallow too: ``protected_forest = "all"``)."""
     protecting = np.zeros(n, dtype=bool)
     for spec, acc in zip(programmes.specs, programmes.accounts, strict=True):
         ob = spec.obligations
-        if is_active(spec, year) and ob is not None and ob.no_clearing:
+        if (
+            is_active(spec, year)
+            and ob is not None
+            and ob.no_clearing
+            and ob.protected_forest == "all"
+        ):
             protecting |= acc.enrolled
     return protecting
 

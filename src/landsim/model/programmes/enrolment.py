@@ -19,6 +19,7 @@ from landsim.model.programmes.terms import (
     ProgrammeAccounts,
     contract_annuity,
     expected_benefit,
+    protected_forest_ha,
     restricted_clearing,
 )
 from landsim.model.state import ModelState
@@ -40,11 +41,9 @@ def enrol(
     Draws one uniform per farmer from ``rng`` (and, for random targeting, a
     permutation of the applicants).
     """
-    forest_ha, _, lot_ha = areas
+    forest_ha, lot_ha = areas.forest_ha, areas.lot_ha
     benefit = expected_benefit(spec, state, year, forest_ha)
-    forgone = np.maximum(clear_value, 0.0) * restricted_clearing(
-        spec, clear_size, forest_ha, lot_ha
-    )
+    forgone = np.maximum(clear_value, 0.0) * restricted_clearing(spec, clear_size, areas)
     net = benefit - forgone
     eligible = ~acc.enrolled & ~acc.expelled & (benefit > 0)
     if spec.participation is not None:  # a one-off cost, spread over the years left
@@ -53,7 +52,7 @@ def enrol(
         eligible &= state.farmers.savings_usd >= cost
     net_per_ha = net / np.maximum(lot_ha, 1e-9)
     if spec.obligations is not None:
-        eligible &= forest_ha >= spec.obligations.min_forest_share * lot_ha
+        eligible &= protected_forest_ha(spec, areas) >= spec.obligations.min_forest_share * lot_ha
     scale = state.params.decision.logit_scale
     p_join = 1.0 / (1.0 + np.exp(-np.clip(scale * net_per_ha, -50, 50)))
     u = rng.random(state.farmers.n)

@@ -96,10 +96,9 @@ def expected_sanction(
     Expulsion forfeits the payments of the contract years left; otherwise only
     this year's. Clawback adds what was received.
     """
-    forest_ha, _, lot_ha = areas
     e = acc.enrolled
-    breaks = restricted_clearing(spec, clear_size, forest_ha, lot_ha)[e] > 0
-    yearly = expected_benefit(spec, state, year, forest_ha)[e]
+    breaks = restricted_clearing(spec, clear_size, areas)[e] > 0
+    yearly = expected_benefit(spec, state, year, areas.forest_ha)[e]
     at_stake = yearly * annuity[e] if spec.expel_on_violation else yearly
     if spec.repay_on_violation:
         at_stake = at_stake + acc.received_usd[e]
@@ -121,7 +120,7 @@ def restored_payments(
     Payments stop while the sustainable-practice area falls short: converting land
     to a perennial system restores them.
     """
-    forest_ha, sustainable_ha, lot_ha = areas
+    forest_ha, sustainable_ha, lot_ha = areas.forest_ha, areas.sustainable_ha, areas.lot_ha
     e = acc.enrolled
     needed = spec.obligations.min_sustainable_ha_per_40ha * lot_ha[e] / LOT_REFERENCE_HA
     shortfall = np.maximum(needed - sustainable_ha[e], 0.0)

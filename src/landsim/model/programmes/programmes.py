@@ -144,14 +144,17 @@ class Programmes:
                     spec, acc, self.state, cells_by_option
                 )
 
-    def settle(self, year: int, cleared_ha: np.ndarray, farm_carbon: dict) -> np.ndarray:
+    def settle(
+        self, year: int, cleared_ha: np.ndarray, cleared_primary_ha: np.ndarray, farm_carbon: dict
+    ) -> np.ndarray:
         """Monitoring, sanctions and payments at the end of the year
         (:mod:`settlement`).
 
         Parameters
         ----------
-        cleared_ha : ndarray
-            Forest (primary or secondary) each farm cleared this year (ha).
+        cleared_ha, cleared_primary_ha : ndarray
+            Forest (primary or secondary), and primary forest, each farm cleared
+            this year (ha).
         farm_carbon : dict
             ``removals_tco2e`` and ``emissions_tco2e`` of each farm's biomass this year.
 
@@ -170,7 +173,7 @@ class Programmes:
             if not is_active(spec, year):
                 continue
             detected, compliant = settlement.monitor(
-                spec, acc, year, areas, cleared_ha, self._year_rng
+                spec, acc, year, areas, cleared_ha, cleared_primary_ha, self._year_rng
             )
             settlement.sanction(spec, acc, detected, savings)
             to_farmer, collective = settlement.payments_due(

@@ -12,6 +12,7 @@ from landsim.model.programmes.terms import (
     carbon_price,
     clearing_emission_tco2e_per_ha,
     meets_practice_obligation,
+    protected_forest_ha,
 )
 from landsim.model.state import ModelState
 from landsim.scenario import Programme
@@ -34,23 +35,29 @@ def monitor(
     year: int,
     areas: FarmAreas,
     cleared_ha: np.ndarray,
+    cleared_primary_ha: np.ndarray,
     rng: np.random.Generator,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Violations detected (one uniform per farmer) and the farms that comply.
+
+    Clearing the protected forest (primary only, or any forest) breaks a
+    no-clearing obligation, and breaks the forest-share obligation when the farm's
+    protected forest is below the share after it.
 
     Returns
     -------
     detected, compliant : ndarray of bool
     """
-    forest_ha, _, lot_ha = areas
     e = acc.enrolled.copy()
     ob = spec.obligations
     violated = np.zeros(e.size, dtype=bool)
     compliant = e & meets_practice_obligation(spec, acc, year, areas)
     if ob is not None:
+        cleared = cleared_primary_ha if ob.protected_forest == "primary" else cleared_ha
         if ob.no_clearing:
-            violated |= e & (cleared_ha > 0)
-        violated |= e & (cleared_ha > 0) & (forest_ha < ob.min_forest_share * lot_ha)
+            violated |= e & (cleared > 0)
+        below = protected_forest_ha(spec, areas) < ob.min_forest_share * areas.lot_ha
+        violated |= e & (cleared > 0) & below
     detected = violated & (rng.random(e.size) < spec.detection_probability)
     acc.year["violations_detected"] = float(detected.sum())
     compliant &= ~detected

@@ -68,11 +68,13 @@ class ProgrammeAccounts:
 
 
 class FarmAreas(NamedTuple):
-    """Areas of each farm (ha)."""
+    """Areas of each farm (ha): forest (primary and secondary), sustainable
+    practice (cocoa agroforestry and silvopasture), the lot, and primary forest."""
 
     forest_ha: np.ndarray
     sustainable_ha: np.ndarray
     lot_ha: np.ndarray
+    primary_ha: np.ndarray
 
 
 def is_active(spec: Programme, year: int) -> bool:
@@ -86,7 +88,7 @@ def years_left(spec: Programme, year: int, horizon: int) -> int:
 
 
 def measure_farm_areas(state: ModelState) -> FarmAreas:
-    """Forest, sustainable-practice and lot area of each farm (ha)."""
+    """Forest, sustainable-practice, lot and primary-forest area of each farm (ha)."""
     ls, n = state.landscape, state.farmers.n
     owner, cover = ls.owner.ravel(), ls.cover.ravel()
     owned = owner >= 0
@@ -95,7 +97,8 @@ def measure_farm_areas(state: ModelState) -> FarmAreas:
     cell = ls.cell_size_ha
     forest = (area[:, Cover.PRIMARY_FOREST] + area[:, Cover.SECONDARY_FOREST]) * cell
     sustainable = (area[:, Cover.COCOA_AGROFORESTRY] + area[:, Cover.SILVOPASTURE]) * cell
-    return FarmAreas(forest, sustainable, area.sum(axis=1) * cell)
+    primary = area[:, Cover.PRIMARY_FOREST] * cell
+    return FarmAreas(forest, sustainable, area.sum(axis=1) * cell, primary)
 
 
 def carbon_price(spec: Programme, state: ModelState, year: int) -> float:
@@ -155,7 +158,7 @@ def meets_practice_obligation(
     ob = spec.obligations
     if ob is None:
         return np.ones(acc.enrolled.size, dtype=bool)
-    _, sustainable_ha, lot_ha = areas
+    sustainable_ha, lot_ha = areas.sustainable_ha, areas.lot_ha
     grace_over = year - acc.enrolled_since >= ob.grace_years
     needed = ob.min_sustainable_ha_per_40ha * lot_ha / LOT_REFERENCE_HA
     return ~(grace_over & (sustainable_ha < needed))
@@ -174,15 +177,33 @@ def credited_share_of_clearing(spec: Programme, clear_size: np.ndarray) -> np.nd
     return np.minimum(1.0, b / np.maximum(clear_size, b))
 
 
-def restricted_clearing(
-    spec: Programme, clear_size: np.ndarray, forest_ha: np.ndarray, lot_ha: np.ndarray
-) -> np.ndarray:
+def protected_forest_ha(spec: Programme, areas: FarmAreas) -> np.ndarray:
+    """Each farm's forest that the obligations protect (ha): its primary forest, or
+    all its forest (``obligations.protected_forest``)."""
+    if spec.obligations.protected_forest == "primary":
+        return areas.primary_ha
+    return areas.forest_ha
+
+
+def restricted_clearing(spec: Programme, clear_size: np.ndarray, areas: FarmAreas) -> np.ndarray:
     """Ha a year of clearing the obligations forbid (at most what the farmer
-    could clear)."""
+    could clear).
+
+    Where only primary forest is protected, a farm expects the primary share of
+    its forest among what it clears (it clears the forest nearest its fields,
+    whatever it is: ODD 7.10).
+    """
     ob = spec.obligations
     if ob is None:
-        return np.zeros_like(forest_ha)
+        return np.zeros_like(areas.forest_ha)
+    hit = clear_size.astype(float)
+    if ob.protected_forest == "primary":
+        with np.errstate(invalid="ignore", divide="ignore"):
+            share = np.where(areas.forest_ha > 0, areas.primary_ha / areas.forest_ha, 0.0)
+        hit = hit * share
     if ob.no_clearing:
-        return clear_size.astype(float)
-    allowance = np.maximum(forest_ha - ob.min_forest_share * lot_ha, 0.0)
-    return np.maximum(clear_size - allowance, 0.0)
+        return hit
+    allowance = np.maximum(
+        protected_forest_ha(spec, areas) - ob.min_forest_share * areas.lot_ha, 0.0
+    )
+    return np.maximum(hit - allowance, 0.0)
