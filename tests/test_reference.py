@@ -74,6 +74,7 @@ CARBON = {
     "pay_avoided_emissions": True,
     "baseline_clearing_ha_per_farm_per_year": 1.0,
     "farmer_share": 0.3,
+    "collective_use": "reforestation",
     "reforestation_cost_usd_per_ha": 1000.0,
 }
 
@@ -184,16 +185,19 @@ def test_degraded_pasture_abandoned_and_restored_as_in_the_reference(small_scena
 
 
 def test_a_programme_matches_the_reference(small_scenario, scenarios_dir):
-    """Tambopata REDD+: obligations, avoided-emission credits, establishment
-    support, training, the cocoa premium, first-come targeting."""
+    """Tambopata REDD+: obligations on primary forest, avoided-emission credits that
+    repay the finance, establishment support, training, a premium paid by buyers,
+    a growing enrolment cap, first-come targeting."""
     sc = load_scenario(scenarios_dir / "tambopata_redd_cocoa.toml")
     sc = sc.with_overrides(SMALL_OVERRIDES)
     fast, reference = run_both(sc, seed=1)
     y = fast.yearly_table()
     assert y["enrolled_farms"].max() > 0 and y["programme_cost_usd"].sum() > 0
-    # Both kinds of restoration intervention are on the map.
-    marks = np.unique(fast.rasters()["restoration"])
-    assert {1, 2} <= set(marks.tolist()), marks
+    assert y["finance_repaid_usd"].sum() > 0 and y["premium_from_buyers_usd"].sum() > 0
+    # Productive restoration is on the map; the contract protects primary forest
+    # only, so no regrowth is natural regeneration under agreement.
+    marks = set(np.unique(fast.rasters()["restoration"]).tolist())
+    assert 2 in marks and 1 not in marks, marks
     assert_same_run(fast, reference)
 
 
@@ -262,7 +266,7 @@ def test_loans_clawbacks_and_exhausted_budgets(small_scenario):
         },
         establishment_support={"share": 0.6, "mode": "loan", "loan_years": 3},
         carbon_payment=CARBON,
-        premium={"cocoa_usd_per_kg": 0.5},
+        premium={"cocoa_usd_per_kg": 0.5, "paid_by": "programme"},
         budget_usd=9_000.0,
         budget_usd_per_year=4_000.0,
     )
@@ -284,7 +288,7 @@ def test_transaction_costs_and_credits_on_at_most_the_baseline(small_scenario):
     avoided-emission credits lost only on the baseline's ha, only while the farm
     meets its sustainable-practice obligation."""
     p = programme(
-        participation={"transaction_cost_usd": 1_500.0},
+        participation={"transaction_cost_usd": 1_500.0, "eligible": "all"},
         obligations={
             "protected_forest": "all",
             "no_clearing": False,
@@ -301,10 +305,36 @@ def test_transaction_costs_and_credits_on_at_most_the_baseline(small_scenario):
     assert_same_run(fast, reference)
 
 
+def test_cocoa_growers_only_and_funding_in_tranches(small_scenario):
+    """A programme open to cocoa growers only, whose money arrives in tranches
+    (spending waits for it)."""
+    p = programme(
+        participation={"transaction_cost_usd": 50.0, "eligible": "cocoa_growers"},
+        funding={"usd_by_year": [300.0, 0.0, 0.0, 700.0]},
+        budget_usd=1_000.0,
+        establishment_support={"share": 0.7, "mode": "grant", "loan_years": 5},
+        training={"knowledge_gain": 0.5},
+    )
+    sc = small_scenario.with_overrides(
+        {
+            "programmes": [p],
+            "decision.logit_scale": 0.002,
+            "landscape.initial_cocoa_farm_share": 0.5,
+        }
+    )
+    fast, reference = run_both(sc, seed=3)
+    y = fast.yearly_table().set_index("year")
+    assert y["enrolled_farms"].max() > 0
+    assert y.loc[3, "programme_spent_usd"] == pytest.approx(300.0)  # the first tranche
+    assert y.loc[4, "programme_spent_usd"] > 300.0
+    assert_same_run(fast, reference)
+
+
 def test_obligations_that_protect_primary_forest_only(small_scenario):
     """A no-clearing rule and a forest share on primary forest only: re-clearing
     fallow is allowed, and the expected sanction uses the primary share of each
-    farm's forest."""
+    farm's forest; with cocoa growers at the start, a premium paid by buyers and
+    an enrolment cap that grows by programme year."""
     obligations = {
         "protected_forest": "primary",
         "no_clearing": True,
@@ -312,17 +342,33 @@ def test_obligations_that_protect_primary_forest_only(small_scenario):
         "min_sustainable_ha_per_40ha": 0.0,
         "grace_years": 0,
     }
-    a = programme(name="no clearing of primary forest", obligations=obligations)
+    a = programme(
+        name="no clearing of primary forest",
+        obligations=obligations,
+        enrolment_cap=[3, 6, 12],
+        premium={"cocoa_usd_per_kg": 0.4, "paid_by": "buyers"},
+    )
     b = programme(
         name="a primary-forest share",
         obligations=dict(obligations, no_clearing=False),
         detection_probability=1.0,
     )
     for p in (a, b):
-        sc = small_scenario.with_overrides({"programmes": [p], "decision.logit_scale": 0.002})
+        sc = small_scenario.with_overrides(
+            {
+                "programmes": [p],
+                "decision.logit_scale": 0.002,
+                "landscape.initial_cocoa_farm_share": 0.6,
+                "landscape.initial_cocoa_share": 0.5,
+            }
+        )
         fast, reference = run_both(sc, seed=6)
-        y = fast.yearly_table()
+        y = fast.yearly_table().set_index("year")
         assert y["enrolled_farms"].max() > 0
+        if p is a:  # the cap grows, buyers pay the premium, fallow is re-cleared
+            assert y.loc[1, "enrolled_farms"] <= 3 < y["enrolled_farms"].max()
+            assert y["premium_from_buyers_usd"].sum() > 0
+            assert y["payments_to_farmers_usd"].sum() > 0
         assert_same_run(fast, reference)
 
 

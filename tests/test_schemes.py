@@ -42,6 +42,7 @@ CARBON = {
     "pay_avoided_emissions": True,
     "baseline_clearing_ha_per_farm_per_year": 1.0,
     "farmer_share": 0.1,
+    "collective_use": "reforestation",
     "reforestation_cost_usd_per_ha": 1000.0,
 }
 
@@ -485,7 +486,9 @@ def test_a_transaction_cost_keeps_out_those_who_cannot_pay_it(small_scenario):
     )
     enrolled = {}
     for c in (0.0, cost):
-        p = programme(participation={"transaction_cost_usd": c}, enrolment_cap=1000)
+        p = programme(
+            participation={"transaction_cost_usd": c, "eligible": "all"}, enrolment_cap=1000
+        )
         model = LandUseModel(with_programmes(sc, p), rng=4)
         before = model.farmers.savings_usd.copy()
         model.programmes.begin_year(1, np.zeros(model.farmers.n), np.zeros(model.farmers.n))
@@ -522,6 +525,7 @@ def test_re_clearing_fallow_breaks_only_a_contract_that_protects_all_forest(smal
             sustainable_ha=np.zeros(3),
             lot_ha=np.full(3, 40.0),
             primary_ha=np.array([25.0, 15.0, 25.0]),
+            cocoa_ha=np.zeros(3),
         )
         rng = np.random.default_rng(0)
         spec = spec.model_copy(update={"detection_probability": 1.0})
@@ -536,3 +540,26 @@ def test_re_clearing_fallow_breaks_only_a_contract_that_protects_all_forest(smal
     # The share alone: farm 1 keeps 25 ha of forest but only 15 of primary forest.
     assert violations("primary", False, cleared, primary) == [False, True, False]
     assert violations("all", False, cleared, primary) == [False, False, False]
+
+
+def test_a_programme_for_cocoa_growers_enrols_none_but_them(small_scenario):
+    from landsim.model.programmes.terms import measure_farm_areas
+
+    sc = small_scenario.with_overrides({"landscape.initial_cocoa_farm_share": 0.4})
+    p = programme(
+        participation={"transaction_cost_usd": 0.0, "eligible": "cocoa_growers"},
+        enrolment_cap=1000,
+        training={"knowledge_gain": 0.5},
+    )
+    model = LandUseModel(with_programmes(sc, p), rng=5)
+    growers = measure_farm_areas(model.state).cocoa_ha > 0
+    assert growers.any() and not growers.all()
+    model.programmes.begin_year(1, np.zeros(model.farmers.n), np.zeros(model.farmers.n))
+    e = model.programmes.accounts[0].enrolled
+    assert e.any() and not (e & ~growers).any()
+
+
+def test_funding_tranches_must_add_up_to_the_budget(small_scenario):
+    p = programme(funding={"usd_by_year": [100.0, 200.0]}, budget_usd=1_000.0)
+    with pytest.raises(ScenarioError, match=r"funding.usd_by_year sums to 300.00 USD"):
+        with_programmes(small_scenario, p)

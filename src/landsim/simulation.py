@@ -202,6 +202,13 @@ def format_summary(result: SimulationResult, width: int = 100) -> str:
     return "\n".join(lines)
 
 
+def cap_text(cap: int | list[int]) -> str:
+    """An enrolment cap as text: one number, or its growth over the programme years."""
+    if isinstance(cap, int):
+        return str(cap)
+    return f"{cap[0]} rising to {cap[-1]}" if cap[-1] != cap[0] else str(cap[0])
+
+
 def programme_summary(result: SimulationResult, width: int = 100) -> list[str]:
     """Lines on the scenario's programmes: their terms, enrolment, payments and the
     budget used (from the yearly table; totals over all programmes)."""
@@ -217,7 +224,8 @@ def programme_summary(result: SimulationResult, width: int = 100) -> list[str]:
             textwrap.fill(
                 f"- {p.name}: {p.finance.replace('_', ' ')}, years {p.start_year}-{p.end_year}, "
                 f"budget {fmt(p.budget_usd)} USD ({fmt(p.budget_usd_per_year)} a year), "
-                f"at most {p.enrolment_cap} farms, {p.targeting.replace('_', ' ')} targeting",
+                f"at most {cap_text(p.enrolment_cap)} farms, "
+                f"{p.targeting.replace('_', ' ')} targeting",
                 width=width,
                 subsequent_indent="  ",
             )

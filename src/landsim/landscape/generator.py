@@ -138,7 +138,8 @@ def distance_to_road(road: np.ndarray, side_km: float) -> np.ndarray:
 
 def _initial_cover(params, owner, road_distance_km, n_farms, rng):
     """Clear a share of each lot nearest its road; some of it lies fallow, some of
-    the rest is pasture."""
+    the rest is pasture, and on the farms that grow cocoa some of the annual crops
+    are cocoa agroforestry."""
     shape = owner.shape
     cover = np.full(shape, Cover.PRIMARY_FOREST, dtype=np.int8)
     age = np.zeros(shape, dtype=np.int16)
@@ -165,7 +166,24 @@ def _initial_cover(params, owner, road_distance_km, n_farms, rng):
         farmed = cleared_cells[~fallow]
         pasture = rng.random(farmed.size) < params.initial_pasture_share
         flat_cover[farmed[pasture]] = Cover.PASTURE
+    if params.initial_cocoa_farm_share > 0:
+        plant_initial_cocoa(params, flat_cover, flat_age, owner.ravel(), n_farms, rng)
     return cover, age, fertility
+
+
+def plant_initial_cocoa(params, cover, age, owner, n_farms: int, rng) -> None:
+    """Cocoa agroforestry on a share of the annual-crop land of the farms that grow
+    cocoa at the start (``initial_cocoa_farm_share`` of them), planted 3-15 years
+    before (bearing: the yield curve peaks after about five years).
+
+    ``cover``, ``age`` and ``owner`` are flat views of the layers, changed in place.
+    """
+    grows = rng.random(n_farms) < params.initial_cocoa_farm_share
+    crops = np.flatnonzero(cover == Cover.MONOCROP)
+    crops = crops[grows[owner[crops]]]
+    cocoa = crops[rng.random(crops.size) < params.initial_cocoa_share]
+    cover[cocoa] = Cover.COCOA_AGROFORESTRY
+    age[cocoa] = rng.integers(3, 16, cocoa.size)
 
 
 def claims_near_lots(

@@ -164,6 +164,8 @@ PROGRAMME_YEAR_KEYS = (
     "violations_detected",
     "newly_enrolled",
     "compliant_farms",
+    "premium_from_buyers_usd",
+    "finance_repaid_usd",
 )
 
 

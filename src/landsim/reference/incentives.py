@@ -19,8 +19,8 @@ if TYPE_CHECKING:
 # ----------------------------------------------------------------------------- terms
 
 
-def farm_areas_ha(model: ReferenceModel, farmer) -> tuple[float, float, float, float]:
-    """A farm's forest, sustainable-practice, lot and primary-forest area.
+def farm_areas_ha(model: ReferenceModel, farmer) -> tuple[float, ...]:
+    """A farm's forest, sustainable-practice, lot, primary-forest and cocoa area.
 
     Parameters
     ----------
@@ -31,7 +31,8 @@ def farm_areas_ha(model: ReferenceModel, farmer) -> tuple[float, float, float, f
     -------
     tuple of float
         Forest (primary and secondary), sustainable practice (cocoa agroforestry
-        and silvopasture), the whole lot and primary forest, ha.
+        and silvopasture), the whole lot, primary forest and cocoa agroforestry,
+        ha.
     """
     counts = [0] * len(Cover)
     for cell in farmer.cells:
@@ -40,12 +41,13 @@ def farm_areas_ha(model: ReferenceModel, farmer) -> tuple[float, float, float, f
     forest = (counts[Cover.PRIMARY_FOREST] + counts[Cover.SECONDARY_FOREST]) * cell_ha
     sustainable = (counts[Cover.COCOA_AGROFORESTRY] + counts[Cover.SILVOPASTURE]) * cell_ha
     primary = counts[Cover.PRIMARY_FOREST] * cell_ha
-    return forest, sustainable, len(farmer.cells) * cell_ha, primary
+    cocoa = counts[Cover.COCOA_AGROFORESTRY] * cell_ha
+    return forest, sustainable, len(farmer.cells) * cell_ha, primary, cocoa
 
 
 def protected_forest_ha(spec, areas: tuple) -> float:
     """The farm's forest its obligations protect: primary only, or all forest."""
-    forest_ha, _, _, primary_ha = areas
+    forest_ha, _, _, primary_ha, _ = areas
     return primary_ha if spec.obligations.protected_forest == "primary" else forest_ha
 
 
@@ -129,7 +131,7 @@ def restricted_clearing_ha(spec, clear_size: int, areas: tuple) -> float:
     clear_size : int
         Cells the farmer could clear this year.
     areas : tuple of float
-        The farm's forest, sustainable-practice, lot and primary-forest area (ha).
+        The farm's areas (ha), :func:`farm_areas_ha`.
 
     Returns
     -------
@@ -138,7 +140,7 @@ def restricted_clearing_ha(spec, clear_size: int, areas: tuple) -> float:
     ob = spec.obligations
     if ob is None:
         return 0.0
-    forest_ha, _, lot_ha, primary_ha = areas
+    forest_ha, _, lot_ha, primary_ha, _ = areas
     hit = float(clear_size)
     if ob.protected_forest == "primary":
         hit = hit * (primary_ha / forest_ha if forest_ha > 0 else 0.0)
@@ -166,7 +168,7 @@ def meets_practice_obligation(spec, contract, year: int, areas: tuple) -> bool:
     ob = spec.obligations
     if ob is None:
         return True
-    _, sustainable_ha, lot_ha, _ = areas
+    _, sustainable_ha, lot_ha, _, _ = areas
     grace_over = year - contract.enrolled_since >= ob.grace_years
     needed = ob.min_sustainable_ha_per_40ha * lot_ha / LOT_REFERENCE_HA
     return not (grace_over and sustainable_ha < needed)
@@ -210,7 +212,7 @@ def add_obligation_incentives(
     meeting the sustainable-practice obligation, added to ``a`` (USD/ha)."""
     spec, ob = prog.spec, prog.spec.obligations
     areas = farm_areas_ha(model, f)
-    forest_ha, sustainable_ha, lot_ha, _ = areas
+    forest_ha, sustainable_ha, lot_ha, _, _ = areas
     annuity_ = annuity(f, years_left(model, spec, year))
     if ob.no_clearing or ob.min_forest_share > 0:
         breaks = restricted_clearing_ha(spec, clear_size, areas) > 0

@@ -26,7 +26,15 @@ from landsim.reference.incentives import (
     years_left,
 )
 from landsim.reference.land import forest_edge_distance
-from landsim.reference.settlement import amounts_due, monitor, pay, repay_loans
+from landsim.reference.settlement import (
+    amounts_due,
+    funds_arrived,
+    monitor,
+    pay,
+    pay_buyer_premium,
+    repay_finance,
+    repay_loans,
+)
 from landsim.scenario import Programme
 
 if TYPE_CHECKING:
@@ -54,6 +62,7 @@ class ReferenceProgramme:
     spec: Programme
     contracts: list[Contract]
     spent_usd: float = 0.0
+    funds_usd: float = math.inf  # money arrived so far (the budget, or its tranches)
     paid_share: float = 1.0  # of what was due, paid the last year anything was
     reforestation_ha: float = 0.0
     year: dict = field(default_factory=dict)  # this year's indicators
@@ -127,17 +136,22 @@ class ReferenceProgrammes:
         scale = self.model.params.decision.logit_scale
         net_per_ha, applies = {}, {}
         for f in farmers:
-            forest_ha, _, lot_ha, _ = areas[f.farm_id]
+            forest_ha, _, lot_ha, _, cocoa_ha = areas[f.farm_id]
             benefit = expected_benefit(self.model, spec, year, f, forest_ha)
             restricted = restricted_clearing_ha(spec, clear_size[f.farm_id], areas[f.farm_id])
             forgone = max(clear_value[f.farm_id], 0.0) * restricted
             net = benefit - forgone
             c = prog.contracts[f.farm_id]
-            eligible = not c.enrolled and not c.expelled and benefit > 0
+            # A programme that offers support or training is open to farms it would
+            # not pay.
+            offers = spec.establishment_support is not None or spec.training is not None
+            eligible = not c.enrolled and not c.expelled and (benefit > 0 or offers)
             if spec.participation is not None:  # a one-off cost over the years left
                 cost = spec.participation.transaction_cost_usd
                 net = net - cost / max(annuity(f, years_left(self.model, spec, year)), 1e-9)
                 eligible &= f.savings_usd >= cost
+                if spec.participation.eligible == "cocoa_growers":
+                    eligible &= cocoa_ha > 0
             net_per_ha[f.farm_id] = net / max(lot_ha, 1e-9)
             if spec.obligations is not None:
                 protected = protected_forest_ha(spec, areas[f.farm_id])
@@ -150,7 +164,10 @@ class ReferenceProgrammes:
             for f in farmers
             if applies[f.farm_id][0] and uniforms[f.farm_id] < applies[f.farm_id][1]
         ]
-        room = spec.enrolment_cap - sum(c.enrolled for c in prog.contracts)
+        cap = spec.enrolment_cap  # one number, or one per programme year
+        if isinstance(cap, list):
+            cap = cap[min(max(year - spec.start_year, 0), len(cap) - 1)]
+        room = cap - sum(c.enrolled for c in prog.contracts)
         if room <= 0 or not applicants:
             return
         ordered = self.targeting_order(spec, applicants, net_per_ha, clear_value, clear_size)
@@ -277,7 +294,10 @@ class ReferenceProgrammes:
                 continue
             monitor(self.model, prog, year, areas, cleared_ha, cleared_primary_ha, self._year_rng)
             to_farmer, collective, support = amounts_due(self.model, prog, year, areas)
+            collective = repay_finance(prog, collective)
+            prog.funds_usd = funds_arrived(prog.spec, year)
             pay(self.model, prog, to_farmer, collective, support, income)
+            pay_buyer_premium(self.model, prog, income)
         return income
 
     # ------------------------------------------------------------------ outputs

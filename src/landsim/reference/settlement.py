@@ -3,6 +3,7 @@ sanctions, and payments within the budgets (docs/schemes.md)."""
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -193,13 +194,45 @@ def amounts_due(model: ReferenceModel, prog: ReferenceProgramme, year: int, area
             value = carbon_price(model, spec, year) * credits_tco2e(model, spec, f)
             to += cp.farmer_share * value
             collective = (1.0 - cp.farmer_share) * value
-        if spec.premium is not None:
+        if spec.premium is not None and spec.premium.paid_by == "programme":
             to += spec.premium.cocoa_usd_per_kg * f.cocoa_kg
         paid = prog.compliant[f.farm_id]
         to_farmer.append(to if paid else 0.0)
         collective_by_farm.append(collective if paid else 0.0)
     support = [prog.contracts[f.farm_id].support_due_usd for f in farmers]
     return np.array(to_farmer), float(np.sum(collective_by_farm)), np.array(support)
+
+
+def funds_arrived(spec, year: int) -> float:
+    """Money a programme has received by ``year`` (USD): the budget, or the
+    tranches of ``funding.usd_by_year`` up to this programme year, added up."""
+    if spec.funding is None:
+        return spec.budget_usd
+    return float(math.fsum(spec.funding.usd_by_year[: max(year - spec.start_year + 1, 0)]))
+
+
+def repay_finance(prog: ReferenceProgramme, collective: float) -> float:
+    """The collective share of the credits' value (USD) repays the programme's
+    finance, outside the budget, under ``collective_use = "repay_finance"``;
+    returns what the budget is to pay."""
+    cp = prog.spec.carbon_payment
+    repaid = collective if cp is not None and cp.collective_use == "repay_finance" else 0.0
+    prog.year["finance_repaid_usd"] = repaid
+    return collective - repaid
+
+
+def pay_buyer_premium(model: ReferenceModel, prog: ReferenceProgramme, income: dict) -> None:
+    """Buyers pay the premium on compliant farmers' certified cocoa, outside the
+    budget; added to ``income`` (farm id -> USD)."""
+    spec, total = prog.spec, []
+    by_buyers = spec.premium is not None and spec.premium.paid_by == "buyers"
+    for f in model.farmers:
+        premium = 0.0
+        if by_buyers and prog.compliant[f.farm_id]:
+            premium = spec.premium.cocoa_usd_per_kg * f.cocoa_kg
+        income[f.farm_id] += premium
+        total.append(premium)
+    prog.year["premium_from_buyers_usd"] = float(np.sum(total))
 
 
 def pay(
@@ -218,7 +251,8 @@ def pay(
     """
     spec, farmers = prog.spec, model.farmers
     due = float(np.sum(to_farmer) + collective + np.sum(support))
-    available = max(0.0, min(spec.budget_usd_per_year, spec.budget_usd - prog.spent_usd))
+    total = min(spec.budget_usd, prog.funds_usd)  # the budget, or what has arrived
+    available = max(0.0, min(spec.budget_usd_per_year, total - prog.spent_usd))
     factor = 1.0 if due <= available else (available / due if due > 0 else 0.0)
     if due > 0:
         prog.paid_share = factor  # how far the farmers will trust its terms next year

@@ -52,6 +52,17 @@ from landsim.scenario.io import (
     resolve_scenario,
     set_table_path,
 )
+from landsim.scenario.programmes import (
+    CarbonPayment,
+    EstablishmentSupport,
+    ForestPayment,
+    Funding,
+    Obligations,
+    Participation,
+    Premium,
+    Programme,
+    Training,
+)
 from landsim.scenario.roads import (
     RoadExtension,
     RoadParams,
@@ -60,27 +71,20 @@ from landsim.scenario.roads import (
     road_problems,
 )
 from landsim.scenario.schema import (
-    CarbonPayment,
     CocoaParams,
     DecisionParams,
-    EstablishmentSupport,
     FarmerParams,
     ForestParams,
-    ForestPayment,
     LabourParams,
     LandscapeParams,
     MarketParams,
     MonocropParams,
-    Obligations,
     PastureParams,
-    Premium,
     PriceProcess,
-    Programme,
     Scenario,
     SettlerParams,
     SilvopastureParams,
     SoilParams,
-    Training,
     lot_depth_cells,
 )
 from landsim.scenario.types import (
@@ -121,6 +125,7 @@ __all__ = [
     "Flag",
     "ForestParams",
     "ForestPayment",
+    "Funding",
     "Integer",
     "LabourParams",
     "LandscapeParams",
@@ -131,6 +136,7 @@ __all__ = [
     "NonNegative",
     "Normal",
     "Obligations",
+    "Participation",
     "PastureParams",
     "Positive",
     "Premium",

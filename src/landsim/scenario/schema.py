@@ -16,6 +16,7 @@ from pydantic import (
 
 from landsim.errors import ScenarioError
 from landsim.scenario.distributions import _dist_in
+from landsim.scenario.programmes import Programme
 from landsim.scenario.roads import RoadParams
 from landsim.scenario.types import (
     MAX_GRID_SIDE,
@@ -59,6 +60,8 @@ class LandscapeParams(_Section):
     initial_cleared_fraction: _dist_in(0.0, 1.0)
     initial_fallow_share: Share
     initial_pasture_share: Share
+    initial_cocoa_farm_share: Share
+    initial_cocoa_share: Share
     initial_fertility: _dist_in(0.0, 1.0)
     protected_can_change: Flag
 
@@ -252,101 +255,6 @@ class SoilParams(_Section):
     cocoa_agroforestry: SoilFactors
     silvopasture: SoilFactors
     pasture: SoilFactors
-
-
-# --------------------------------------------------------------------------- programmes
-
-
-class Obligations(_Section):
-    """What an enrolled farm must do (Tambopata: on 40 ha keep >= 20 ha of primary
-    forest and >= 3 ha under sustainable practice). ``protected_forest`` says which
-    forest ``no_clearing`` and ``min_forest_share`` protect: ``primary`` forest
-    only (re-clearing fallow is allowed), or ``all`` forest, fallow too."""
-
-    protected_forest: Literal["primary", "all"]
-    no_clearing: Flag
-    min_forest_share: Share
-    min_sustainable_ha_per_40ha: NonNegative
-    grace_years: Integer = Field(ge=0, le=100)
-
-
-class ForestPayment(_Section):
-    """Payment per ha of standing forest (primary or secondary) on the farm."""
-
-    usd_per_ha_per_year: NonNegative
-
-
-class CarbonPayment(_Section):
-    """Results-based payment per tCO2e, shared between farmers and the
-    programme's collective forest activities (Piura: 10 % / 90 %)."""
-
-    usd_per_tco2e: Positive | None = None  # absent: the market carbon price path
-    pay_removals: Flag
-    pay_avoided_emissions: Flag
-    baseline_clearing_ha_per_farm_per_year: NonNegative
-    farmer_share: Share
-    reforestation_cost_usd_per_ha: Positive
-
-
-class EstablishmentSupport(_Section):
-    """A share of the establishment cost of agroforestry and silvopasture, paid as
-    a grant or lent (interest-free, repaid in equal yearly instalments)."""
-
-    share: Share
-    mode: Literal["grant", "loan"]
-    loan_years: Integer = Field(ge=1, le=50)
-
-
-class Training(_Section):
-    """Training and technical assistance on enrolment."""
-
-    knowledge_gain: Share
-
-
-class Premium(_Section):
-    """Deforestation-free cocoa: a price premium for certified (compliant) farms."""
-
-    cocoa_usd_per_kg: NonNegative
-
-
-class Participation(_Section):
-    """What joining costs a farmer: a one-off transaction cost (travel, paperwork,
-    meetings, a farm plan), paid from savings on enrolment. A farmer applies only
-    if it can pay it, and weighs it, spread over the contract years left, against
-    the expected payments."""
-
-    transaction_cost_usd: NonNegative
-
-
-class Programme(_Section):
-    """An incentive programme: any combination of components, one budget."""
-
-    name: Name
-    start_year: Integer = Field(ge=1, le=100_000)
-    end_year: Integer = Field(ge=1, le=100_000)
-    budget_usd: NonNegative
-    budget_usd_per_year: NonNegative
-    enrolment_cap: Integer = Field(ge=0, le=2**31 - 1)
-    targeting: Literal["first_come", "random", "highest_risk", "nearest_edge"]
-    finance: Literal["public", "carbon_credits", "works_for_taxes"]
-    detection_probability: Share
-    expel_on_violation: Flag
-    repay_on_violation: Flag
-    participation: Participation | None = None
-    obligations: Obligations | None = None
-    forest_payment: ForestPayment | None = None
-    carbon_payment: CarbonPayment | None = None
-    establishment_support: EstablishmentSupport | None = None
-    training: Training | None = None
-    premium: Premium | None = None
-
-    @model_validator(mode="after")
-    def _check_years(self):
-        if self.end_year < self.start_year:
-            raise ValueError(
-                f"end_year ({self.end_year}) must be >= start_year ({self.start_year})"
-            )
-        return self
 
 
 class Scenario(_Section):

@@ -75,6 +75,16 @@ def FarmCard(model: TeachingModel, farm: int | None):
 # --------------------------------------------------------------------------- the run card
 
 
+def describe_setting(value, unit: str) -> str:
+    """One programme's setting in words: none, a number, or a number by programme
+    year (such as a growing enrolment cap)."""
+    if value is None:
+        return "none"
+    if isinstance(value, list):
+        return f"{value[0]:g} to {value[-1]:g} {unit} over {len(value)} years".strip()
+    return f"{value:g} {unit}".strip()
+
+
 def describe_value(scenario: Scenario, control: Control) -> str:
     """The value of a slider's parameter in ``scenario``, in words, with its unit."""
     unit = "" if control.unit == "0-1" else control.unit  # a probability needs none
@@ -85,7 +95,7 @@ def describe_value(scenario: Scenario, control: Control) -> str:
             get_path(p.model_dump(mode="json"), control.key.partition(".")[2])
             for p in scenario.programmes
         ]
-        return ", ".join("none" if v is None else f"{v:g} {unit}".strip() for v in values)
+        return ", ".join(describe_setting(v, unit) for v in values)
     if control.key == "markets.cocoa.mean" and scenario.markets.cocoa.process == "path":
         path = ", ".join(f"{v:g}" for v in scenario.markets.cocoa.values)
         return f"price path {path} {unit}, then the last value holds"

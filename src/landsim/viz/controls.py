@@ -85,8 +85,11 @@ def list_programmes(scenario: Scenario) -> list[dict[str, Any]]:
 
 
 def read_programme_value(scenario: Scenario, key: str) -> float:
-    """The first programme's value of ``programmes.<path>`` (0 for an absent table)."""
+    """The first programme's value of ``programmes.<path>`` (0 for an absent table;
+    the last of a list by programme year, such as a growing enrolment cap)."""
     value = get_path(list_programmes(scenario)[0], key.partition(".")[2])
+    if isinstance(value, list):
+        value = value[-1]
     return 0.0 if value is None else float(value)
 
 

@@ -4,8 +4,9 @@ targeting order up to the enrolment cap, and the admitted are trained.
 A farmer applies when a logit draw on the net benefit per ha (expected yearly
 payments minus the clearing value it gives up and its transaction cost spread over
 the contract years left, divided by its lot area) says so; only farms that could
-be paid (positive benefit), meet the forest-share obligation at entry and can pay
-the transaction cost apply. Who enrols is thus a result: farms that meant to clear
+be paid (positive benefit; any farm, if the programme offers establishment support
+or training), meet the forest-share obligation at entry and can pay the
+transaction cost apply. Who enrols is thus a result: farms that meant to clear
 little give up little and join first (self-selection).
 """
 
@@ -18,6 +19,7 @@ from landsim.model.programmes.terms import (
     FarmAreas,
     ProgrammeAccounts,
     contract_annuity,
+    enrolment_cap,
     expected_benefit,
     protected_forest_ha,
     restricted_clearing,
@@ -45,11 +47,13 @@ def enrol(
     benefit = expected_benefit(spec, state, year, forest_ha)
     forgone = np.maximum(clear_value, 0.0) * restricted_clearing(spec, clear_size, areas)
     net = benefit - forgone
-    eligible = ~acc.enrolled & ~acc.expelled & (benefit > 0)
+    eligible = ~acc.enrolled & ~acc.expelled & ((benefit > 0) | offers_support(spec))
     if spec.participation is not None:  # a one-off cost, spread over the years left
         cost = spec.participation.transaction_cost_usd
         net = net - cost / np.maximum(contract_annuity(spec, state, year), 1e-9)
         eligible &= state.farmers.savings_usd >= cost
+        if spec.participation.eligible == "cocoa_growers":
+            eligible &= areas.cocoa_ha > 0
     net_per_ha = net / np.maximum(lot_ha, 1e-9)
     if spec.obligations is not None:
         eligible &= protected_forest_ha(spec, areas) >= spec.obligations.min_forest_share * lot_ha
@@ -57,7 +61,7 @@ def enrol(
     p_join = 1.0 / (1.0 + np.exp(-np.clip(scale * net_per_ha, -50, 50)))
     u = rng.random(state.farmers.n)
     applicants = np.flatnonzero(eligible & (u < p_join))
-    room = spec.enrolment_cap - int(acc.enrolled.sum())
+    room = enrolment_cap(spec, year) - int(acc.enrolled.sum())
     if room <= 0 or applicants.size == 0:
         return applicants[:0]
     order = targeting_order(spec, state, applicants, net_per_ha, clear_value, clear_size, rng)
@@ -69,6 +73,12 @@ def enrol(
         state.farmers.savings_usd[chosen] -= spec.participation.transaction_cost_usd
     acc.year["newly_enrolled"] = float(chosen.size)
     return chosen
+
+
+def offers_support(spec: Programme) -> bool:
+    """Whether the programme offers more than payments (establishment support or
+    training): then farms it would not pay may join too."""
+    return spec.establishment_support is not None or spec.training is not None
 
 
 def targeting_order(

@@ -13,6 +13,7 @@ from landsim.economics import Option
 from landsim.model.programmes.terms import (
     FarmAreas,
     ProgrammeAccounts,
+    funds_arrived,
     is_active,
     measure_farm_areas,
 )
@@ -179,7 +180,10 @@ class Programmes:
             to_farmer, collective = settlement.payments_due(
                 spec, self.state, year, areas.forest_ha, compliant, farm_carbon
             )
+            collective = settlement.repay_finance(spec, acc, collective)
+            acc.funds_usd = funds_arrived(spec, year)
             income += settlement.pay(spec, acc, to_farmer, collective, support, savings)
+            income += settlement.pay_buyer_premium(spec, acc, self.state, compliant)
         return income
 
     def measure(self, year: int) -> dict:

@@ -112,16 +112,41 @@ def payments_due(
         collective_by_farm = (1.0 - cp.farmer_share) * value
     else:
         collective_by_farm = np.zeros(fs.n)
-    if spec.premium is not None:
+    if spec.premium is not None and spec.premium.paid_by == "programme":
         to_farmer += spec.premium.cocoa_usd_per_kg * fs.cocoa_kg
     to_farmer = np.where(compliant, to_farmer, 0.0)
     collective = float(np.where(compliant, collective_by_farm, 0.0).sum())
     return to_farmer, collective
 
 
+def repay_finance(spec: Programme, acc: ProgrammeAccounts, collective: float) -> float:
+    """Route the collective share of the credits' value (USD): under
+    ``collective_use = "repay_finance"`` it is credit revenue that repays the
+    programme's finance (recorded, outside the budget); otherwise the budget pays
+    it. Returns what the budget is to pay."""
+    cp = spec.carbon_payment
+    repaid = collective if cp is not None and cp.collective_use == "repay_finance" else 0.0
+    acc.year["finance_repaid_usd"] = repaid
+    return collective - repaid
+
+
+def pay_buyer_premium(
+    spec: Programme, acc: ProgrammeAccounts, state: ModelState, compliant: np.ndarray
+) -> np.ndarray:
+    """The premium buyers pay on the certified cocoa of compliant farms (USD each):
+    market income, outside the programme's budget."""
+    premium = np.zeros(state.farmers.n)
+    if spec.premium is not None and spec.premium.paid_by == "buyers":
+        premium = np.where(compliant, spec.premium.cocoa_usd_per_kg * state.farmers.cocoa_kg, 0.0)
+    acc.year["premium_from_buyers_usd"] = float(premium.sum())
+    return premium
+
+
 def budget_factor(spec: Programme, acc: ProgrammeAccounts, due: float) -> float:
-    """The share of ``due`` (USD) that the yearly and total budgets left can pay."""
-    available = max(0.0, min(spec.budget_usd_per_year, spec.budget_usd - acc.spent_usd))
+    """The share of ``due`` (USD) that the yearly and total budgets left, and the
+    money arrived so far, can pay."""
+    total = min(spec.budget_usd, acc.funds_usd)
+    available = max(0.0, min(spec.budget_usd_per_year, total - acc.spent_usd))
     return 1.0 if due <= available else (available / due if due > 0 else 0.0)
 
 

@@ -9,6 +9,7 @@ forbid.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -32,6 +33,8 @@ class ProgrammeAccounts:
     loan_balance_usd: np.ndarray
     loan_instalment_usd: np.ndarray
     spent_usd: float = 0.0
+    #: Money arrived so far (USD; the whole budget unless funding comes in tranches).
+    funds_usd: float = math.inf
     reforestation_ha: float = 0.0
     #: The share of what was due that the programme paid the last year anything
     #: was due (1 before): how far enrolled farmers expect its terms to be kept.
@@ -69,17 +72,37 @@ class ProgrammeAccounts:
 
 class FarmAreas(NamedTuple):
     """Areas of each farm (ha): forest (primary and secondary), sustainable
-    practice (cocoa agroforestry and silvopasture), the lot, and primary forest."""
+    practice (cocoa agroforestry and silvopasture), the lot, primary forest and
+    cocoa agroforestry."""
 
     forest_ha: np.ndarray
     sustainable_ha: np.ndarray
     lot_ha: np.ndarray
     primary_ha: np.ndarray
+    cocoa_ha: np.ndarray
 
 
 def is_active(spec: Programme, year: int) -> bool:
     """Whether ``spec`` runs in ``year``."""
     return spec.start_year <= year <= spec.end_year
+
+
+def enrolment_cap(spec: Programme, year: int) -> int:
+    """Farms the programme may hold in ``year``: its cap, or that of the programme
+    year (the last one held once the list ends)."""
+    cap = spec.enrolment_cap
+    if isinstance(cap, int):
+        return cap
+    return cap[min(max(year - spec.start_year, 0), len(cap) - 1)]
+
+
+def funds_arrived(spec: Programme, year: int) -> float:
+    """Money the programme has received by ``year`` (USD): its budget, or the
+    tranches of ``funding.usd_by_year`` up to this programme year."""
+    if spec.funding is None:
+        return spec.budget_usd
+    tranches = spec.funding.usd_by_year[: max(year - spec.start_year + 1, 0)]
+    return float(math.fsum(tranches))
 
 
 def years_left(spec: Programme, year: int, horizon: int) -> int:
@@ -98,7 +121,8 @@ def measure_farm_areas(state: ModelState) -> FarmAreas:
     forest = (area[:, Cover.PRIMARY_FOREST] + area[:, Cover.SECONDARY_FOREST]) * cell
     sustainable = (area[:, Cover.COCOA_AGROFORESTRY] + area[:, Cover.SILVOPASTURE]) * cell
     primary = area[:, Cover.PRIMARY_FOREST] * cell
-    return FarmAreas(forest, sustainable, area.sum(axis=1) * cell, primary)
+    cocoa = area[:, Cover.COCOA_AGROFORESTRY] * cell
+    return FarmAreas(forest, sustainable, area.sum(axis=1) * cell, primary, cocoa)
 
 
 def carbon_price(spec: Programme, state: ModelState, year: int) -> float:
