@@ -326,3 +326,19 @@ def test_protected_land_that_may_be_claimed_and_cleared(small_scenario):
     assert fast.yearly_table()["claimed_ha"].sum() > 0
     assert (fast.landscape.protected & (fast.landscape.cover == Cover.MONOCROP)).any()
     assert_same_run(fast, reference)
+
+
+def test_a_contract_that_covers_only_the_land_held(small_scenario):
+    """``obligations.covers_claimed_land = false``: enrolled farms clear their
+    claimable forest before their own, and monitoring counts only the clearing of
+    the land they hold; both models agree cell by cell."""
+    obligations = dict(BASE_PROGRAMME["obligations"], covers_claimed_land=False)
+    p = programme(obligations=obligations, detection_probability=1.0)
+    sc = small_scenario.with_overrides({"programmes": [p], "decision.logit_scale": 0.0})
+    fast, reference = run_both(sc, seed=2)
+    y = fast.yearly_table()
+    assert y["enrolled_farms"].max() > 0
+    # The rule was exercised: enrolled farms cleared claimable land.
+    farms = fast.farm_table()
+    assert farms.loc[farms["ever_enrolled"], "claimed_ha"].sum() > 0
+    assert_same_run(fast, reference)

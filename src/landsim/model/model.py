@@ -241,7 +241,7 @@ class LandUseModel(mesa.Model):
         changes = self._change_land_use(farms, shares, expected, rng, abandoned_ha)
         self._produce()
         fluxes = self._grow()
-        self._settle(changes.cleared_forest_ha)
+        self._settle(changes)
         income.save(self.farmers, self.params.farmers.savings_rate)
         self._record(changes, fluxes)
 
@@ -321,16 +321,13 @@ class LandUseModel(mesa.Model):
             rng,
             self.CLEARING_SEARCH_LEVELS,
             self.FIELD_DISTANCE_MARGIN,
+            self.programmes.claims_first(self.year),
         )
         self.programmes.record_establishment(self.year, change.established)
         enrolled = self.programmes.enrolled_any()
         restoration.mark_productive(self.landscape, change.converted, enrolled)
         changes = land_change.tally(
-            change,
-            abandoned_ha,
-            enrolled,
-            self.landscape.cell_size_ha,
-            self.farmers.n,
+            change, abandoned_ha, enrolled, self.landscape.cell_size_ha, self.farmers.n
         )
         self._cumulative_deforestation_ha += changes.deforestation_ha
         return changes
@@ -357,14 +354,15 @@ class LandUseModel(mesa.Model):
         bio_gain, bio_loss = biomass.advance_biomass(ls, self.farmers, self._biomass)
         return biomass.CarbonFluxes(bio_gain, bio_loss, soc_gain, soc_loss)
 
-    def _settle(self, cleared_forest_ha: np.ndarray) -> None:
+    def _settle(self, changes: land_change.YearChanges) -> None:
         """Programmes monitor, sanction and pay (payments count as income); the
         regrowth their agreements protect is under restoration."""
         fs = self.farmers
         fs.payments_usd[:] = self.programmes.settle(
             self.year,
-            cleared_forest_ha,
+            changes.cleared_forest_ha,
             {"removals_tco2e": fs.removals_tco2e, "emissions_tco2e": fs.emissions_tco2e},
+            changes.cleared_claims_ha,
         )
         fs.net_income_usd += fs.payments_usd
         restoration.mark_natural_regeneration(self.state, self._ownership, self.programmes)

@@ -226,7 +226,9 @@ def clear_forest(model: ReferenceModel, choices: dict, sizes: dict, surveys: dic
     at its establishment cost).
 
     A farm's candidate cells are taken own land first, then claimable land, each
-    nearest existing fields and roads first, ties at random (ODD 7.10).
+    nearest existing fields and roads first, ties at random (ODD 7.10); a farm
+    enrolled where the contract covers only the land it holds takes claimable land
+    first (activity shifting).
 
     Parameters
     ----------
@@ -257,12 +259,15 @@ def clear_forest(model: ReferenceModel, choices: dict, sizes: dict, surveys: dic
     distance, tie_break = draw_tie_breaks(model, clearing, surveys, rng)
     counts = dict.fromkeys(CLEARING_COUNTS, 0)
     cleared_ha = {f.farm_id: 0.0 for f in model.farmers}
+    claims_ha = {f.farm_id: 0.0 for f in model.farmers}
     for f in clearing:
+        shifts = model.programmes.clears_claims_first(f, model.year)
         ranked = sorted(
             surveys[f.farm_id].clearable,
-            key=lambda c: (c.owner == NO_OWNER, distance.get(c, -1), tie_break[c]),
+            key=lambda c: ((c.owner == NO_OWNER) != shifts, distance.get(c, -1), tie_break[c]),
         )
         cells = ranked[: sizes[f.farm_id]]
+        claims_ha[f.farm_id] = sum(c.owner == NO_OWNER for c in cells) * cell_ha
         new_cover = CLEARING[choices[f.farm_id]]
         clear_cells(model, f, cells, counts, new_cover)
         cleared_ha[f.farm_id] = len(cells) * cell_ha
@@ -279,7 +284,7 @@ def clear_forest(model: ReferenceModel, choices: dict, sizes: dict, surveys: dic
     out["cleared_to_cocoa_ha"] = float(counts["cocoa"] * cell_ha)
     for group in ("enrolled", "not_enrolled", "unowned"):
         out[f"deforestation_{group}_ha"] = float(counts[group] * cell_ha)
-    out["cleared_forest_ha"] = cleared_ha
+    out["cleared_forest_ha"], out["cleared_claims_ha"] = cleared_ha, claims_ha
     out["setup_usd"], out["planted"] = setup_usd, planted
     return out
 

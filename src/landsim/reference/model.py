@@ -210,7 +210,8 @@ class ReferenceModel(mesa.Model):
         for f in farmers:
             f.produce(prices)
         fluxes = grow(self)
-        payments = self.programmes.settle(year, transitions.pop("cleared_forest_ha"))
+        cleared = [transitions.pop(k) for k in ("cleared_forest_ha", "cleared_claims_ha")]
+        payments = self.programmes.settle(year, *cleared)
         for f in farmers:
             f.payments_usd = payments[f.farm_id]
             f.net_income_usd += f.payments_usd

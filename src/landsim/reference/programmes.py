@@ -18,9 +18,11 @@ from landsim.model.state import PROGRAMME_YEAR_KEYS as YEAR_KEYS
 from landsim.model.state import Option
 from landsim.reference.incentives import (
     adjust_values,
+    claimable_cells,
     expected_benefit,
     farm_areas_ha,
     restricted_clearing_ha,
+    shifts_to_claims,
 )
 from landsim.reference.land import forest_edge_distance
 from landsim.reference.settlement import amounts_due, monitor, pay, repay_loans
@@ -89,6 +91,15 @@ class ReferenceProgrammes:
         """Whether the farmer is enrolled in any programme."""
         return any(p.contracts[farmer.farm_id].enrolled for p in self.programmes)
 
+    def clears_claims_first(self, farmer, year: int) -> bool:
+        """Whether the farmer clears its claimable forest before its own this year:
+        it is enrolled in an active programme whose contract covers only the land
+        it holds."""
+        return any(
+            p.active(year) and shifts_to_claims(p.spec) and p.contracts[farmer.farm_id].enrolled
+            for p in self.programmes
+        )
+
     # ------------------------------------------------------------------ enrolment
 
     def begin_year(self, year: int, clear_value: list[float], clear_size: list[int]) -> None:
@@ -126,7 +137,10 @@ class ReferenceProgrammes:
         for f in farmers:
             forest_ha, _, lot_ha = areas[f.farm_id]
             benefit = expected_benefit(self.model, spec, year, f, forest_ha)
-            restricted = restricted_clearing_ha(spec, clear_size[f.farm_id], forest_ha, lot_ha)
+            claimable = claimable_cells(self.model, f) if shifts_to_claims(spec) else 0
+            restricted = restricted_clearing_ha(
+                spec, clear_size[f.farm_id], forest_ha, lot_ha, claimable
+            )
             forgone = max(clear_value[f.farm_id], 0.0) * restricted
             net_per_ha[f.farm_id] = (benefit - forgone) / max(lot_ha, 1e-9)
             c = prog.contracts[f.farm_id]
@@ -239,7 +253,9 @@ class ReferenceProgrammes:
 
     # ------------------------------------------------------------------ settling
 
-    def settle(self, year: int, cleared_ha: dict[int, float]) -> dict[int, float]:
+    def settle(
+        self, year: int, cleared_ha: dict[int, float], cleared_claims_ha: dict[int, float]
+    ) -> dict[int, float]:
         """Loans, monitoring, sanctions and payments at the end of the year.
 
         Parameters
@@ -247,6 +263,8 @@ class ReferenceProgrammes:
         year : int
         cleared_ha : dict
             Farm id -> forest it cleared this year (ha).
+        cleared_claims_ha : dict
+            Farm id -> the part of it that was claimable (unowned) land (ha).
 
         Returns
         -------
@@ -262,7 +280,11 @@ class ReferenceProgrammes:
             repay_loans(self.model, prog)
             if not prog.active(year):
                 continue
-            monitor(self.model, prog, year, areas, cleared_ha, self._year_rng)
+            cleared = cleared_ha
+            if prog.spec.obligations is not None and not prog.spec.obligations.covers_claimed_land:
+                # The contract covers only the land the farm holds.
+                cleared = {k: cleared_ha[k] - cleared_claims_ha[k] for k in cleared_ha}
+            monitor(self.model, prog, year, areas, cleared, self._year_rng)
             to_farmer, collective, support = amounts_due(self.model, prog, year, areas)
             pay(self.model, prog, to_farmer, collective, support, income)
         return income

@@ -265,6 +265,12 @@ class Obligations(_Section):
     min_forest_share: Share
     min_sustainable_ha_per_40ha: NonNegative
     grace_years: Integer = Field(ge=0, le=100)
+    #: Whether the contract covers the open forest the farm may still claim (true,
+    #: the default: all its land) or only the land it holds (false: its lot and
+    #: the land it has already cleared and taken). With false, clearing claimable
+    #: forest breaks no obligation and enrolled farms clear it before their own
+    #: (activity shifting, docs/evaluation.md "Leakage channels").
+    covers_claimed_land: Flag = True
 
 
 class ForestPayment(_Section):

@@ -105,9 +105,12 @@ def cells_to_clear(
     rng: np.random.Generator,
     search_levels: tuple[int, ...],
     margin: int,
+    claims_first: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The cells each farm clears (``k_clear`` per farm) and their farm: own forest
-    before claimable land, then nearest fields and roads, ties at random."""
+    before claimable land (claimable land first for the farms ``claims_first``
+    marks: their contract does not cover it), then nearest fields and roads, ties
+    at random."""
     owner = landscape.owner.ravel()
     cand, cand_farm = survey.clear_candidates
     take = k_clear[cand_farm] > 0
@@ -115,7 +118,10 @@ def cells_to_clear(
     if not cand.size:
         empty = np.zeros(0, dtype=np.int64)
         return empty, empty
-    is_claim = (owner[cand] == NO_OWNER).astype(np.int64)
+    is_claim = owner[cand] == NO_OWNER
+    if claims_first is not None:
+        is_claim = is_claim != claims_first[cand_farm]
+    is_claim = is_claim.astype(np.int64)
     group = cand_farm * 2 + is_claim
     field_distance, bound = _fast.clearing_distances(
         landscape, cand, group, k_clear, search_levels, margin
@@ -156,16 +162,21 @@ def apply_choices(
     rng: np.random.Generator,
     search_levels: tuple[int, ...] = _fast.CLEARING_SEARCH_LEVELS,
     margin: int = _fast.FIELD_DISTANCE_MARGIN,
+    claims_first: np.ndarray | None = None,
 ) -> LandChange:
     """Change the cells of each farmer's stage-2 choice; pay establishment from
-    savings (``farmers.investment_usd``); record clearing in the farmers' totals."""
+    savings (``farmers.investment_usd``); record clearing in the farmers' totals.
+    ``claims_first`` marks the farms that clear claimable land before their own
+    (:func:`cells_to_clear`)."""
     ls, fs, cell = landscape, farmers, landscape.cell_size_ha
     cover, owner = ls.cover.ravel(), ls.owner.ravel()
     fert, claim = ls.fertility.ravel(), ls.claim.ravel()
     k = np.where(choice[:, None] == np.arange(len(Option)), sizes, 0)  # (n, options)
 
     k_clear = sum(k[:, option] for option in CLEARING)
-    cleared, cleared_farm = cells_to_clear(ls, survey, k_clear, rng, search_levels, margin)
+    cleared, cleared_farm = cells_to_clear(
+        ls, survey, k_clear, rng, search_levels, margin, claims_first
+    )
     primary = cover[cleared] == Cover.PRIMARY_FOREST
     was_unowned = owner[cleared] == NO_OWNER
     fs.deforested_ha += np.bincount(cleared_farm[primary], minlength=fs.n) * cell
@@ -310,6 +321,8 @@ class YearChanges:
         restored (``"restored_pasture"``).
     cleared_forest_ha : ndarray
         Forest (primary or secondary) each farm cleared.
+    cleared_claims_ha : ndarray
+        The part of it each farm claimed (unowned land).
     """
 
     abandoned_ha: float
@@ -324,6 +337,7 @@ class YearChanges:
     cleared_to_cocoa_ha: float
     converted_ha: dict
     cleared_forest_ha: np.ndarray
+    cleared_claims_ha: np.ndarray
 
 
 def tally(
@@ -352,4 +366,5 @@ def tally(
         cleared_to_cocoa_ha=float((change.cleared_cover == Cover.COCOA_AGROFORESTRY).sum() * cell),
         converted_ha=change.areas_ha,
         cleared_forest_ha=np.bincount(change.cleared_farm, minlength=n) * cell,
+        cleared_claims_ha=np.bincount(change.cleared_farm[was_unowned], minlength=n) * cell,
     )

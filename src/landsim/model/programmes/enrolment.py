@@ -15,8 +15,10 @@ from landsim.model.processes.land_change import forest_edge_distance
 from landsim.model.programmes.terms import (
     FarmAreas,
     ProgrammeAccounts,
+    claimable_cells,
     expected_benefit,
     restricted_clearing,
+    shifts_to_claims,
 )
 from landsim.model.state import ModelState
 from landsim.scenario import Programme
@@ -39,8 +41,9 @@ def enrol(
     """
     forest_ha, _, lot_ha = areas
     benefit = expected_benefit(spec, state, year, forest_ha)
+    claimable = claimable_cells(state) if shifts_to_claims(spec) else None
     forgone = np.maximum(clear_value, 0.0) * restricted_clearing(
-        spec, clear_size, forest_ha, lot_ha
+        spec, clear_size, forest_ha, lot_ha, claimable
     )
     net_per_ha = (benefit - forgone) / np.maximum(lot_ha, 1e-9)
     eligible = ~acc.enrolled & ~acc.expelled & (benefit > 0)

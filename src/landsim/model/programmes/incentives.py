@@ -12,11 +12,13 @@ from landsim.model.programmes.terms import (
     FarmAreas,
     ProgrammeAccounts,
     carbon_price,
+    claimable_cells,
     clearing_emission_tco2e_per_ha,
     contract_annuity,
     expected_benefit,
     is_active,
     restricted_clearing,
+    shifts_to_claims,
     years_left,
 )
 from landsim.model.state import LOT_REFERENCE_HA, PERENNIALS, Cover, ModelState, system_params
@@ -92,7 +94,8 @@ def expected_sanction(
     """
     forest_ha, _, lot_ha = areas
     e = acc.enrolled
-    breaks = restricted_clearing(spec, clear_size, forest_ha, lot_ha)[e] > 0
+    claimable = claimable_cells(state) if shifts_to_claims(spec) else None
+    breaks = restricted_clearing(spec, clear_size, forest_ha, lot_ha, claimable)[e] > 0
     yearly = expected_benefit(spec, state, year, forest_ha)[e]
     at_stake = yearly * annuity[e] if spec.expel_on_violation else yearly
     if spec.repay_on_violation:

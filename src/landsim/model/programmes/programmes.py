@@ -15,6 +15,7 @@ from landsim.model.programmes.terms import (
     ProgrammeAccounts,
     is_active,
     measure_farm_areas,
+    shifts_to_claims,
 )
 from landsim.model.state import PROGRAMME_YEAR_KEYS, ModelState
 from landsim.scenario import Programme
@@ -144,7 +145,19 @@ class Programmes:
                     spec, acc, self.state, cells_by_option
                 )
 
-    def settle(self, year: int, cleared_ha: np.ndarray, farm_carbon: dict) -> np.ndarray:
+    def claims_first(self, year: int) -> np.ndarray | None:
+        """Farms that clear their claimable forest before their own this year: those
+        enrolled in an active programme whose contract covers only the land they
+        hold (:func:`terms.shifts_to_claims`); None if there are none."""
+        out = None
+        for spec, acc in zip(self.specs, self.accounts, strict=True):
+            if is_active(spec, year) and shifts_to_claims(spec) and acc.enrolled.any():
+                out = acc.enrolled.copy() if out is None else out | acc.enrolled
+        return out
+
+    def settle(
+        self, year: int, cleared_ha: np.ndarray, farm_carbon: dict, cleared_claims_ha=None
+    ) -> np.ndarray:
         """Monitoring, sanctions and payments at the end of the year
         (:mod:`settlement`).
 
@@ -152,6 +165,8 @@ class Programmes:
         ----------
         cleared_ha : ndarray
             Forest (primary or secondary) each farm cleared this year (ha).
+        cleared_claims_ha : ndarray, optional
+            The part of it on claimable (unowned) land (ha).
         farm_carbon : dict
             ``removals_tco2e`` and ``emissions_tco2e`` of each farm's biomass this year.
 
@@ -170,7 +185,7 @@ class Programmes:
             if not is_active(spec, year):
                 continue
             detected, compliant = settlement.monitor(
-                spec, acc, year, areas, cleared_ha, self._year_rng
+                spec, acc, year, areas, cleared_ha, self._year_rng, cleared_claims_ha
             )
             settlement.sanction(spec, acc, detected, savings)
             to_farmer, collective = settlement.payments_due(

@@ -34,8 +34,14 @@ def monitor(
     areas: FarmAreas,
     cleared_ha: np.ndarray,
     rng: np.random.Generator,
+    cleared_claims_ha: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Violations detected (one uniform per farmer) and the farms that comply.
+
+    ``cleared_ha`` is the forest each farm cleared this year, ``cleared_claims_ha``
+    the part of it that was claimable (unowned) land: clearing that counts against
+    the obligations is all of it, or, where the contract covers only the land the
+    farm holds (``obligations.covers_claimed_land = false``), the rest.
 
     Returns
     -------
@@ -47,6 +53,8 @@ def monitor(
     violated = np.zeros(e.size, dtype=bool)
     compliant = e.copy()
     if ob is not None:
+        if not ob.covers_claimed_land and cleared_claims_ha is not None:
+            cleared_ha = cleared_ha - cleared_claims_ha
         if ob.no_clearing:
             violated |= e & (cleared_ha > 0)
         violated |= e & (cleared_ha > 0) & (forest_ha < ob.min_forest_share * lot_ha)

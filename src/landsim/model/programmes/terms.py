@@ -146,14 +146,46 @@ def expected_benefit(
     return benefit
 
 
+def shifts_to_claims(spec: Programme) -> bool:
+    """Whether the farms enrolled in ``spec`` clear their claimable forest before
+    their own: its obligations restrict clearing and its contract covers only the
+    land they hold (``obligations.covers_claimed_land = false``)."""
+    ob = spec.obligations
+    restricts = ob is not None and (ob.no_clearing or ob.min_forest_share > 0)
+    return restricts and not ob.covers_claimed_land
+
+
+def claimable_cells(state: ModelState) -> np.ndarray:
+    """Cells of unowned forest each farm may claim and clear this year: the claimable
+    part of its clearing candidates (``survey.FarmSurvey.n_candidates``)."""
+    ls, n = state.landscape, state.farmers.n
+    fert, cover = ls.fertility.ravel(), ls.cover.ravel()
+    forest = (cover == Cover.PRIMARY_FOREST) | (
+        (cover == Cover.SECONDARY_FOREST) & (fert >= state.params.forest.reclear_fertility)
+    )
+    claim = ls.claim.ravel()
+    open_ = forest & (ls.owner.ravel() < 0) & (claim >= 0)
+    if not state.params.landscape.protected_can_change:
+        open_ &= ~ls.protected.ravel()
+    return np.bincount(claim[open_], minlength=n)
+
+
 def restricted_clearing(
-    spec: Programme, clear_size: np.ndarray, forest_ha: np.ndarray, lot_ha: np.ndarray
+    spec: Programme,
+    clear_size: np.ndarray,
+    forest_ha: np.ndarray,
+    lot_ha: np.ndarray,
+    claimable: np.ndarray | None = None,
 ) -> np.ndarray:
     """Ha a year of clearing the obligations forbid (at most what the farmer
-    could clear)."""
+    could clear). Where the contract does not cover claimable land
+    (:func:`shifts_to_claims`), the farm clears its ``claimable`` cells first and
+    only the rest of its clearing counts."""
     ob = spec.obligations
     if ob is None:
         return np.zeros_like(forest_ha)
+    if shifts_to_claims(spec):
+        clear_size = np.maximum(clear_size - claimable, 0)
     if ob.no_clearing:
         return clear_size.astype(float)
     allowance = np.maximum(forest_ha - ob.min_forest_share * lot_ha, 0.0)
