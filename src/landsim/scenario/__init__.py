@@ -80,6 +80,7 @@ from landsim.scenario.schema import (
     SettlerParams,
     SilvopastureParams,
     SoilParams,
+    SupplyPriceProcess,
     Training,
     lot_depth_cells,
 )
@@ -145,6 +146,7 @@ __all__ = [
     "Share",
     "SilvopastureParams",
     "SoilParams",
+    "SupplyPriceProcess",
     "Text",
     "Training",
     "Uniform",
