@@ -342,3 +342,26 @@ def test_a_contract_that_covers_only_the_land_held(small_scenario):
     farms = fast.farm_table()
     assert farms.loc[farms["ever_enrolled"], "claimed_ha"].sum() > 0
     assert_same_run(fast, reference)
+
+
+def test_prices_that_respond_to_supply(small_scenario, scenarios_dir):
+    """``supply_flexibility`` > 0: each year's annual-crop and beef prices follow
+    the landscape's supply and expectations follow the realised prices, in both
+    models alike (a programme changes the supply)."""
+    sc = load_scenario(scenarios_dir / "tambopata_redd_cocoa.toml")
+    sc = sc.with_overrides(
+        SMALL_OVERRIDES
+        | {
+            "markets.monocrop.supply_flexibility": 0.8,
+            "markets.beef.supply_flexibility": 0.5,
+            "years": 12,
+        }
+    )
+    fast, reference = run_both(sc, seed=3)
+    y = fast.yearly_table()
+    market = fast.market
+    path = market.paths["monocrop"][market.memory : market.memory + 13]
+    realised = y["monocrop_price_usd_per_t"].to_numpy()
+    assert (realised[:2] == path[:2]).all()  # years 0 and 1: the process's prices
+    assert not np.allclose(realised[2:], path[2:])  # then they respond
+    assert_same_run(fast, reference)

@@ -6,7 +6,7 @@ Farmers expect the mean of the last ``price_memory_years`` prices (adaptive
 expectations) and perceive risk as the coefficient of variation over that window.
 
 The annual-crop and beef prices may respond to the landscape's own supply
-(``supply_flexibility`` φ > 0, ODD 7.2): the realised price of year ``t >= 2`` is
+(``supply_flexibility`` φ > 0, ODD 7.4): the realised price of year ``t >= 2`` is
 the process's price times ``(S_t / S_1) ** -φ``, where ``S_t`` is the landscape's
 supply at the start of year ``t`` (:meth:`Market.set_supply`); expectations are
 then formed from the realised prices, year by year. With φ = 0 (the default) the

@@ -226,7 +226,7 @@ class ReferenceModel(mesa.Model):
 
     def regional_supply(self) -> dict[str, float]:
         """The landscape's supply of annual crops (t) and beef (kg) at full labour:
-        every farm's cells in production, at their yields (7.2, 7.11), summed
+        every farm's cells in production, at their yields (7.4, 7.11), summed
         exactly (``math.fsum``)."""
         sc = self.params
         crop, beef, silvopasture = [], [], 0

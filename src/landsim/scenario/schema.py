@@ -150,7 +150,7 @@ class PriceProcess(_Section):
 class SupplyPriceProcess(PriceProcess):
     """A price that may respond to the landscape's own supply (annual crops, beef):
     the process's price times ``(S_t / S_1) ** -supply_flexibility``, ``S_t`` the
-    output of the land in production at the start of year ``t`` (ODD 7.2)."""
+    output of the land in production at the start of year ``t`` (ODD 7.4)."""
 
     supply_flexibility: Annotated[Real, Field(ge=0, le=5)]
     realised_prices: list[Positive]  # set by compare for its runs at fixed prices
@@ -274,11 +274,8 @@ class Obligations(_Section):
     min_forest_share: Share
     min_sustainable_ha_per_40ha: NonNegative
     grace_years: Integer = Field(ge=0, le=100)
-    #: Whether the contract covers the open forest the farm may still claim (true,
-    #: the default: all its land) or only the land it holds (false: its lot and
-    #: the land it has already cleared and taken). With false, clearing claimable
-    #: forest breaks no obligation and enrolled farms clear it before their own
-    #: (activity shifting, docs/evaluation.md "Leakage channels").
+    #: False: the contract covers only the land held, not the forest the farm may
+    #: claim, which enrolled farms then clear first (activity shifting, ODD 7.15).
     covers_claimed_land: Flag = True
 
 
