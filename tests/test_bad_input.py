@@ -148,12 +148,28 @@ class TestRanges:
     @pytest.mark.parametrize(
         ("text", "key", "words"),
         [
-            ("[markets.monocrop]\nsupply_flexibility = -0.5\n", "markets.monocrop.supply_flexibility", "greater than or equal to 0"),
-            ("[markets.beef]\nsupply_flexibility = 7.0\n", "markets.beef.supply_flexibility", "less than or equal to 5"),
-            ("[markets.beef]\nrealised_prices = [1.0, -2.0]\n", "markets.beef.realised_prices.1", "greater than 0"),
-            ("[markets.cocoa]\nsupply_flexibility = 0.5\n", "markets.cocoa.supply_flexibility", "unknown key; allowed keys"),
+            (
+                "[markets.monocrop]\nsupply_flexibility = -0.5\n",
+                "markets.monocrop.supply_flexibility",
+                "greater than or equal to 0",
+            ),
+            (
+                "[markets.beef]\nsupply_flexibility = 7.0\n",
+                "markets.beef.supply_flexibility",
+                "less than or equal to 5",
+            ),
+            (
+                "[markets.beef]\nrealised_prices = [1.0, -2.0]\n",
+                "markets.beef.realised_prices.1",
+                "greater than 0",
+            ),
+            (
+                "[markets.cocoa]\nsupply_flexibility = 0.5\n",
+                "markets.cocoa.supply_flexibility",
+                "unknown key; allowed keys",
+            ),
         ],
-    )  # fmt: skip
+    )
     def test_price_flexibility(self, tmp_path, text, key, words):
         """Prices respond to supply only for annual crops and beef, by a flexibility
         in [0, 5]; a fixed realised price must be positive."""
