@@ -145,6 +145,46 @@ class TestRanges:
         rates = draw_farmers(sc.farmers, owner, 3, np.random.default_rng(0)).discount_rate
         assert rates.min() == 0.0 and (rates == 0.0).mean() > 0.3
 
+    @pytest.mark.parametrize(
+        ("text", "key", "words"),
+        [
+            (
+                "[markets.monocrop]\nsupply_flexibility = -0.5\n",
+                "markets.monocrop.supply_flexibility",
+                "greater than or equal to 0",
+            ),
+            (
+                "[markets.beef]\nsupply_flexibility = 7.0\n",
+                "markets.beef.supply_flexibility",
+                "less than or equal to 5",
+            ),
+            (
+                "[markets.beef]\nrealised_prices = [1.0, -2.0]\n",
+                "markets.beef.realised_prices.1",
+                "greater than 0",
+            ),
+            (
+                "[markets.cocoa]\nsupply_flexibility = 0.5\n",
+                "markets.cocoa.supply_flexibility",
+                "unknown key; allowed keys",
+            ),
+        ],
+    )
+    def test_price_flexibility(self, tmp_path, text, key, words):
+        """Prices respond to supply only for annual crops and beef, by a flexibility
+        in [0, 5]; a fixed realised price must be positive."""
+        assert words in _refused(_write(tmp_path / "s.toml", text), key)
+
+    def test_contract_cover_is_a_flag(self, tmp_path):
+        text = PROGRAMME + (
+            '[programmes.obligations]\nprotected_forest = "all"\nno_clearing = true\nmin_forest_share = 0.0\n'
+            "min_sustainable_ha_per_40ha = 0.0\ngrace_years = 0\ncovers_claimed_land = 1\n"
+        )
+        msg = _refused(
+            _write(tmp_path / "s.toml", text), "programmes.0.obligations.covers_claimed_land"
+        )
+        assert "boolean" in msg.lower()
+
     def test_share_above_one(self, tmp_path):
         path = _write(tmp_path / "s.toml", "[decision]\nknowledge_cost_premium = 2.0\n")
         _refused(path, "decision.knowledge_cost_premium")

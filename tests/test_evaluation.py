@@ -28,6 +28,7 @@ from landsim.evaluation import (
     compare,
     compliance_rate,
     cost_per_tco2e,
+    format_comparison,
     leakage,
     programme_windows,
     replicate_metrics,
@@ -220,6 +221,46 @@ class TestCommonRandomNumbers:
         pd.testing.assert_frame_equal(serial.trajectories, pooled.trajectories)
         assert "6/6" in capsys.readouterr().err  # the progress bar counts runs
 
+    def test_every_leakage_channel_is_reported_with_its_interval(self, tiny, capsys, tmp_path):
+        """Settlers, a contract that leaves claimable land out and prices that
+        respond to supply: every channel has a value in each replicate and an
+        interval in the summary, the printed table and the files; the runs at the
+        counterfactual's prices are the same on any backend."""
+        flexible = {
+            "markets.monocrop.supply_flexibility": 0.8,
+            "markets.beef.supply_flexibility": 0.8,
+            "settlers.arrivals_per_farm_per_year": 0.05,
+        }
+        sc = load_scenario(ROOT / "scenarios" / "tambopata_redd_cocoa.toml").with_overrides(
+            TINY
+            | flexible
+            | {
+                "programmes.0.enrolment_cap": 8,
+                "programmes.0.targeting": "random",
+                "programmes.0.obligations.covers_claimed_land": False,
+            }
+        )
+        cf = tiny.with_overrides(flexible)
+        c = compare(sc, cf, replicates=3, seed=1)
+        channels = [m for m in METRICS if m.startswith("leakage") and m != "leakage_share"]
+        assert {"leakage_market_ha", "leakage_activity_shifting_ha"} <= set(channels)
+        assert np.isfinite(c.replicates[channels].to_numpy()).all()
+        summary = c.summary()
+        assert np.isfinite(summary.loc[channels, ["ci_low", "ci_high"]].to_numpy()).all()
+        assert (c.replicates["leakage_market_ha"] != 0).any()
+        text = format_comparison(c)
+        for m in channels:
+            assert METRICS[m][0] in text
+        c.write(tmp_path / "out")
+        written = pd.read_csv(tmp_path / "out" / "summary.csv").set_index("metric")
+        assert set(channels) <= set(written.index)
+        pooled = compare(sc, cf, replicates=3, seed=1, workers=2)
+        pd.testing.assert_frame_equal(c.replicates, pooled.replicates)
+
+    def test_market_leakage_is_zero_where_prices_do_not_respond(self, costly_comparison):
+        assert (costly_comparison.replicates["leakage_market_ha"] == 0).all()
+        assert (costly_comparison.replicates["leakage_activity_shifting_ha"] == 0).all()
+
     def test_a_scenario_that_cannot_run_is_reported_against_its_file(self, tiny):
         crowded = tiny.with_overrides({"landscape.n_farms": 5000}, source="crowded.toml")
         with pytest.raises(ScenarioError, match=r"crowded.toml.*n_farms: 5000 lots do not fit"):
@@ -284,6 +325,36 @@ class TestMetrics:
         assert out["leakage_ha"] == 0 + 13  # farm 1: 1 - 1
         assert out["leakage_own_lots_ha"] == 0 and out["leakage_claimed_ha"] == 0
         assert out["leakage_share"] == 13 / 4
+
+    def test_activity_shifting_is_the_enrolled_farms_extra_claimed_clearing(self):
+        """Enrolled farms 0 and 1 clear 4 and 2 ha less in all, but 3 and 0 ha more
+        of claimable land: with a contract that leaves claims out, that is activity
+        shifting (3 ha), already netted in the enrolled farms' avoided clearing and
+        not counted in leakage; with a contract that covers all land, it is 0."""
+        scen = make_farms([0, 1, 2], [5, 1, 6], claimed=[3, 0, 2], ever_enrolled=[1, 1, 0]).assign(
+            arrived_year=0
+        )
+        cf = make_farms([0, 1, 2], [9, 3, 4], claimed=[0, 0, 1]).assign(arrived_year=0)
+        out = leakage(scen, cf, claims_outside_contract=True)
+        assert out["leakage_activity_shifting_ha"] == 3
+        assert out["avoided_deforestation_enrolled_ha"] == 6  # (9 - 5) + (3 - 1)
+        # Avoided on the land the contracts cover: what enrolled farms avoided
+        # plus what they shifted onto their claims.
+        assert out["avoided_deforestation_enrolled_ha"] + 3 == 9  # (9 - 2) + (3 - 1)
+        assert out["leakage_ha"] == 2 and out["leakage_claimed_ha"] == 1
+        assert out["leakage_own_lots_ha"] == 1 and out["leakage_settlers_ha"] == 0
+        assert leakage(scen, cf)["leakage_activity_shifting_ha"] == 0
+        assert math.isnan(
+            leakage(scen.drop(columns="claimed_ha"), cf)["leakage_activity_shifting_ha"]
+        )
+
+    def test_market_leakage_is_the_leakage_that_fixed_prices_remove(self):
+        from landsim.evaluation.compare import market_leakage
+
+        cf = make_farms([0, 1, 2], [9, 3, 4])
+        at_cf_prices = make_farms([0, 1, 2], [2, 3, 5], ever_enrolled=[1, 0, 0])
+        # Leakage at the counterfactual's prices: (3 - 3) + (5 - 4) = 1.
+        assert market_leakage(7.0, at_cf_prices, cf, True) == 6.0
 
     def test_leakage_without_claims_or_gain(self):
         scen = make_farms([0, 1], [4, 3], ever_enrolled=[1, 0])

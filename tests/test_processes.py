@@ -847,3 +847,44 @@ def test_each_farmer_changes_its_share_of_what_the_constraints_allow(small_scena
     np.testing.assert_array_equal(chosen[:, CHANGES] > 0, largest[:, CHANGES] > 0)
     np.testing.assert_array_equal(chosen[:, Option.ABANDON], largest[:, Option.ABANDON])
     assert (chosen[:, CHANGES] < largest[:, CHANGES]).any()
+
+
+class TestSupplyResponse:
+    """Prices that respond to the landscape's supply (``supply_flexibility``) and
+    prices fixed to a realised path (``realised_prices``)."""
+
+    @staticmethod
+    def market(default_scenario, **monocrop):
+        markets = default_scenario.with_overrides(
+            {f"markets.monocrop.{k}": v for k, v in monocrop.items()}
+        ).markets
+        return Market(markets, 10, 3, np.random.default_rng(5))
+
+    def test_exogenous_prices_keep_their_precomputed_expectations(self, default_scenario):
+        from landsim.market import expectations
+
+        m = self.market(default_scenario)
+        assert not m.responds_to_supply and m.realised == {}
+        mean, cv = expectations(m.paths["monocrop"], 3)
+        assert m.expectation("monocrop", 4) == (float(mean[4]), float(cv[4]))
+
+    def test_price_falls_with_supply(self, default_scenario):
+        m = self.market(default_scenario, supply_flexibility=1.0)
+        path = m.paths["monocrop"]
+        m.set_supply(1, {"monocrop": 100.0, "beef": 1.0})
+        m.set_supply(2, {"monocrop": 50.0, "beef": 1.0})  # half the supply: twice the price
+        assert m.price("monocrop", 1) == path[3 + 1]
+        assert m.price("monocrop", 2) == path[3 + 2] * 2.0
+        assert m.price("beef", 2) == m.paths["beef"][3 + 2]  # flexibility 0: exogenous
+        window = np.array([path[3], path[4], path[5] * 2.0])
+        assert m.expectation("monocrop", 3) == (
+            float(window.mean()),
+            float(window.std() / window.mean()),
+        )
+
+    def test_realised_prices_replace_the_process(self, default_scenario):
+        m = self.market(default_scenario, supply_flexibility=1.0, realised_prices=[70.0, 80.0])
+        assert not m.responds_to_supply  # fixed prices do not respond
+        path = m.paths["monocrop"]
+        assert m.price("monocrop", 0) == path[3]  # history and year 0: the process's
+        assert [m.price("monocrop", t) for t in (1, 2, 10)] == [70.0, 80.0, 80.0]

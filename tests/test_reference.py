@@ -66,6 +66,7 @@ BASE_PROGRAMME = {
         "min_forest_share": 0.0,
         "min_sustainable_ha_per_40ha": 0.0,
         "grace_years": 0,
+        "covers_claimed_land": True,
     },
     "forest_payment": {"usd_per_ha_per_year": 10.0},
 }
@@ -263,6 +264,7 @@ def test_loans_clawbacks_and_exhausted_budgets(small_scenario):
             "min_forest_share": 0.3,
             "min_sustainable_ha_per_40ha": 2.0,
             "grace_years": 1,
+            "covers_claimed_land": True,
         },
         establishment_support={"share": 0.6, "mode": "loan", "loan_years": 3},
         carbon_payment=CARBON,
@@ -295,6 +297,7 @@ def test_transaction_costs_and_credits_on_at_most_the_baseline(small_scenario):
             "min_forest_share": 0.2,
             "min_sustainable_ha_per_40ha": 2.0,
             "grace_years": 2,
+            "covers_claimed_land": True,
         },
         carbon_payment=dict(CARBON, baseline_clearing_ha_per_farm_per_year=0.5),
     )
@@ -341,6 +344,7 @@ def test_obligations_that_protect_primary_forest_only(small_scenario):
         "min_forest_share": 0.3,
         "min_sustainable_ha_per_40ha": 0.0,
         "grace_years": 0,
+        "covers_claimed_land": True,
     }
     a = programme(
         name="no clearing of primary forest",
@@ -420,4 +424,43 @@ def test_protected_land_that_may_be_claimed_and_cleared(small_scenario):
     fast, reference = run_both(sc, seed=4)
     assert fast.yearly_table()["claimed_ha"].sum() > 0
     assert (fast.landscape.protected & (fast.landscape.cover == Cover.MONOCROP)).any()
+    assert_same_run(fast, reference)
+
+
+def test_a_contract_that_covers_only_the_land_held(small_scenario):
+    """``obligations.covers_claimed_land = false``: enrolled farms clear their
+    claimable forest before their own, and monitoring counts only the clearing of
+    the land they hold; both models agree cell by cell."""
+    obligations = dict(BASE_PROGRAMME["obligations"], covers_claimed_land=False)
+    p = programme(obligations=obligations, detection_probability=1.0)
+    sc = small_scenario.with_overrides({"programmes": [p], "decision.logit_scale": 0.0})
+    fast, reference = run_both(sc, seed=2)
+    y = fast.yearly_table()
+    assert y["enrolled_farms"].max() > 0
+    # The rule was exercised: enrolled farms cleared claimable land.
+    farms = fast.farm_table()
+    assert farms.loc[farms["ever_enrolled"], "claimed_ha"].sum() > 0
+    assert_same_run(fast, reference)
+
+
+def test_prices_that_respond_to_supply(small_scenario, scenarios_dir):
+    """``supply_flexibility`` > 0: each year's annual-crop and beef prices follow
+    the landscape's supply and expectations follow the realised prices, in both
+    models alike (a programme changes the supply)."""
+    sc = load_scenario(scenarios_dir / "tambopata_redd_cocoa.toml")
+    sc = sc.with_overrides(
+        SMALL_OVERRIDES
+        | {
+            "markets.monocrop.supply_flexibility": 0.8,
+            "markets.beef.supply_flexibility": 0.5,
+            "years": 12,
+        }
+    )
+    fast, reference = run_both(sc, seed=3)
+    y = fast.yearly_table()
+    market = fast.market
+    path = market.paths["monocrop"][market.memory : market.memory + 13]
+    realised = y["monocrop_price_usd_per_t"].to_numpy()
+    assert (realised[:2] == path[:2]).all()  # years 0 and 1: the process's prices
+    assert not np.allclose(realised[2:], path[2:])  # then they respond
     assert_same_run(fast, reference)

@@ -33,6 +33,7 @@ PROGRAMME = {
         "min_forest_share": 0.0,
         "min_sustainable_ha_per_40ha": 0.0,
         "grace_years": 0,
+        "covers_claimed_land": True,
     },
     "forest_payment": {"usd_per_ha_per_year": 10.0},
 }
@@ -467,6 +468,7 @@ def test_credits_are_lost_on_at_most_the_baseline_and_only_if_they_would_be_paid
             "min_forest_share": 0.0,
             "min_sustainable_ha_per_40ha": 40.0,
             "grace_years": 0,
+            "covers_claimed_land": True,
         },
     )
     model = LandUseModel(with_programmes(small_scenario, failing), rng=3)
@@ -504,6 +506,7 @@ def test_a_transaction_cost_keeps_out_those_who_cannot_pay_it(small_scenario):
 def test_re_clearing_fallow_breaks_only_a_contract_that_protects_all_forest(small_scenario):
     """Under ``protected_forest = "primary"`` clearing fallow is no violation and the
     forest share counts primary forest; under ``"all"`` both count."""
+    from landsim.model.processes.land_change import FarmClearing
     from landsim.model.programmes import settlement
     from landsim.model.programmes.terms import FarmAreas, ProgrammeAccounts
 
@@ -514,6 +517,7 @@ def test_re_clearing_fallow_breaks_only_a_contract_that_protects_all_forest(smal
             "min_forest_share": 0.5,
             "min_sustainable_ha_per_40ha": 0.0,
             "grace_years": 0,
+            "covers_claimed_land": True,
         }
         spec = with_programmes(small_scenario, programme(obligations=ob)).programmes[0]
         acc = ProgrammeAccounts.empty(3)
@@ -529,9 +533,9 @@ def test_re_clearing_fallow_breaks_only_a_contract_that_protects_all_forest(smal
         )
         rng = np.random.default_rng(0)
         spec = spec.model_copy(update={"detection_probability": 1.0})
-        detected, _ = settlement.monitor(
-            spec, acc, 1, areas, np.array(cleared), np.array(cleared_primary), rng
-        )
+        none = np.zeros(3)  # nothing on claimed land
+        clearing = FarmClearing(np.array(cleared), np.array(cleared_primary), none, none)
+        detected, _ = settlement.monitor(spec, acc, 1, areas, clearing, rng)
         return detected.tolist()
 
     cleared, primary = [2.0, 3.0, 0.0], [0.0, 3.0, 0.0]

@@ -5,6 +5,16 @@ process on ``log p``) or an explicit yearly path (for boom-and-bust scenarios).
 Farmers expect the mean of the last ``price_memory_years`` prices (adaptive
 expectations) and perceive risk as the coefficient of variation over that window.
 
+The annual-crop and beef prices may respond to the landscape's own supply
+(``supply_flexibility`` φ > 0, ODD 7.4): the realised price of year ``t >= 2`` is
+the process's price times ``(S_t / S_1) ** -φ``, where ``S_t`` is the landscape's
+supply at the start of year ``t`` (:meth:`Market.set_supply`); expectations are
+then formed from the realised prices, year by year. With φ = 0 (the default) the
+prices are exogenous and every expectation is computed up front, as before.
+``realised_prices`` fixes a product's realised prices of years 1, 2, ... (the
+last holds) instead: ``compare`` uses it to run a scenario at the prices of its
+counterfactual (market leakage).
+
 References
 ----------
 Dixit, A. K., & Pindyck, R. S. (1994). Investment under Uncertainty. Princeton
@@ -76,14 +86,63 @@ class Market:
             for name, stream in zip(PRODUCTS, streams, strict=True)
         }
 
-        self._expected = {name: expectations(path, memory) for name, path in self.paths.items()}
+        #: Products whose realised prices differ from their path, and those prices
+        #: (years as in ``paths``); the others' expectations are precomputed.
+        self.realised: dict[str, np.ndarray] = {}
+        #: Price flexibility of each product responding to supply.
+        self.flexibility: dict[str, float] = {}
+        for name in PRODUCTS:
+            process = getattr(params, name)
+            fixed = list(getattr(process, "realised_prices", None) or [])
+            if fixed:
+                realised = self.paths[name].copy()
+                idx = np.clip(np.arange(realised.size - memory - 1), 0, len(fixed) - 1)
+                realised[memory + 1 :] = np.asarray(fixed, dtype=np.float64)[idx]
+                self.realised[name] = realised
+            elif getattr(process, "supply_flexibility", 0.0) > 0:
+                self.realised[name] = self.paths[name].copy()
+                self.flexibility[name] = float(process.supply_flexibility)
+        self._reference_supply: dict[str, float] = {}
+        self._expected = {
+            name: expectations(path, memory)
+            for name, path in self.paths.items()
+            if name not in self.realised
+        }
+
+    @property
+    def responds_to_supply(self) -> bool:
+        """Whether any price responds to the landscape's supply."""
+        return bool(self.flexibility)
+
+    def set_supply(self, year: int, supply: dict[str, float]) -> None:
+        """Set the realised price of ``year`` from the landscape's supply at its
+        start (``supply``: product -> amount, for the products that respond): the
+        path's price times ``(S_year / S_1) ** -flexibility``; year 1 sets the
+        reference supply ``S_1`` (and keeps the path's price). A supply of zero
+        (nothing produced) keeps the path's price."""
+        i = self.memory + year
+        for name, flex in self.flexibility.items():
+            amount = float(supply[name])
+            if year == 1:
+                self._reference_supply[name] = amount
+            reference = self._reference_supply.get(name, 0.0)
+            price = self.paths[name][i]
+            if reference > 0 and amount > 0:
+                price = price * (amount / reference) ** -flex
+            self.realised[name][i] = price
 
     def price(self, product: str, year: int) -> float:
         """Realised price in ``year`` (0 = start)."""
-        return float(self.paths[product][self.memory + year])
+        path = self.realised.get(product, self.paths[product])
+        return float(path[self.memory + year])
 
     def expectation(self, product: str, year: int) -> tuple[float, float]:
-        """Expected price and its coefficient of variation, formed before ``year``."""
+        """Expected price and its coefficient of variation, formed before ``year``
+        (from the realised prices of the ``memory`` years before it)."""
+        if product in self.realised:
+            window = self.realised[product][year : year + self.memory]
+            mean = window.mean()
+            return float(mean), float(window.std() / mean)
         mean, cv = self._expected[product]
         return float(mean[year]), float(cv[year])
 

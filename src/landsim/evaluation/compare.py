@@ -9,7 +9,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from landsim.evaluation.metrics import replicate_metrics
+from landsim.evaluation.metrics import leakage, replicate_metrics
 from landsim.evaluation.results import RESTORATION_COLUMNS, Comparison
 from landsim.scenario import Scenario, ScenarioError
 
@@ -37,6 +37,36 @@ def programme_windows(scenario: Scenario, years: int) -> list[dict]:
 
 #: Static layers that two runs on the same landscape share.
 STATIC_LAYERS = ("road", "protected")
+
+#: The prices that may respond to supply, and their columns in the yearly table.
+SUPPLY_PRICES = {"monocrop": "monocrop_price_usd_per_t", "beef": "beef_price_usd_per_kg"}
+
+
+def prices_respond(scenario: Scenario) -> bool:
+    """Whether any of the scenario's prices responds to the landscape's supply."""
+    markets = scenario.markets
+    return any(getattr(markets, p).supply_flexibility > 0 for p in SUPPLY_PRICES)
+
+
+def claims_outside_contract(scenario: Scenario) -> bool:
+    """Whether some programme's contract leaves the claimable land out
+    (``obligations.covers_claimed_land = false``)."""
+    return any(
+        p.obligations is not None and not p.obligations.covers_claimed_land
+        for p in getattr(scenario, "programmes", None) or []
+    )
+
+
+def at_fixed_prices(scenario: Scenario, counterfactual_yearly: pd.DataFrame) -> Scenario:
+    """The scenario with the annual-crop and beef prices of years 1..T fixed to
+    those the counterfactual run realised (``realised_prices``)."""
+    rows = counterfactual_yearly[counterfactual_yearly["year"] >= 1].sort_values("year")
+    return scenario.with_overrides(
+        {
+            f"markets.{product}.realised_prices": [float(v) for v in rows[column]]
+            for product, column in SUPPLY_PRICES.items()
+        }
+    )
 
 
 def _same_landscape(a, b) -> bool:
@@ -98,6 +128,7 @@ def compare(
     """
     from landsim.batch import execute_experiment
     from landsim.experiment import Experiment, replicate_seed
+    from landsim.experiment.design import PairedExperiment
     from landsim.model import describe_seed, resolve_scenario
     from landsim.provenance import landsim_version
 
@@ -133,38 +164,32 @@ def compare(
     has_programmes = bool(programmes)
     cf_has_programmes = bool(getattr(counterfactual, "programmes", None))
 
-    experiment = Experiment.from_dict(
-        {
-            "name": f"compare {scenario.name} against {counterfactual.name}",
-            "seed": int(seed),
-            "replicates": replicates,
-            "scenarios": {"scenario": scenario, "counterfactual": counterfactual},
-            "outputs": {
-                "yearly": True,
-                "scalars": [],
-                "farms": True,
-                "raster_years": [horizon],
-                "raster_layers": list(STATIC_LAYERS),
-            },
-        },
-        source="compare",
+    backend = {"workers": workers, "scheduler": scheduler, "dask_local": dask_local}
+    scenarios = {"scenario": scenario, "counterfactual": counterfactual}
+    by_key = _execute(
+        Experiment,
+        scenarios,
+        None,
+        seed,
+        replicates,
+        horizon,
+        progress,
+        backend,
+        execute_experiment,
     )
-    results = execute_experiment(
-        experiment,
-        workers=workers,
-        scheduler=scheduler,
-        dask_local=dask_local,
-        progress=progress,
-        memory_advice="ask for fewer replicates (a comparison keeps every run in memory)",
-    )
-    failed = [r for r in results if not r.ok]
-    if failed:
-        first = failed[0].row
-        source = (scenario if first["scenario"] == "scenario" else counterfactual).source
-        raise ScenarioError(
-            source, [("", f"{len(failed)} run(s) failed; the first: {first['error']}")]
-        )
-    by_key = {(r.row["scenario"], r.row["replicate"]): r for r in results}
+    market = prices_respond(scenario) or prices_respond(counterfactual)
+    if market:
+        # Market leakage: each replicate's scenario once more, at the prices its
+        # counterfactual realised (a third run, on the same random numbers).
+        fixed = {
+            f"fixed_prices_{i}": at_fixed_prices(scenario, by_key[("counterfactual", i)].yearly)
+            for i in range(replicates)
+        }
+        pairs = {f"fixed_prices_{i}": i for i in range(replicates)}
+        by_key |= _execute(
+            PairedExperiment, fixed, pairs, seed, replicates, horizon, progress, backend,
+            execute_experiment,
+        )  # fmt: skip
 
     rows, frames = [], []
     match = True
@@ -180,7 +205,16 @@ def compare(
             programme_end=programme_end,
             has_programmes=has_programmes,
             counterfactual_has_programmes=cf_has_programmes,
+            claims_outside_contract=claims_outside_contract(scenario),
         )
+        if market:
+            at_cf_prices = by_key[(f"fixed_prices_{i}", i)]
+            same &= _same_landscape(at_cf_prices, cf)
+            metrics["leakage_market_ha"] = market_leakage(
+                metrics["leakage_ha"], at_cf_prices.farms, cf.farms, has_programmes
+            )
+        else:
+            metrics["leakage_market_ha"] = 0.0  # prices do not respond to supply
         if not same:
             for key in metrics:
                 if key.startswith("leakage") or key == "avoided_deforestation_enrolled_ha":
@@ -213,6 +247,59 @@ def compare(
         version=landsim_version(),
         landscapes_match=bool(match),
     )
+
+
+def _execute(kind, scenarios, pairs, seed, replicates, horizon, progress, backend, execute):
+    """Run ``scenarios`` (every replicate of each, or with ``pairs`` the replicate
+    each names) through the batch engine; the results by (scenario, replicate).
+
+    Raises
+    ------
+    ScenarioError
+        Naming the scenario of the first run that failed.
+    """
+    first_two = list(scenarios.values())[:2]
+    experiment = kind.from_dict(
+        {
+            "name": "compare " + " against ".join(s.name for s in first_two),
+            "seed": int(seed),
+            "replicates": replicates,
+            "scenarios": scenarios,
+            "outputs": {
+                "yearly": True,
+                "scalars": [],
+                "farms": True,
+                "raster_years": [horizon],
+                "raster_layers": list(STATIC_LAYERS),
+            },
+        },
+        source="compare",
+    )
+    if pairs is not None:
+        experiment.pairs = pairs
+    results = execute(
+        experiment,
+        **backend,
+        progress=progress,
+        memory_advice="ask for fewer replicates (a comparison keeps every run in memory)",
+    )
+    failed = [r for r in results if not r.ok]
+    if failed:
+        first = failed[0].row
+        raise ScenarioError(
+            scenarios[first["scenario"]].source,
+            [("", f"{len(failed)} run(s) failed; the first: {first['error']}")],
+        )
+    return {(r.row["scenario"], r.row["replicate"]): r for r in results}
+
+
+def market_leakage(leakage_ha: float, fixed_farms, counterfactual_farms, has_programmes) -> float:
+    """Market leakage (ha): ``leakage_ha`` less the leakage of the scenario run at
+    the counterfactual's realised prices (:func:`landsim.evaluation.metrics.leakage`
+    of that run against the counterfactual): the part of the leakage that goes
+    away when the prices do not respond to the programme."""
+    at_fixed = leakage(fixed_farms, counterfactual_farms, has_programmes=has_programmes)
+    return leakage_ha - at_fixed["leakage_ha"]
 
 
 def restoration_table(trajectories: pd.DataFrame) -> pd.DataFrame:

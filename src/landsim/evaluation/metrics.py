@@ -26,6 +26,8 @@ METRICS: dict[str, tuple[str, str]] = {
     "leakage_own_lots_ha": ("leakage on own lots", "ha"),
     "leakage_claimed_ha": ("leakage on claimed land", "ha"),
     "leakage_settlers_ha": ("leakage through settlers", "ha"),
+    "leakage_market_ha": ("leakage through prices (market)", "ha"),
+    "leakage_activity_shifting_ha": ("activity shifting (enrolled farms' claims)", "ha"),
     "leakage_share": ("leakage share", "-"),
     "reversal_share": ("reversal share, deforestation", "-"),
     "carbon_reversal_share": ("reversal share, carbon", "-"),
@@ -117,7 +119,11 @@ def _flag(farms: pd.DataFrame, column: str, has_programmes: bool) -> pd.Series |
 
 
 def leakage(
-    farms: pd.DataFrame, counterfactual_farms: pd.DataFrame, *, has_programmes: bool = True
+    farms: pd.DataFrame,
+    counterfactual_farms: pd.DataFrame,
+    *,
+    has_programmes: bool = True,
+    claims_outside_contract: bool = False,
 ) -> dict[str, float]:
     """Leakage: extra primary-forest clearing by the farms never enrolled, and by
     the settlers.
@@ -136,7 +142,16 @@ def leakage(
       (displacement through in-migration; settlers are never enrolled here, and
       an enrolled settler's avoided clearing is netted into it);
     - ``leakage_share`` = leakage / gross avoided deforestation on enrolled farms
-      (NaN if that is <= 0).
+      (NaN if that is <= 0);
+    - ``leakage_activity_shifting_ha``: activity shifting, the enrolled farms'
+      extra clearing of land their contract does not cover, ``sum(claimed_ha
+      (scenario) - claimed_ha (counterfactual))`` over the first farms ever
+      enrolled when ``claims_outside_contract`` (some programme covers only the
+      land a farm holds, ``obligations.covers_claimed_land = false``), else 0 (no
+      land of an enrolled farm is outside its contract). It is part of the
+      enrolled farms' own change, already netted in
+      ``avoided_deforestation_enrolled_ha`` (the avoided clearing on the land the
+      contracts cover is the sum of the two), and not in ``leakage_ha``.
     """
     out = dict.fromkeys(
         (
@@ -146,6 +161,7 @@ def leakage(
             "leakage_claimed_ha",
             "leakage_settlers_ha",
             "leakage_share",
+            "leakage_activity_shifting_ha",
         ),
         math.nan,
     )
@@ -180,6 +196,8 @@ def leakage(
         claimed = (scen["claimed_ha"] - cf["claimed_ha"]).to_numpy(dtype=float)
         out["leakage_claimed_ha"] = float(claimed[~mask].sum())
         out["leakage_own_lots_ha"] = leak - settled - out["leakage_claimed_ha"]
+        shifted = float(claimed[mask].sum())
+        out["leakage_activity_shifting_ha"] = shifted if claims_outside_contract else 0.0
     out["leakage_share"] = leak / gross if gross > 0 else math.nan
     return out
 
@@ -223,13 +241,17 @@ def replicate_metrics(
     programme_end: int | None = None,
     has_programmes: bool = True,
     counterfactual_has_programmes: bool = False,
+    claims_outside_contract: bool = False,
 ) -> dict[str, float]:
     """All :data:`METRICS` of one replicate from the yearly and farm tables of the
     scenario run and the counterfactual run.
 
     ``programme_end`` is the last contract year of the scenario's programmes (None:
     no programme); ``has_programmes`` / ``counterfactual_has_programmes`` say
-    whether a missing programme column means "no programme" (0) or "unknown" (NaN).
+    whether a missing programme column means "no programme" (0) or "unknown" (NaN);
+    ``claims_outside_contract`` whether some contract leaves claimable land out
+    (:func:`leakage`). ``leakage_market_ha`` needs a third run and is NaN here:
+    :func:`landsim.evaluation.compare.compare` fills it in.
     """
     last = int(yearly["year"].max())
     m: dict[str, float] = {}
@@ -241,7 +263,13 @@ def replicate_metrics(
     m["additional_carbon_programme_end_tco2e"] = additional_carbon(
         yearly, counterfactual, programme_end
     )
-    m |= leakage(farms, counterfactual_farms, has_programmes=has_programmes)
+    m |= leakage(
+        farms,
+        counterfactual_farms,
+        has_programmes=has_programmes,
+        claims_outside_contract=claims_outside_contract,
+    )
+    m["leakage_market_ha"] = math.nan
     past = programme_end is not None and last > programme_end
     m["reversal_share"] = reversal_share(
         m["avoided_deforestation_ha"], m["avoided_deforestation_programme_end_ha"], past

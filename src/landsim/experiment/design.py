@@ -212,6 +212,25 @@ class Experiment:
         )
 
 
+class PairedExperiment(Experiment):
+    """An experiment whose scenario ``k`` runs only replicate ``pairs[k]``, on that
+    replicate's stream (:func:`replicate_seed`), as in a full experiment: one run
+    per scenario, in the batch engine's order whatever the backend (``compare``'s
+    runs at fixed prices, one scenario per replicate). Set ``pairs`` after
+    :meth:`Experiment.from_dict`."""
+
+    pairs: dict[str, int]
+
+    def runs(self):
+        return [
+            Run(run_id, scenario_id, 0, self.pairs[scenario_id], {})
+            for run_id, scenario_id in enumerate(self.scenarios)
+        ]
+
+    def __len__(self) -> int:
+        return len(self.scenarios)
+
+
 def resolve_scenarios(
     spec: ExperimentSpec,
     source: str,

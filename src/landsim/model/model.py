@@ -321,16 +321,13 @@ class LandUseModel(mesa.Model):
             rng,
             self.CLEARING_SEARCH_LEVELS,
             self.FIELD_DISTANCE_MARGIN,
+            self.programmes.claims_first(self.year),
         )
         self.programmes.record_establishment(self.year, change.established)
         enrolled = self.programmes.enrolled_any()
         restoration.mark_productive(self.landscape, change.converted, enrolled)
         changes = land_change.tally(
-            change,
-            abandoned_ha,
-            enrolled,
-            self.landscape.cell_size_ha,
-            self.farmers.n,
+            change, abandoned_ha, enrolled, self.landscape.cell_size_ha, self.farmers.n
         )
         self._cumulative_deforestation_ha += changes.deforestation_ha
         return changes
@@ -363,8 +360,7 @@ class LandUseModel(mesa.Model):
         fs = self.farmers
         fs.payments_usd[:] = self.programmes.settle(
             self.year,
-            changes.cleared_forest_ha,
-            changes.cleared_primary_ha,
+            changes.cleared,
             {"removals_tco2e": fs.removals_tco2e, "emissions_tco2e": fs.emissions_tco2e},
         )
         fs.net_income_usd += fs.payments_usd

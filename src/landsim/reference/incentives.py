@@ -119,7 +119,29 @@ def expected_benefit(
     return benefit
 
 
-def restricted_clearing_ha(spec, clear_size: int, areas: tuple) -> float:
+def shifts_to_claims(spec) -> bool:
+    """Whether farms enrolled in ``spec`` clear their claimable forest first: its
+    obligations restrict clearing and its contract does not cover claimable land
+    (``obligations.covers_claimed_land = false``)."""
+    ob = spec.obligations
+    if ob is None or not (ob.no_clearing or ob.min_forest_share > 0):
+        return False
+    return not ob.covers_claimed_land
+
+
+def claimable_cells(model, farmer) -> int:
+    """The farmer's claimable (unowned) forest it may clear this year: primary
+    forest, or fallow once recovered, that may change."""
+    reclear = model.params.forest.reclear_fertility
+    count = 0
+    for cell in farmer.claimable:
+        recovered = cell.cover == Cover.SECONDARY_FOREST and cell.fertility >= reclear
+        if (cell.cover == Cover.PRIMARY_FOREST or recovered) and model.may_change(cell):
+            count += 1
+    return count
+
+
+def restricted_clearing_ha(spec, clear_size: int, areas: tuple, claimable: int = 0) -> float:
     """Ha a year of clearing the obligations forbid (at most what could be cleared).
 
     Where only primary forest is protected, the farmer expects the primary share of
@@ -132,6 +154,9 @@ def restricted_clearing_ha(spec, clear_size: int, areas: tuple) -> float:
         Cells the farmer could clear this year.
     areas : tuple of float
         The farm's areas (ha), :func:`farm_areas_ha`.
+    claimable : int
+        Its claimable forest cells (:func:`claimable_cells`): cleared first, and
+        not counted, where the contract covers only the land the farm holds.
 
     Returns
     -------
@@ -140,6 +165,8 @@ def restricted_clearing_ha(spec, clear_size: int, areas: tuple) -> float:
     ob = spec.obligations
     if ob is None:
         return 0.0
+    if shifts_to_claims(spec):
+        clear_size = max(clear_size - claimable, 0)
     forest_ha, _, lot_ha, primary_ha, _ = areas
     hit = float(clear_size)
     if ob.protected_forest == "primary":
@@ -215,7 +242,8 @@ def add_obligation_incentives(
     forest_ha, sustainable_ha, lot_ha, _, _ = areas
     annuity_ = annuity(f, years_left(model, spec, year))
     if ob.no_clearing or ob.min_forest_share > 0:
-        breaks = restricted_clearing_ha(spec, clear_size, areas) > 0
+        claimable = claimable_cells(model, f) if shifts_to_claims(spec) else 0
+        breaks = restricted_clearing_ha(spec, clear_size, areas, claimable) > 0
         yearly = expected_benefit(model, spec, year, f, forest_ha)
         at_stake = yearly * annuity_ if spec.expel_on_violation else yearly
         if spec.repay_on_violation:

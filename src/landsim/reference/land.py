@@ -220,13 +220,30 @@ def clear_cells(
     farmer.claimed_ha += n_claimed * model.cell_size_ha
 
 
+def clearing_record(cells: list, cell_ha: float) -> tuple[float, float, float, float]:
+    """The forest ``cells`` a farmer is about to clear, in ha: all of them, the
+    primary forest, those on claimed (unowned) land, and the primary forest among
+    those."""
+    primary = [c.cover == Cover.PRIMARY_FOREST for c in cells]
+    claimed = [c.owner == NO_OWNER for c in cells]
+    both = sum(p and c for p, c in zip(primary, claimed, strict=True))
+    return (
+        len(cells) * cell_ha,
+        sum(primary) * cell_ha,
+        sum(claimed) * cell_ha,
+        both * cell_ha,
+    )
+
+
 def clear_forest(model: ReferenceModel, choices: dict, sizes: dict, surveys: dict, rng) -> dict:
     """Farmers who chose to clear convert their best forest cells to annual crops,
     to pasture (sown at a cost paid from savings) or to cocoa agroforestry (planted
     at its establishment cost).
 
     A farm's candidate cells are taken own land first, then claimable land, each
-    nearest existing fields and roads first, ties at random (ODD 7.10).
+    nearest existing fields and roads first, ties at random (ODD 7.10); a farm
+    enrolled where the contract covers only the land it holds takes claimable land
+    first (activity shifting).
 
     Parameters
     ----------
@@ -241,8 +258,8 @@ def clear_forest(model: ReferenceModel, choices: dict, sizes: dict, surveys: dic
     Returns
     -------
     dict
-        The year's clearing indicators (ha), ``cleared_forest_ha`` and
-        ``cleared_primary_ha``: farm id -> forest, and primary forest, it cleared,
+        The year's clearing indicators (ha), ``cleared``: farm id -> the forest it
+        cleared (:func:`clearing_record`),
         ``setup_usd``: farm id -> what sowing pasture or planting cocoa on the
         cleared land cost it, and ``planted``: farm id -> cells it planted to cocoa.
     """
@@ -256,19 +273,17 @@ def clear_forest(model: ReferenceModel, choices: dict, sizes: dict, surveys: dic
     }
     distance, tie_break = draw_tie_breaks(model, clearing, surveys, rng)
     counts = dict.fromkeys(CLEARING_COUNTS, 0)
-    cleared_ha = {f.farm_id: 0.0 for f in model.farmers}
-    cleared_primary_ha = dict(cleared_ha)
+    cleared = {f.farm_id: (0.0, 0.0, 0.0, 0.0) for f in model.farmers}
     for f in clearing:
+        shifts = model.programmes.clears_claims_first(f, model.year)
         ranked = sorted(
             surveys[f.farm_id].clearable,
-            key=lambda c: (c.owner == NO_OWNER, distance.get(c, -1), tie_break[c]),
+            key=lambda c: ((c.owner == NO_OWNER) != shifts, distance.get(c, -1), tie_break[c]),
         )
         cells = ranked[: sizes[f.farm_id]]
         new_cover = CLEARING[choices[f.farm_id]]
-        n_primary = sum(c.cover == Cover.PRIMARY_FOREST for c in cells)
+        cleared[f.farm_id] = clearing_record(cells, cell_ha)
         clear_cells(model, f, cells, counts, new_cover)
-        cleared_ha[f.farm_id] = len(cells) * cell_ha
-        cleared_primary_ha[f.farm_id] = n_primary * cell_ha
         if new_cover in costs:
             setup_usd[f.farm_id] = len(cells) * (costs[new_cover] * cell_ha)
         if new_cover == Cover.COCOA_AGROFORESTRY:
@@ -282,7 +297,7 @@ def clear_forest(model: ReferenceModel, choices: dict, sizes: dict, surveys: dic
     out["cleared_to_cocoa_ha"] = float(counts["cocoa"] * cell_ha)
     for group in ("enrolled", "not_enrolled", "unowned"):
         out[f"deforestation_{group}_ha"] = float(counts[group] * cell_ha)
-    out["cleared_forest_ha"], out["cleared_primary_ha"] = cleared_ha, cleared_primary_ha
+    out["cleared"] = cleared
     out["setup_usd"], out["planted"] = setup_usd, planted
     return out
 

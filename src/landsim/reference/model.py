@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import math
 from functools import partial
 
 import mesa
@@ -180,6 +181,8 @@ class ReferenceModel(mesa.Model):
         year_rng = self._decision_rng.spawn(1)[0]
         build_roads(self)
         self.settlers_arrived = welcome_settlers(self)
+        if self.market.responds_to_supply:
+            self.market.set_supply(year, self.regional_supply())
         expected = {p: self.expected_price(p) for p in PRODUCTS}
         surveys = {f.farm_id: f.survey() for f in farmers}
         shares = {f.farm_id: f.adoption_shares(surveys) for f in farmers}
@@ -210,8 +213,7 @@ class ReferenceModel(mesa.Model):
         for f in farmers:
             f.produce(prices)
         fluxes = grow(self)
-        cleared = [transitions.pop(k) for k in ("cleared_forest_ha", "cleared_primary_ha")]
-        payments = self.programmes.settle(year, *cleared)
+        payments = self.programmes.settle(year, transitions.pop("cleared"))
         for f in farmers:
             f.payments_usd = payments[f.farm_id]
             f.net_income_usd += f.payments_usd
@@ -220,6 +222,28 @@ class ReferenceModel(mesa.Model):
         self.record = measure(self, transitions, fluxes)
         self.running = year < self.params.years
         self.datacollector.collect(self)
+
+    def regional_supply(self) -> dict[str, float]:
+        """The landscape's supply of annual crops (t) and beef (kg) at full labour:
+        every farm's cells in production, at their yields (7.4, 7.11), summed
+        exactly (``math.fsum``)."""
+        sc = self.params
+        crop, beef, silvopasture = [], [], 0
+        for farmer in self.farmers:
+            for cell in farmer.cells:
+                if farmer.is_idle(cell):
+                    continue
+                if cell.cover == Cover.MONOCROP:
+                    crop.append(sc.monocrop.yield_t_per_ha * cell.fertility)
+                elif cell.cover == Cover.PASTURE and cell.age >= sc.pasture.first_income_year:
+                    beef.append(sc.pasture.beef_yield_kg_per_ha * cell.fertility)
+                elif cell.cover == Cover.SILVOPASTURE:
+                    silvopasture += cell.age >= sc.silvopasture.first_income_year
+        beef.append(sc.silvopasture.beef_yield_kg_per_ha * int(silvopasture))
+        return {
+            "monocrop": math.fsum(crop) * self.cell_size_ha,
+            "beef": math.fsum(beef) * self.cell_size_ha,
+        }
 
     def expected_price(self, product: str) -> tuple[float, float, float]:
         """Mean and coefficient of variation of the last ``price_memory_years``

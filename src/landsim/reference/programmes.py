@@ -19,10 +19,12 @@ from landsim.model.state import Option
 from landsim.reference.incentives import (
     adjust_values,
     annuity,
+    claimable_cells,
     expected_benefit,
     farm_areas_ha,
     protected_forest_ha,
     restricted_clearing_ha,
+    shifts_to_claims,
     years_left,
 )
 from landsim.reference.land import forest_edge_distance
@@ -101,6 +103,15 @@ class ReferenceProgrammes:
         """Whether the farmer is enrolled in any programme."""
         return any(p.contracts[farmer.farm_id].enrolled for p in self.programmes)
 
+    def clears_claims_first(self, farmer, year: int) -> bool:
+        """Whether the farmer clears its claimable forest before its own this year:
+        it is enrolled in an active programme whose contract covers only the land
+        it holds."""
+        return any(
+            p.active(year) and shifts_to_claims(p.spec) and p.contracts[farmer.farm_id].enrolled
+            for p in self.programmes
+        )
+
     # ------------------------------------------------------------------ enrolment
 
     def begin_year(self, year: int, clear_value: list[float], clear_size: list[int]) -> None:
@@ -138,7 +149,10 @@ class ReferenceProgrammes:
         for f in farmers:
             forest_ha, _, lot_ha, _, cocoa_ha = areas[f.farm_id]
             benefit = expected_benefit(self.model, spec, year, f, forest_ha)
-            restricted = restricted_clearing_ha(spec, clear_size[f.farm_id], areas[f.farm_id])
+            claimable = claimable_cells(self.model, f) if shifts_to_claims(spec) else 0
+            restricted = restricted_clearing_ha(
+                spec, clear_size[f.farm_id], areas[f.farm_id], claimable
+            )
             forgone = max(clear_value[f.farm_id], 0.0) * restricted
             net = benefit - forgone
             c = prog.contracts[f.farm_id]
@@ -268,15 +282,16 @@ class ReferenceProgrammes:
     # ------------------------------------------------------------------ settling
 
     def settle(
-        self, year: int, cleared_ha: dict[int, float], cleared_primary_ha: dict[int, float]
+        self, year: int, cleared: dict[int, tuple[float, float, float, float]]
     ) -> dict[int, float]:
         """Loans, monitoring, sanctions and payments at the end of the year.
 
         Parameters
         ----------
         year : int
-        cleared_ha, cleared_primary_ha : dict
-            Farm id -> forest, and primary forest, it cleared this year (ha).
+        cleared : dict
+            Farm id -> the forest it cleared this year: all of it, its primary
+            forest, the part on claimed land and the primary forest among that (ha).
 
         Returns
         -------
@@ -292,7 +307,7 @@ class ReferenceProgrammes:
             repay_loans(self.model, prog)
             if not prog.active(year):
                 continue
-            monitor(self.model, prog, year, areas, cleared_ha, cleared_primary_ha, self._year_rng)
+            monitor(self.model, prog, year, areas, cleared, self._year_rng)
             to_farmer, collective, support = amounts_due(self.model, prog, year, areas)
             collective = repay_finance(prog, collective)
             prog.funds_usd = funds_arrived(prog.spec, year)

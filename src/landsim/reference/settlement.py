@@ -40,12 +40,23 @@ def repay_loans(model: ReferenceModel, prog: ReferenceProgramme) -> None:
     prog.year["loan_repayments_usd"] = float(np.sum(repaid))
 
 
-def find_violations(
-    prog: ReferenceProgramme, year: int, areas: dict, cleared_ha: dict, cleared_primary_ha: dict
-):
+def counted_clearing_ha(spec, cleared: tuple) -> float:
+    """A farm's clearing that counts against ``spec``'s obligations (ha): of the
+    forest they protect (primary only, or all), on the land the contract covers
+    (claimed land too, or only the land held); ``cleared`` is its
+    :func:`landsim.reference.land.clearing_record`."""
+    forest_ha, primary_ha, claims_ha, primary_claims_ha = cleared
+    primary = spec.obligations.protected_forest == "primary"
+    counted = primary_ha if primary else forest_ha
+    if not spec.obligations.covers_claimed_land:
+        counted = counted - (primary_claims_ha if primary else claims_ha)
+    return counted
+
+
+def find_violations(prog: ReferenceProgramme, year: int, areas: dict, cleared: dict):
     """Which enrolled farmers broke an obligation, and which met them all.
 
-    Clearing protected forest (primary only, or any) breaks a no-clearing
+    Clearing that counts (:func:`counted_clearing_ha`) breaks a no-clearing
     obligation, and the forest share when the protected forest left is below it.
 
     Parameters
@@ -54,8 +65,8 @@ def find_violations(
     year : int
     areas : dict
         Farm id -> forest, sustainable-practice, lot and primary-forest area (ha).
-    cleared_ha, cleared_primary_ha : dict
-        Farm id -> forest, and primary forest, it cleared this year (ha).
+    cleared : dict
+        Farm id -> the forest it cleared this year, by kind and land (ha).
 
     Returns
     -------
@@ -69,12 +80,11 @@ def find_violations(
         violated[farm_id] = False
         compliant[farm_id] = c.enrolled
         if ob is not None:
-            primary_only = ob.protected_forest == "primary"
-            cleared = (cleared_primary_ha if primary_only else cleared_ha)[farm_id] > 0
+            counted = counted_clearing_ha(prog.spec, cleared[farm_id]) > 0
             protected = protected_forest_ha(prog.spec, areas[farm_id])
-            if c.enrolled and cleared and ob.no_clearing:
+            if c.enrolled and counted and ob.no_clearing:
                 violated[farm_id] = True
-            if c.enrolled and cleared and protected < ob.min_forest_share * lot_ha:
+            if c.enrolled and counted and protected < ob.min_forest_share * lot_ha:
                 violated[farm_id] = True
             if not meets_practice_obligation(prog.spec, c, year, areas[farm_id]):
                 compliant[farm_id] = False
@@ -86,8 +96,7 @@ def monitor(
     prog: ReferenceProgramme,
     year: int,
     areas,
-    cleared_ha,
-    cleared_primary_ha,
+    cleared,
     rng,
 ) -> None:
     """Detect violations; sanction them; note who is compliant this year.
@@ -99,13 +108,13 @@ def monitor(
     year : int
     areas : dict
         Farm id -> forest, sustainable-practice, lot and primary-forest area (ha).
-    cleared_ha, cleared_primary_ha : dict
-        Farm id -> forest, and primary forest, it cleared this year (ha).
+    cleared : dict
+        Farm id -> the forest it cleared this year, by kind and land (ha).
     rng : numpy.random.Generator
         This year's programme stream: one uniform per farmer for detection.
     """
     spec, farmers = prog.spec, model.farmers
-    violated, compliant = find_violations(prog, year, areas, cleared_ha, cleared_primary_ha)
+    violated, compliant = find_violations(prog, year, areas, cleared)
     uniforms = rng.random(len(farmers))
     detected = {
         f.farm_id: violated[f.farm_id] and uniforms[f.farm_id] < spec.detection_probability

@@ -85,6 +85,7 @@ from landsim.scenario.schema import (
     SettlerParams,
     SilvopastureParams,
     SoilParams,
+    SupplyPriceProcess,
     lot_depth_cells,
 )
 from landsim.scenario.types import (
@@ -151,6 +152,7 @@ __all__ = [
     "Share",
     "SilvopastureParams",
     "SoilParams",
+    "SupplyPriceProcess",
     "Text",
     "Training",
     "Uniform",

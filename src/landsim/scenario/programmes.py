@@ -30,6 +30,9 @@ class Obligations(_Section):
     min_forest_share: Share
     min_sustainable_ha_per_40ha: NonNegative
     grace_years: Integer = Field(ge=0, le=100)
+    #: False: the contract covers only the land held, not the forest the farm may
+    #: claim, which enrolled farms then clear first (activity shifting, ODD 7.15).
+    covers_claimed_land: Flag
 
 
 class ForestPayment(_Section):

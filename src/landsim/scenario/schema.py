@@ -150,10 +150,19 @@ class PriceProcess(_Section):
         return self
 
 
+class SupplyPriceProcess(PriceProcess):
+    """A price that may respond to the landscape's own supply (annual crops, beef):
+    the process's price times ``(S_t / S_1) ** -supply_flexibility``, ``S_t`` the
+    output of the land in production at the start of year ``t`` (ODD 7.4)."""
+
+    supply_flexibility: Annotated[Real, Field(ge=0, le=5)]
+    realised_prices: list[Positive]  # set by compare for its runs at fixed prices
+
+
 class MarketParams(_Section):
     cocoa: PriceProcess
-    monocrop: PriceProcess
-    beef: PriceProcess
+    monocrop: SupplyPriceProcess
+    beef: SupplyPriceProcess
     carbon: PriceProcess
 
 

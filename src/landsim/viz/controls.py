@@ -60,6 +60,7 @@ def teaching_programme(scenario: Scenario) -> dict[str, Any]:
             "min_forest_share": 0.0,
             "min_sustainable_ha_per_40ha": 0.0,
             "grace_years": 0,
+            "covers_claimed_land": True,
         },
         "forest_payment": {"usd_per_ha_per_year": 0.0},
     }

@@ -22,6 +22,7 @@ approaches the new cover's equilibrium (``soil``).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -105,9 +106,12 @@ def cells_to_clear(
     rng: np.random.Generator,
     search_levels: tuple[int, ...],
     margin: int,
+    claims_first: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The cells each farm clears (``k_clear`` per farm) and their farm: own forest
-    before claimable land, then nearest fields and roads, ties at random."""
+    before claimable land (claimable land first for the farms ``claims_first``
+    marks: their contract does not cover it), then nearest fields and roads, ties
+    at random."""
     owner = landscape.owner.ravel()
     cand, cand_farm = survey.clear_candidates
     take = k_clear[cand_farm] > 0
@@ -115,7 +119,10 @@ def cells_to_clear(
     if not cand.size:
         empty = np.zeros(0, dtype=np.int64)
         return empty, empty
-    is_claim = (owner[cand] == NO_OWNER).astype(np.int64)
+    is_claim = owner[cand] == NO_OWNER
+    if claims_first is not None:
+        is_claim = is_claim != claims_first[cand_farm]
+    is_claim = is_claim.astype(np.int64)
     group = cand_farm * 2 + is_claim
     field_distance, bound = _fast.clearing_distances(
         landscape, cand, group, k_clear, search_levels, margin
@@ -156,16 +163,21 @@ def apply_choices(
     rng: np.random.Generator,
     search_levels: tuple[int, ...] = _fast.CLEARING_SEARCH_LEVELS,
     margin: int = _fast.FIELD_DISTANCE_MARGIN,
+    claims_first: np.ndarray | None = None,
 ) -> LandChange:
     """Change the cells of each farmer's stage-2 choice; pay establishment from
-    savings (``farmers.investment_usd``); record clearing in the farmers' totals."""
+    savings (``farmers.investment_usd``); record clearing in the farmers' totals.
+    ``claims_first`` marks the farms that clear claimable land before their own
+    (:func:`cells_to_clear`)."""
     ls, fs, cell = landscape, farmers, landscape.cell_size_ha
     cover, owner = ls.cover.ravel(), ls.owner.ravel()
     fert, claim = ls.fertility.ravel(), ls.claim.ravel()
     k = np.where(choice[:, None] == np.arange(len(Option)), sizes, 0)  # (n, options)
 
     k_clear = sum(k[:, option] for option in CLEARING)
-    cleared, cleared_farm = cells_to_clear(ls, survey, k_clear, rng, search_levels, margin)
+    cleared, cleared_farm = cells_to_clear(
+        ls, survey, k_clear, rng, search_levels, margin, claims_first
+    )
     primary = cover[cleared] == Cover.PRIMARY_FOREST
     was_unowned = owner[cleared] == NO_OWNER
     fs.deforested_ha += np.bincount(cleared_farm[primary], minlength=fs.n) * cell
@@ -286,6 +298,16 @@ def forest_edge_distance(landscape: Landscape, n: int) -> np.ndarray:
         return np.where(count > 0, total / count, np.inf)
 
 
+class FarmClearing(NamedTuple):
+    """The forest each farm cleared this year (ha): all of it, its primary forest,
+    the part on claimed (unowned) land, and the primary forest among that."""
+
+    forest_ha: np.ndarray
+    primary_ha: np.ndarray
+    claims_ha: np.ndarray
+    primary_claims_ha: np.ndarray
+
+
 @dataclass
 class YearChanges:
     """The year's land-use transitions, in ha (what the record reports).
@@ -308,8 +330,8 @@ class YearChanges:
     converted_ha : dict of str to float
         Land converted to each perennial system, by system name, and pasture
         restored (``"restored_pasture"``).
-    cleared_forest_ha, cleared_primary_ha : ndarray
-        Forest (primary or secondary), and primary forest, each farm cleared.
+    cleared : FarmClearing
+        The forest each farm cleared, by kind and land.
     """
 
     abandoned_ha: float
@@ -323,8 +345,7 @@ class YearChanges:
     cleared_to_pasture_ha: float
     cleared_to_cocoa_ha: float
     converted_ha: dict
-    cleared_forest_ha: np.ndarray
-    cleared_primary_ha: np.ndarray
+    cleared: FarmClearing
 
 
 def tally(
@@ -352,6 +373,11 @@ def tally(
         cleared_to_pasture_ha=float((change.cleared_cover == Cover.PASTURE).sum() * cell),
         cleared_to_cocoa_ha=float((change.cleared_cover == Cover.COCOA_AGROFORESTRY).sum() * cell),
         converted_ha=change.areas_ha,
-        cleared_forest_ha=np.bincount(change.cleared_farm, minlength=n) * cell,
-        cleared_primary_ha=np.bincount(change.cleared_farm[primary], minlength=n) * cell,
+        cleared=FarmClearing(
+            forest_ha=np.bincount(change.cleared_farm, minlength=n) * cell,
+            primary_ha=np.bincount(change.cleared_farm[primary], minlength=n) * cell,
+            claims_ha=np.bincount(change.cleared_farm[was_unowned], minlength=n) * cell,
+            primary_claims_ha=np.bincount(change.cleared_farm[primary & was_unowned], minlength=n)
+            * cell,
+        ),
     )

@@ -18,11 +18,13 @@ from landsim.model.processes.land_change import forest_edge_distance
 from landsim.model.programmes.terms import (
     FarmAreas,
     ProgrammeAccounts,
+    claimable_cells,
     contract_annuity,
     enrolment_cap,
     expected_benefit,
     protected_forest_ha,
     restricted_clearing,
+    shifts_to_claims,
 )
 from landsim.model.state import ModelState
 from landsim.scenario import Programme
@@ -45,7 +47,9 @@ def enrol(
     """
     forest_ha, lot_ha = areas.forest_ha, areas.lot_ha
     benefit = expected_benefit(spec, state, year, forest_ha)
-    forgone = np.maximum(clear_value, 0.0) * restricted_clearing(spec, clear_size, areas)
+    claimable = claimable_cells(state) if shifts_to_claims(spec) else None
+    restricted = restricted_clearing(spec, clear_size, areas, claimable)
+    forgone = np.maximum(clear_value, 0.0) * restricted
     net = benefit - forgone
     eligible = ~acc.enrolled & ~acc.expelled & ((benefit > 0) | offers_support(spec))
     if spec.participation is not None:  # a one-off cost, spread over the years left

@@ -12,6 +12,7 @@ from landsim.model.programmes.terms import (
     FarmAreas,
     ProgrammeAccounts,
     carbon_price,
+    claimable_cells,
     clearing_emission_tco2e_per_ha,
     contract_annuity,
     credited_share_of_clearing,
@@ -19,6 +20,7 @@ from landsim.model.programmes.terms import (
     is_active,
     meets_practice_obligation,
     restricted_clearing,
+    shifts_to_claims,
     years_left,
 )
 from landsim.model.state import LOT_REFERENCE_HA, PERENNIALS, Cover, ModelState, system_params
@@ -97,7 +99,8 @@ def expected_sanction(
     this year's. Clawback adds what was received.
     """
     e = acc.enrolled
-    breaks = restricted_clearing(spec, clear_size, areas)[e] > 0
+    claimable = claimable_cells(state) if shifts_to_claims(spec) else None
+    breaks = restricted_clearing(spec, clear_size, areas, claimable)[e] > 0
     yearly = expected_benefit(spec, state, year, areas.forest_ha)[e]
     at_stake = yearly * annuity[e] if spec.expel_on_violation else yearly
     if spec.repay_on_violation:

@@ -10,12 +10,14 @@ import landsim.model.programmes.enrolment as enrolment
 import landsim.model.programmes.incentives as incentives
 import landsim.model.programmes.settlement as settlement
 from landsim.economics import Option
+from landsim.model.processes.land_change import FarmClearing
 from landsim.model.programmes.terms import (
     FarmAreas,
     ProgrammeAccounts,
     funds_arrived,
     is_active,
     measure_farm_areas,
+    shifts_to_claims,
 )
 from landsim.model.state import PROGRAMME_YEAR_KEYS, ModelState
 from landsim.scenario import Programme
@@ -145,17 +147,24 @@ class Programmes:
                     spec, acc, self.state, cells_by_option
                 )
 
-    def settle(
-        self, year: int, cleared_ha: np.ndarray, cleared_primary_ha: np.ndarray, farm_carbon: dict
-    ) -> np.ndarray:
+    def claims_first(self, year: int) -> np.ndarray | None:
+        """Farms that clear their claimable forest before their own this year: those
+        enrolled in an active programme whose contract covers only the land they
+        hold (:func:`terms.shifts_to_claims`); None if there are none."""
+        out = None
+        for spec, acc in zip(self.specs, self.accounts, strict=True):
+            if is_active(spec, year) and shifts_to_claims(spec) and acc.enrolled.any():
+                out = acc.enrolled.copy() if out is None else out | acc.enrolled
+        return out
+
+    def settle(self, year: int, cleared: FarmClearing, farm_carbon: dict) -> np.ndarray:
         """Monitoring, sanctions and payments at the end of the year
         (:mod:`settlement`).
 
         Parameters
         ----------
-        cleared_ha, cleared_primary_ha : ndarray
-            Forest (primary or secondary), and primary forest, each farm cleared
-            this year (ha).
+        cleared : FarmClearing
+            The forest each farm cleared this year, by kind and land (ha).
         farm_carbon : dict
             ``removals_tco2e`` and ``emissions_tco2e`` of each farm's biomass this year.
 
@@ -174,7 +183,7 @@ class Programmes:
             if not is_active(spec, year):
                 continue
             detected, compliant = settlement.monitor(
-                spec, acc, year, areas, cleared_ha, cleared_primary_ha, self._year_rng
+                spec, acc, year, areas, cleared, self._year_rng
             )
             settlement.sanction(spec, acc, detected, savings)
             to_farmer, collective = settlement.payments_due(

@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from landsim.model.processes.land_change import FarmClearing
 from landsim.model.programmes.terms import (
     FarmAreas,
     ProgrammeAccounts,
     carbon_price,
     clearing_emission_tco2e_per_ha,
+    counted_clearing,
     meets_practice_obligation,
     protected_forest_ha,
 )
@@ -34,13 +36,13 @@ def monitor(
     acc: ProgrammeAccounts,
     year: int,
     areas: FarmAreas,
-    cleared_ha: np.ndarray,
-    cleared_primary_ha: np.ndarray,
+    clearing: FarmClearing,
     rng: np.random.Generator,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Violations detected (one uniform per farmer) and the farms that comply.
 
-    Clearing the protected forest (primary only, or any forest) breaks a
+    Clearing that counts against the obligations (:func:`terms.counted_clearing`:
+    of the protected forest, on the land the contract covers) breaks a
     no-clearing obligation, and breaks the forest-share obligation when the farm's
     protected forest is below the share after it.
 
@@ -53,7 +55,7 @@ def monitor(
     violated = np.zeros(e.size, dtype=bool)
     compliant = e & meets_practice_obligation(spec, acc, year, areas)
     if ob is not None:
-        cleared = cleared_primary_ha if ob.protected_forest == "primary" else cleared_ha
+        cleared = counted_clearing(spec, clearing)
         if ob.no_clearing:
             violated |= e & (cleared > 0)
         below = protected_forest_ha(spec, areas) < ob.min_forest_share * areas.lot_ha

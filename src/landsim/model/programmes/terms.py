@@ -173,6 +173,30 @@ def expected_benefit(
     return benefit
 
 
+def shifts_to_claims(spec: Programme) -> bool:
+    """Whether the farms enrolled in ``spec`` clear their claimable forest before
+    their own: its obligations restrict clearing and its contract covers only the
+    land they hold (``obligations.covers_claimed_land = false``)."""
+    ob = spec.obligations
+    restricts = ob is not None and (ob.no_clearing or ob.min_forest_share > 0)
+    return restricts and not ob.covers_claimed_land
+
+
+def claimable_cells(state: ModelState) -> np.ndarray:
+    """Cells of unowned forest each farm may claim and clear this year: the claimable
+    part of its clearing candidates (``survey.FarmSurvey.n_candidates``)."""
+    ls, n = state.landscape, state.farmers.n
+    fert, cover = ls.fertility.ravel(), ls.cover.ravel()
+    forest = (cover == Cover.PRIMARY_FOREST) | (
+        (cover == Cover.SECONDARY_FOREST) & (fert >= state.params.forest.reclear_fertility)
+    )
+    claim = ls.claim.ravel()
+    open_ = forest & (ls.owner.ravel() < 0) & (claim >= 0)
+    if not state.params.landscape.protected_can_change:
+        open_ &= ~ls.protected.ravel()
+    return np.bincount(claim[open_], minlength=n)
+
+
 def meets_practice_obligation(
     spec: Programme, acc: ProgrammeAccounts, year: int, areas: FarmAreas
 ) -> np.ndarray:
@@ -209,17 +233,39 @@ def protected_forest_ha(spec: Programme, areas: FarmAreas) -> np.ndarray:
     return areas.forest_ha
 
 
-def restricted_clearing(spec: Programme, clear_size: np.ndarray, areas: FarmAreas) -> np.ndarray:
+def counted_clearing(spec: Programme, cleared) -> np.ndarray:
+    """The clearing of each farm that counts against ``spec``'s obligations (ha):
+    of the forest they protect (primary only, or all), on the land the contract
+    covers (claimed land too, or only the land held). ``cleared`` is the year's
+    :class:`~landsim.model.processes.land_change.FarmClearing`."""
+    ob = spec.obligations
+    primary = ob.protected_forest == "primary"
+    counted = cleared.primary_ha if primary else cleared.forest_ha
+    if not ob.covers_claimed_land:
+        counted = counted - (cleared.primary_claims_ha if primary else cleared.claims_ha)
+    return counted
+
+
+def restricted_clearing(
+    spec: Programme,
+    clear_size: np.ndarray,
+    areas: FarmAreas,
+    claimable: np.ndarray | None = None,
+) -> np.ndarray:
     """Ha a year of clearing the obligations forbid (at most what the farmer
     could clear).
 
-    Where only primary forest is protected, a farm expects the primary share of
-    its forest among what it clears (it clears the forest nearest its fields,
+    Where the contract does not cover claimable land (:func:`shifts_to_claims`),
+    the farm clears its ``claimable`` cells first and only the rest counts. Where
+    only primary forest is protected, a farm expects the primary share of its
+    forest among what it clears (it clears the forest nearest its fields,
     whatever it is: ODD 7.10).
     """
     ob = spec.obligations
     if ob is None:
         return np.zeros_like(areas.forest_ha)
+    if shifts_to_claims(spec):
+        clear_size = np.maximum(clear_size - claimable, 0)
     hit = clear_size.astype(float)
     if ob.protected_forest == "primary":
         with np.errstate(invalid="ignore", divide="ignore"):
