@@ -1,14 +1,12 @@
 """The land-use model: a ``mesa.Model`` whose yearly step is the ODD schedule.
 
-One year (docs/ODD.md, "Process overview and scheduling"), each a process of
-``landsim.model.processes``:
+One year (docs/ODD.md, section 3), each a process of ``landsim.model.processes``:
 
 0. the year's scheduled roads are built (``roads``); settlers arrive along roads
    and claim open forest (``settlers``);
 1. farmers form price expectations from the recent price history (``prices``);
 2. each farmer surveys its land (``survey``);
-3. social learning: knowledge grows with the share of neighbours who adopted
-   (``learning``);
+3. social learning: knowledge grows with the share of neighbours who adopted (``learning``);
 4. programmes: contracts end, volunteers enrol; enrolment changes option values
    (``landsim.model.programmes``);
 5. each farmer values its options by net present value per ha (``valuation``);
@@ -21,8 +19,8 @@ One year (docs/ODD.md, "Process overview and scheduling"), each a process of
 8. production and income at this year's prices (``income``);
 9. soil fertility, cover ages, soil and biomass carbon, and the carbon fluxes
    (``soil``, ``biomass``);
-10. programmes monitor, sanction and pay, and protected regrowth counts as
-    restoration (``restoration``); savings carry over (``income``);
+10. programmes monitor, sanction, pay and plant trees (``planting``), and protected
+    regrowth counts as restoration (``restoration``); savings carry over (``income``);
 11. the year's indicators are recorded (``landsim.model.indicators``).
 
 All randomness flows from one numpy Generator (``model.rng``, from the seed),
@@ -264,11 +262,14 @@ class LandUseModel(mesa.Model):
             self._ownership = Ownership(self.landscape, can_change)
 
     def _survey(self) -> FarmSurvey:
-        return survey.survey_farms(self.landscape, self._ownership, self.params, self.farmers.n)
+        kept = self.programmes.kept_cells(self.year)  # planting may not be cleared
+        ls, n = self.landscape, self.farmers.n
+        return survey.survey_farms(ls, self._ownership, self.params, n, kept)
 
     def _survey_after_abandonment(self, farms: FarmSurvey, abandons: np.ndarray) -> FarmSurvey:
+        kept = self.programmes.kept_cells(self.year)
         return survey.survey_after_abandonment(
-            farms, abandons, self.landscape, self._ownership, self.params
+            farms, abandons, self.landscape, self._ownership, self.params, kept
         )
 
     def _value(self, farms, shares, expected, options) -> np.ndarray:
@@ -354,8 +355,8 @@ class LandUseModel(mesa.Model):
         soil.update_fertility(ls, self._fertility)
         ls.age += 1
         soc_gain, soc_loss = soil.advance_soil(ls, self._soc_equilibria, self._soc_retention)
-        bio_gain, bio_loss = biomass.advance_biomass(ls, self.farmers, self._biomass)
-        return biomass.CarbonFluxes(bio_gain, bio_loss, soc_gain, soc_loss)
+        bio_gain, bio_loss, planted = biomass.advance_biomass(ls, self.farmers, self._biomass)
+        return biomass.CarbonFluxes(bio_gain, bio_loss, soc_gain, soc_loss, planted)
 
     def _settle(self, cleared_forest_ha: np.ndarray) -> None:
         """Programmes monitor, sanction and pay (payments count as income); the

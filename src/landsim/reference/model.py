@@ -112,7 +112,7 @@ class ReferenceModel(mesa.Model):
         self.cumulative_deforestation_ha = 0.0
         self.land_rent: float | None = None  # last year's (settlers.land_rent)
         self.settlers_arrived = 0
-        self.record = measure(self, transitions=None, fluxes=(0.0, 0.0, 0.0, 0.0))
+        self.record = measure(self, transitions=None, fluxes=(0.0, 0.0, 0.0, 0.0, 0.0))
         self.datacollector = mesa.DataCollector(
             model_reporters={key: partial(read_record, key=key) for key in self.record}
         )

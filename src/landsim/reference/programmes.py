@@ -23,6 +23,7 @@ from landsim.reference.incentives import (
     restricted_clearing_ha,
 )
 from landsim.reference.land import forest_edge_distance
+from landsim.reference.planting import plant
 from landsim.reference.settlement import amounts_due, monitor, pay, repay_loans
 from landsim.scenario import Programme
 
@@ -52,7 +53,9 @@ class ReferenceProgramme:
     contracts: list[Contract]
     spent_usd: float = 0.0
     paid_share: float = 1.0  # of what was due, paid the last year anything was
-    reforestation_ha: float = 0.0
+    reforestation_ha: float = 0.0  # paid for (collective money / cost per ha)
+    planted_ha: float = 0.0  # planted on the map (7.17)
+    planting_fund_usd: float = 0.0  # collective money not yet spent on planting
     year: dict = field(default_factory=dict)  # this year's indicators
     compliant: dict = field(default_factory=dict)  # this year, by farm id
 
@@ -263,8 +266,10 @@ class ReferenceProgrammes:
             if not prog.active(year):
                 continue
             monitor(self.model, prog, year, areas, cleared_ha, self._year_rng)
-            to_farmer, collective, support = amounts_due(self.model, prog, year, areas)
-            pay(self.model, prog, to_farmer, collective, support, income)
+            to_farmer, collective, support, credits = amounts_due(self.model, prog, year, areas)
+            pay(self.model, prog, to_farmer, collective, support, income, credits)
+            if prog.spec.carbon_payment is not None:
+                plant(self.model, prog, income)
         return income
 
     # ------------------------------------------------------------------ outputs
@@ -291,4 +296,6 @@ class ReferenceProgrammes:
         )
         rec["programme_active"] = any(p.active(year) for p in self.programmes)
         rec["reforestation_ha"] = float(sum(p.reforestation_ha for p in self.programmes))
+        rec["cumulative_planted_ha"] = float(sum(p.planted_ha for p in self.programmes))
+        rec["planting_fund_usd"] = float(sum(p.planting_fund_usd for p in self.programmes))
         return rec

@@ -10,6 +10,7 @@ import landsim.model.programmes.enrolment as enrolment
 import landsim.model.programmes.incentives as incentives
 import landsim.model.programmes.settlement as settlement
 from landsim.economics import Option
+from landsim.model.processes import planting
 from landsim.model.programmes.terms import (
     FarmAreas,
     ProgrammeAccounts,
@@ -173,11 +174,17 @@ class Programmes:
                 spec, acc, year, areas, cleared_ha, self._year_rng
             )
             settlement.sanction(spec, acc, detected, savings)
-            to_farmer, collective = settlement.payments_due(
+            to_farmer, collective, credits = settlement.payments_due(
                 spec, self.state, year, areas.forest_ha, compliant, farm_carbon
             )
-            income += settlement.pay(spec, acc, to_farmer, collective, support, savings)
+            income += settlement.pay(spec, acc, to_farmer, collective, support, savings, credits)
+            if spec.carbon_payment is not None:
+                income += planting.plant(spec, acc, self.state)
         return income
+
+    def kept_cells(self, year: int) -> np.ndarray | None:
+        """The cells no farmer may clear this year (:func:`planting.kept_cells`)."""
+        return planting.kept_cells(self.state.landscape, self.specs, year)
 
     def measure(self, year: int) -> dict:
         """The year's programme indicators, summed over programmes."""
@@ -203,6 +210,8 @@ class Programmes:
         )
         rec["programme_active"] = any(is_active(s, year) for s in self.specs)
         rec["reforestation_ha"] = float(sum(acc.reforestation_ha for acc in self.accounts))
+        rec["cumulative_planted_ha"] = float(sum(acc.planted_ha for acc in self.accounts))
+        rec["planting_fund_usd"] = float(sum(acc.planting_fund_usd for acc in self.accounts))
         if not self:
             self._empty_record = dict(rec)
         return rec

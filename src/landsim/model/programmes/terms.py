@@ -32,7 +32,11 @@ class ProgrammeAccounts:
     loan_balance_usd: np.ndarray
     loan_instalment_usd: np.ndarray
     spent_usd: float = 0.0
+    #: Planting paid for (collective money / cost per ha), planted on the map, and
+    #: the collective money paid but not yet spent on planting (USD).
     reforestation_ha: float = 0.0
+    planted_ha: float = 0.0
+    planting_fund_usd: float = 0.0
     #: The share of what was due that the programme paid the last year anything
     #: was due (1 before): how far enrolled farmers expect its terms to be kept.
     paid_share: float = 1.0
