@@ -16,11 +16,12 @@ One year (docs/ODD.md, section 3), each a process of ``landsim.model.processes``
    savings and land allow (``labour``, ``constraints``, ``choice``);
 7. the changes are applied to explicit cells (``land_change``); enrolled farms'
    new agroforestry and silvopasture count as restoration (``restoration``);
+   programmes plant trees on idle farmland (``planting``);
 8. production and income at this year's prices (``income``);
 9. soil fertility, cover ages, soil and biomass carbon, and the carbon fluxes
    (``soil``, ``biomass``);
-10. programmes monitor, sanction, pay and plant trees (``planting``), and protected
-    regrowth counts as restoration (``restoration``); savings carry over (``income``);
+10. programmes monitor, sanction and pay, and protected regrowth counts as
+    restoration (``restoration``); savings carry over (``income``);
 11. the year's indicators are recorded (``landsim.model.indicators``).
 
 All randomness flows from one numpy Generator (``model.rng``, from the seed),
@@ -326,12 +327,9 @@ class LandUseModel(mesa.Model):
         self.programmes.record_establishment(self.year, change.established)
         enrolled = self.programmes.enrolled_any()
         restoration.mark_productive(self.landscape, change.converted, enrolled)
+        self.programmes.plant(self.year)  # reforestation (``planting``)
         changes = land_change.tally(
-            change,
-            abandoned_ha,
-            enrolled,
-            self.landscape.cell_size_ha,
-            self.farmers.n,
+            change, abandoned_ha, enrolled, self.landscape.cell_size_ha, self.farmers.n
         )
         self._cumulative_deforestation_ha += changes.deforestation_ha
         return changes

@@ -171,6 +171,7 @@ PROGRAMME_YEAR_KEYS = (
     "compliant_farms",
     "credits_tco2e",
     "planted_ha",
+    "planted_pasture_ha",
     "planting_spending_usd",
     "planting_labour_usd",
 )

@@ -204,6 +204,7 @@ class ReferenceModel(mesa.Model):
         transitions |= clear_forest(self, choices, sizes, surveys, year_rng)
         cleared = {key: transitions.pop(key) for key in ("setup_usd", "planted")}
         transitions |= establish_systems(self, choices, sizes, surveys, year_rng, cleared)
+        self.programmes.plant(year)  # reforestation (7.17)
         self.cumulative_deforestation_ha += transitions["deforestation_ha"]
 
         prices = {p: self.market.price(p, year) for p in PRODUCTS}

@@ -60,7 +60,7 @@ def plant(model: ReferenceModel, prog: ReferenceProgramme, income: dict) -> None
     model : ReferenceModel
     prog : ReferenceProgramme
     income : dict
-        Farm id -> payments received this year (USD); added to here.
+        Farm id -> the planting labour paid this year (USD); added to here.
     """
     sc, cell_ha = model.params, model.cell_size_ha
     cost_per_ha = prog.spec.carbon_payment.reforestation_cost_usd_per_ha
@@ -68,6 +68,7 @@ def plant(model: ReferenceModel, prog: ReferenceProgramme, income: dict) -> None
     cells = plantable(model, prog)
     count = min(int(prog.planting_fund_usd // cost), len(cells))
     planted_by_farm = {f.farm_id: 0 for f in model.farmers}
+    pasture = sum(cell.cover == Cover.PASTURE for cell in cells[:count])
     for cell in cells[:count]:
         model.change_cover(cell, Cover.SECONDARY_FOREST)
         cell.restoration = PLANTING
@@ -80,5 +81,6 @@ def plant(model: ReferenceModel, prog: ReferenceProgramme, income: dict) -> None
     for f in model.farmers:
         income[f.farm_id] += labour[f.farm_id]
     prog.year["planted_ha"] = count * cell_ha
+    prog.year["planted_pasture_ha"] = pasture * cell_ha
     prog.year["planting_spending_usd"] = count * cost
     prog.year["planting_labour_usd"] = float(np.sum(labour))  # numpy's sum, as the model's

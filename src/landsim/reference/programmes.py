@@ -87,6 +87,7 @@ class ReferenceProgrammes:
         self._year_rng = None
         n = len(model.farmers)
         self.programmes = [ReferenceProgramme(s, [Contract() for _ in range(n)]) for s in specs]
+        self.labour_pay: dict[int, float] = {}  # this year's planting labour, by farm id
 
     def enrolled_anywhere(self, farmer) -> bool:
         """Whether the farmer is enrolled in any programme."""
@@ -268,9 +269,24 @@ class ReferenceProgrammes:
             monitor(self.model, prog, year, areas, cleared_ha, self._year_rng)
             to_farmer, collective, support, credits = amounts_due(self.model, prog, year, areas)
             pay(self.model, prog, to_farmer, collective, support, income, credits)
-            if prog.spec.carbon_payment is not None:
-                plant(self.model, prog, income)
+        for f in farmers:  # the planters' pay (``plant``)
+            income[f.farm_id] += self.labour_pay.get(f.farm_id, 0.0)
+        self.labour_pay = {}
         return income
+
+    def plant(self, year: int) -> None:
+        """Every active programme with a carbon payment plants what its fund pays
+        for (:func:`landsim.reference.planting.plant`, 7.17); the planters are
+        paid at the settlement.
+
+        Parameters
+        ----------
+        year : int
+        """
+        self.labour_pay = {f.farm_id: 0.0 for f in self.model.farmers}
+        for prog in self.programmes:
+            if prog.spec.carbon_payment is not None and prog.active(year):
+                plant(self.model, prog, self.labour_pay)
 
     # ------------------------------------------------------------------ outputs
 

@@ -86,6 +86,7 @@ def plant(spec: Programme, acc: ProgrammeAccounts, state: ModelState) -> np.ndar
     cells = eligible_cells(state, acc.enrolled)
     count = min(int(acc.planting_fund_usd // cost), cells.size)
     cells = cells[:count]
+    pasture = int(np.count_nonzero(ls.cover.ravel()[cells] == Cover.PASTURE))
     change_cover(ls, cells, Cover.SECONDARY_FOREST)
     ls.restoration.ravel()[cells] = PLANTING
     acc.planting_fund_usd -= count * cost
@@ -94,6 +95,7 @@ def plant(spec: Programme, acc: ProgrammeAccounts, state: ModelState) -> np.ndar
         labour_pay_usd_per_ha(state, spec) * cell_ha
     )
     acc.year["planted_ha"] = count * cell_ha
+    acc.year["planted_pasture_ha"] = pasture * cell_ha
     acc.year["planting_spending_usd"] = count * cost
     acc.year["planting_labour_usd"] = float(labour.sum())
     return labour

@@ -46,6 +46,7 @@ class Programmes:
         # value_adjustments: nothing changes the land in between.
         self._start_areas: tuple[int, FarmAreas] | None = None
         self._empty_record: dict | None = None  # measure() without programmes
+        self._labour_pay: np.ndarray | None = None  # this year's planting labour
 
     def __bool__(self) -> bool:
         return bool(self.specs)
@@ -178,9 +179,20 @@ class Programmes:
                 spec, self.state, year, areas.forest_ha, compliant, farm_carbon
             )
             income += settlement.pay(spec, acc, to_farmer, collective, support, savings, credits)
-            if spec.carbon_payment is not None:
-                income += planting.plant(spec, acc, self.state)
+        if self._labour_pay is not None:
+            income += self._labour_pay  # the planters' pay (``plant``)
+            self._labour_pay = None
         return income
+
+    def plant(self, year: int) -> None:
+        """Each active programme with a carbon payment plants what its fund pays
+        for (:func:`planting.plant`); the planters' pay counts as income at the
+        settlement."""
+        pay = np.zeros(self.state.farmers.n)
+        for spec, acc in zip(self.specs, self.accounts, strict=True):
+            if spec.carbon_payment is not None and is_active(spec, year):
+                pay += planting.plant(spec, acc, self.state)
+        self._labour_pay = pay if self else None
 
     def kept_cells(self, year: int) -> np.ndarray | None:
         """The cells no farmer may clear this year (:func:`planting.kept_cells`)."""
