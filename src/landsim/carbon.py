@@ -125,7 +125,8 @@ def biomass_density(
 
 def planted_agb(age, scenario: Scenario):
     """Above-ground carbon (tC/ha) of a planting (ARR) of ``age`` years: the
-    Chapman-Richards curve of ``forest.planted_*``, faster than regrowth in its
+    Chapman-Richards curve of ``forest.planted_agb_max_tc_per_ha``,
+    ``planted_growth_rate`` and ``planted_shape``, faster than regrowth in its
     early years (Bernal et al. 2018, docs/references.md)."""
     f = scenario.forest
     return chapman_richards(

@@ -127,7 +127,8 @@ def biomass_by_age(
     clearings : int
         Times the land was cleared (slows secondary forest's regrowth).
     planted : bool
-        Planted secondary forest: the planting curve (``forest.planted_*``),
+        Planted secondary forest: the planting curve
+        (``forest.planted_agb_max_tc_per_ha``, ``planted_growth_rate``, ``planted_shape``),
         whatever the land's history (7.17).
 
     Returns

@@ -17,7 +17,8 @@ each of its years plants trees with it:
   the programme when it is paid, within the budgets, so planting never spends
   more than the budget;
 - *what it becomes*: secondary forest marked ``planting`` in the restoration
-  layer, which grows on its own curve (``forest.planted_*``,
+  layer, which grows on its own curve (``forest.planted_agb_max_tc_per_ha``, ``planted_growth_rate`` and
+  ``planted_shape``,
   :func:`landsim.carbon.planted_agb`) and counts under restoration while it
   stands;
 - *who does the work*: the farmers whose land is planted, paid for
