@@ -1,8 +1,10 @@
 """Planting (reforestation, ARR) on the map (ODD 7.17).
 
-A programme with a carbon payment keeps the collective share of the credit money
-it pays (``1 - farmer_share``; Piura: 90 %) in a planting fund, and at the end of
-each of its years plants trees with it:
+A programme with a carbon payment puts the collective share of the credit money
+it pays (``1 - farmer_share``; Piura: 90 %) in a planting fund at the settlement,
+and plants trees with it in each of its years, after the farmers' land-use
+changes and before growth (the money paid at the end of one year is planted the
+next):
 
 - *where*: the idle farmland of the farms enrolled in it (annual crops below
   ``monocrop.exhaustion_fertility``, pasture below ``pasture.degraded_fertility``:
@@ -12,24 +14,24 @@ each of its years plants trees with it:
   raster order (no random draw);
 - *how much*: whole cells at ``carbon_payment.reforestation_cost_usd_per_ha``, as
   many as the fund pays for and eligible cells allow; what is left stays in the
-  fund for the next year (and is never spent once the programme ends: it is
-  reported as ``planting_fund_usd``). Money paid into the fund counts as spent by
-  the programme when it is paid, within the budgets, so planting never spends
-  more than the budget;
+  fund for the next year, and is not spent once the programme ends (it is
+  reported as ``planting_fund_usd``; the last year's money is never planted).
+  Money paid into the fund counts as spent by the programme when it is paid,
+  within the budgets, so planting never spends more than the budget;
 - *what it becomes*: secondary forest marked ``planting`` in the restoration
-  layer, which grows on its own curve (``forest.planted_agb_max_tc_per_ha``, ``planted_growth_rate`` and
-  ``planted_shape``,
-  :func:`landsim.carbon.planted_agb`) and counts under restoration while it
-  stands;
+  layer, which grows on its own curve (``forest.planted_agb_max_tc_per_ha``,
+  ``planted_growth_rate`` and ``planted_shape``, :func:`landsim.carbon.planted_agb`)
+  and counts under restoration, in a carbon pool of its own, while it stands;
 - *who does the work*: the farmers whose land is planted, paid for
   ``forest.planting_labour_days_per_ha`` at ``labour.hired_wage_usd_per_day`` out
-  of the planting cost (at most the cost): income to them, as the Piura farmers
-  are "receiving payment for their labour".
+  of the planting cost (at most the cost), at the settlement: income to them, as
+  the Piura farmers are "receiving payment for their labour". The days are not
+  taken from the household's labour (planting is done in the slack season).
 
 While any programme with a carbon payment is active, planted cells may not be
-cleared (:func:`kept_cells`); after the last such programme ends they are
-fallow like any other, cleared once their soil has recovered if the owner
-chooses, and the mark ends with the cover.
+cleared (:func:`kept_cells`); once none is, they are fallow like any other,
+cleared again once their soil has recovered if the owner chooses, and the mark
+ends with the cover.
 """
 
 from __future__ import annotations
