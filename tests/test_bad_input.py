@@ -150,6 +150,40 @@ class TestRanges:
         _refused(path, "decision.knowledge_cost_premium")
 
     @pytest.mark.parametrize(
+        ("text", "key", "words"),
+        [
+            (
+                "[forest]\nplanted_growth_rate = 0.0\n",
+                "forest.planted_growth_rate",
+                "greater than 0",
+            ),
+            ("[forest]\nplanted_shape = -1.0\n", "forest.planted_shape", "greater than 0"),
+            (
+                "[forest]\nplanted_agb_max_tc_per_ha = 0\n",
+                "forest.planted_agb_max_tc_per_ha",
+                "greater than 0",
+            ),
+            (
+                "[forest]\nplanting_labour_days_per_ha = -5\n",
+                "forest.planting_labour_days_per_ha",
+                "greater than or equal to 0",
+            ),
+            (
+                PROGRAMME.replace("[programmes.forest_payment]\nusd_per_ha_per_year = 10.0\n", "")
+                + "[programmes.carbon_payment]\npay_removals = true\n"
+                "pay_avoided_emissions = false\nbaseline_clearing_ha_per_farm_per_year = 0.0\n"
+                "farmer_share = 0.1\nreforestation_cost_usd_per_ha = 0.0\n",
+                "programmes.0.carbon_payment.reforestation_cost_usd_per_ha",
+                "greater than 0",
+            ),
+        ],
+    )
+    def test_planting_parameters(self, tmp_path, text, key, words):
+        """Planting (ARR, ODD 7.17): its growth curve and labour, and its cost."""
+        path = _write(tmp_path / "s.toml", text)
+        assert words in _refused(path, key)
+
+    @pytest.mark.parametrize(
         ("text", "key"),
         [
             ("seed = 18446744073709551616\n", "seed"),
