@@ -177,8 +177,9 @@ class TestRanges:
 
     def test_contract_cover_is_a_flag(self, tmp_path):
         text = PROGRAMME + (
-            '[programmes.obligations]\nprotected_forest = "all"\nno_clearing = true\nmin_forest_share = 0.0\n'
-            "min_sustainable_ha_per_40ha = 0.0\ngrace_years = 0\ncovers_claimed_land = 1\n"
+            '[programmes.obligations]\nprotected_forest = "all"\nno_clearing = true\n'
+            "min_forest_share = 0.0\nmin_sustainable_ha_per_40ha = 0.0\ngrace_years = 0\n"
+            "covers_claimed_land = 1\n"
         )
         msg = _refused(
             _write(tmp_path / "s.toml", text), "programmes.0.obligations.covers_claimed_land"
@@ -188,6 +189,40 @@ class TestRanges:
     def test_share_above_one(self, tmp_path):
         path = _write(tmp_path / "s.toml", "[decision]\nknowledge_cost_premium = 2.0\n")
         _refused(path, "decision.knowledge_cost_premium")
+
+    @pytest.mark.parametrize(
+        ("text", "key", "words"),
+        [
+            (
+                "[forest]\nplanted_growth_rate = 0.0\n",
+                "forest.planted_growth_rate",
+                "greater than 0",
+            ),
+            ("[forest]\nplanted_shape = -1.0\n", "forest.planted_shape", "greater than 0"),
+            (
+                "[forest]\nplanted_agb_max_tc_per_ha = 0\n",
+                "forest.planted_agb_max_tc_per_ha",
+                "greater than 0",
+            ),
+            (
+                "[forest]\nplanting_labour_days_per_ha = -5\n",
+                "forest.planting_labour_days_per_ha",
+                "greater than or equal to 0",
+            ),
+            (
+                PROGRAMME.replace("[programmes.forest_payment]\nusd_per_ha_per_year = 10.0\n", "")
+                + "[programmes.carbon_payment]\npay_removals = true\n"
+                "pay_avoided_emissions = false\nbaseline_clearing_ha_per_farm_per_year = 0.0\n"
+                "farmer_share = 0.1\nreforestation_cost_usd_per_ha = 0.0\n",
+                "programmes.0.carbon_payment.reforestation_cost_usd_per_ha",
+                "greater than 0",
+            ),
+        ],
+    )
+    def test_planting_parameters(self, tmp_path, text, key, words):
+        """Planting (ARR, ODD 7.17): its growth curve and labour, and its cost."""
+        path = _write(tmp_path / "s.toml", text)
+        assert words in _refused(path, key)
 
     @pytest.mark.parametrize(
         ("text", "key"),

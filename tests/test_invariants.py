@@ -16,6 +16,7 @@ from landsim import carbon
 from landsim.economics import Option
 from landsim.landscape import COVER_NAMES, Cover, generate_landscape, save_landscape
 from landsim.model import LandUseModel
+from landsim.model.state import PLANTING
 
 C_PER_CO2 = 12.0 / 44.0
 
@@ -68,9 +69,15 @@ def step_and_check(model: LandUseModel) -> None:
     assert np.all(ls.biomass_tc_per_ha >= 0)
     assert np.all(ls.soc_tc_per_ha >= 0)
     assert np.all((ls.fertility >= 0) & (ls.fertility <= 1))
+    planted = ls.restoration == PLANTING
+    # Planted cells are not cleared while a programme with a carbon payment runs.
+    if model.programmes.kept_cells(model.year) is not None:
+        kept = before["restoration"] == PLANTING
+        assert np.all(ls.restoration[kept] == PLANTING), "a planted cell was cleared"
     assert np.array_equal(
-        ls.biomass_tc_per_ha, carbon.biomass_density(ls.cover, ls.age, sc, ls.clearings)
+        ls.biomass_tc_per_ha, carbon.biomass_density(ls.cover, ls.age, sc, ls.clearings, planted)
     )
+    assert np.all(ls.cover[planted] == Cover.SECONDARY_FOREST)
     factors = carbon.soc_factors(sc) * sc.soil.soc_reference_tc_per_ha
     assert ls.soc_tc_per_ha.min() >= factors.min() - 1e-9
     assert ls.soc_tc_per_ha.max() <= factors.max() + 1e-9
@@ -109,15 +116,20 @@ def step_and_check(model: LandUseModel) -> None:
     aband_pa, restored = rec["abandoned_pasture_ha"], rec["restored_pasture_ha"]
     to_cc = rec["cleared_to_cocoa_ha"]
     to_af, to_sp = rec["converted_cocoa_agroforestry_ha"], rec["converted_silvopasture_ha"]
+    planted, planted_pa = rec["planted_ha"], rec["planted_pasture_ha"]
+    planted_mono = planted - planted_pa
     delta = {name: rec[f"area_{name}_ha"] - prev[f"area_{name}_ha"] for name in COVER_NAMES}
     assert delta["primary_forest"] == pytest.approx(-defo)
-    assert delta["secondary_forest"] == pytest.approx(aband - sec)
+    assert delta["secondary_forest"] == pytest.approx(aband - sec + planted)
     aband_mono = aband - aband_pa
-    assert delta["monocrop"] == pytest.approx(defo + sec - to_pa - to_cc - aband_mono - to_af)
-    assert delta["pasture"] == pytest.approx(to_pa - to_sp - aband_pa)
+    assert delta["monocrop"] == pytest.approx(
+        defo + sec - to_pa - to_cc - aband_mono - to_af - planted_mono
+    )
+    assert delta["pasture"] == pytest.approx(to_pa - to_sp - aband_pa - planted_pa)
     assert delta["cocoa_agroforestry"] == pytest.approx(to_af + to_cc)
     assert delta["silvopasture"] == pytest.approx(to_sp)
-    assert min(defo, sec, aband, to_af, to_sp, to_pa, to_cc, aband_pa, restored) >= 0
+    assert min(defo, sec, aband, to_af, to_sp, to_pa, to_cc, aband_pa, restored, planted_mono) >= 0
+    assert min(planted_pa, rec["planting_fund_usd"]) >= 0
     assert aband_pa <= aband
     assert to_pa + to_cc <= defo + sec
     # Annual crops and pasture come only from forest (or from worn-out land

@@ -247,7 +247,12 @@ def test_restoration_indicators(small_scenario):
     """Restoration in the FERM / Target 2 sense: the area under an intervention on
     the map, with its type; none without a programme; the funded reforestation
     reported apart."""
-    from landsim.model.state import NATURAL_REGENERATION, PRODUCTIVE_RESTORATION, Cover
+    from landsim.model.state import (
+        NATURAL_REGENERATION,
+        PLANTING,
+        PRODUCTIVE_RESTORATION,
+        Cover,
+    )
 
     p = programme(budget_usd=1e6, budget_usd_per_year=1e6)
     p["carbon_payment"] = dict(CARBON, usd_per_tco2e=20.0)
@@ -270,6 +275,7 @@ def test_restoration_indicators(small_scenario):
     assert np.all(cover[mark == NATURAL_REGENERATION] == Cover.SECONDARY_FOREST)
     for system_cover, code in PRODUCTIVE_RESTORATION.items():
         assert np.all(cover[mark == code] == system_cover)
+    assert np.all(cover[mark == PLANTING] == Cover.SECONDARY_FOREST)
     ever = model.farm_table()["ever_enrolled"].to_numpy()
     assert ever[owner[mark > 0]].all()
     cell = model.landscape.cell_size_ha
@@ -279,7 +285,7 @@ def test_restoration_indicators(small_scenario):
     # Without a programme nothing is under restoration.
     none = simulate(small_scenario, rng=1).yearly
     columns = [c for c in none.columns if c.startswith("restoration_")]
-    assert len(columns) == 3 and (none[columns].to_numpy() == 0).all()
+    assert len(columns) == 4 and (none[columns].to_numpy() == 0).all()
     assert (none["degraded_share_under_restoration"] == 0).all()
 
 

@@ -687,7 +687,9 @@ def test_the_lab_in_docs_teaching_still_holds():
     low = run_lab(SCENARIOS / "tambopata_redd_cocoa.toml", **{carbon: 3.0})
     assert high["spent"] == pytest.approx(5_500_000)
     assert low["spent"] < 0.95 * 5_500_000
-    assert low["cleared_1_10"] > tambopata["cleared_1_10"] > 1.05 * high["cleared_1_10"]
+    # At 3 and 8 USD about as much is cleared in years 1 to 10; less at 25.
+    assert min(low["cleared_1_10"], tambopata["cleared_1_10"]) > 1.05 * high["cleared_1_10"]
+    assert abs(low["cleared_1_10"] - tambopata["cleared_1_10"]) < 0.05 * tambopata["cleared_1_10"]
     totals = [run["cleared"] for run in (low, tambopata, high)]
     assert max(totals) < 1.2 * min(totals)
     runs = (low, tambopata, high)

@@ -30,6 +30,8 @@ from landsim.scenario import Scenario
 CO2_PER_C = 44.0 / 12.0
 #: The most clearings the ``clearings`` layer (int16) counts.
 MAX_CLEARINGS = int(np.iinfo(np.int16).max)
+#: The row of planted secondary forest in :func:`biomass_table` (after the covers').
+PLANTED_ROW = len(Cover)
 
 
 def chapman_richards(age, a_max: float, k: float, p: float):
@@ -78,7 +80,11 @@ def regrowth_factor(clearings: np.ndarray, scenario: Scenario) -> np.ndarray:
 
 
 def biomass_density(
-    cover: np.ndarray, age: np.ndarray, scenario: Scenario, clearings: np.ndarray | None = None
+    cover: np.ndarray,
+    age: np.ndarray,
+    scenario: Scenario,
+    clearings: np.ndarray | None = None,
+    planted: np.ndarray | None = None,
 ) -> np.ndarray:
     """Biomass carbon, above + below ground (tC/ha), by cover and age.
 
@@ -86,7 +92,9 @@ def biomass_density(
     above-ground value times the cover's root:shoot ratio
     (:func:`root_shoot_ratios`). Secondary forest regrows at a rate cut by each
     earlier clearing of its land (:func:`regrowth_factor`; ``clearings`` None:
-    cleared once).
+    cleared once); planted secondary forest (``planted``, a mask; None: none)
+    grows on the planting curve instead (:func:`planted_agb`), whatever the
+    land's history: the seedlings are planted, not waited for.
     """
     f = scenario.forest
     agb = np.zeros(cover.shape, dtype=np.float64)
@@ -109,7 +117,21 @@ def biomass_density(
         if code == Cover.SECONDARY_FOREST and clearings is not None:
             k = k * regrowth_factor(clearings[mask], scenario)
         agb[mask] = chapman_richards(age[mask], a_max, k, p)
+    if planted is not None:
+        mask = planted & (cover == Cover.SECONDARY_FOREST)
+        agb[mask] = planted_agb(age[mask], scenario)
     return agb * (1.0 + root_shoot_ratios(scenario))[cover]
+
+
+def planted_agb(age, scenario: Scenario):
+    """Above-ground carbon (tC/ha) of a planting (ARR) of ``age`` years: the
+    Chapman-Richards curve of ``forest.planted_agb_max_tc_per_ha``,
+    ``planted_growth_rate`` and ``planted_shape``, faster than regrowth in its
+    early years (Bernal et al. 2018, docs/references.md)."""
+    f = scenario.forest
+    return chapman_richards(
+        age, f.planted_agb_max_tc_per_ha, f.planted_growth_rate, f.planted_shape
+    )
 
 
 def root_shoot_ratios(scenario: Scenario) -> np.ndarray:
@@ -129,14 +151,16 @@ def biomass_table(scenario: Scenario, max_age: int, max_clearings: int = 1) -> n
     """:func:`biomass_density` of every cover code (rows) at ages 0..``max_age``
     (columns), tC/ha: the same numbers, computed once for a lookup by cover and age.
 
-    After the cover rows come secondary forest's rows on land cleared 2, 3, ...
-    times, up to ``max_clearings`` and at most one per slower regrowth rate
+    After the cover rows come planted secondary forest's row (:data:`PLANTED_ROW`),
+    then secondary forest's rows on land cleared 2, 3, ... times, up to
+    ``max_clearings`` and at most one per slower regrowth rate
     (:func:`regrowth_levels`)."""
     ages = np.arange(max_age + 1)
     rows = [
         biomass_density(np.full(ages.shape, code, dtype=np.int8), ages, scenario) for code in Cover
     ]
     secondary = np.full(ages.shape, Cover.SECONDARY_FOREST, dtype=np.int8)
+    rows.append(biomass_density(secondary, ages, scenario, planted=np.ones(ages.shape, bool)))
     for clearings in range(2, min(max_clearings, regrowth_levels(scenario)) + 1):
         times = np.full(ages.shape, clearings)
         rows.append(biomass_density(secondary, ages, scenario, times))

@@ -36,6 +36,9 @@ METRICS: dict[str, tuple[str, str]] = {
     "payments_to_farmers_usd": ("payments to farmers", "USD"),
     "collective_spending_usd": ("collective restoration spending", "USD"),
     "establishment_support_usd": ("establishment support", "USD"),
+    "planting_spending_usd": ("planting spending", "USD"),
+    "planted_ha": ("area planted (ARR)", "ha"),
+    "credits_tco2e": ("carbon credits sold", "tCO2e"),
     "net_cost_usd": ("net cost (after repayments)", "USD"),
     "incremental_cost_usd": ("incremental cost", "USD"),
     "cost_per_tco2e": ("cost per tCO2e", "USD/tCO2e"),
@@ -283,6 +286,9 @@ def replicate_metrics(
         "payments_to_farmers_usd",
         "collective_spending_usd",
         "establishment_support_usd",
+        "planting_spending_usd",
+        "planted_ha",
+        "credits_tco2e",
     ):
         m[col] = _total(yearly, col, has_programmes)
     repaid = sum(

@@ -5,8 +5,9 @@ and the buffer a crediting programme would need to cover the reversals observed
 
 A programme's additional carbon is not one thing: avoided clearing keeps primary
 forest biomass, banned re-clearing of fallow keeps secondary regrowth standing for
-a while, agroforestry and silvopasture store carbon in their trees, and every land
-use moves the soil's stock. Each pool reverses differently once payments end, so
+a while, planted trees grow on land a programme reforested, agroforestry and
+silvopasture store carbon in their trees, and every land use moves the soil's
+stock. Each pool reverses differently once payments end, so
 each is reported on its own (:data:`POOLS`).
 """
 
@@ -20,12 +21,14 @@ from landsim.carbon import CO2_PER_C
 from landsim.model.state import SYSTEMS
 
 #: The carbon pools (yearly columns, tC, summed): the biomass of primary forest,
-#: of secondary forest (regrowth), of the perennial systems (agroforestry and
-#: silvopasture), of the other farmland (annual crops and pasture), and soil
-#: organic carbon. Their sum is the carbon stock.
+#: of secondary forest (regrowth), of planting (reforestation a programme paid
+#: for, secondary forest on its own curve, apart from regrowth), of the perennial
+#: systems (agroforestry and silvopasture), of the other farmland (annual crops
+#: and pasture), and soil organic carbon. Their sum is the carbon stock.
 POOLS: dict[str, tuple[str, ...]] = {
     "primary_forest": ("biomass_primary_forest_tc",),
     "secondary_forest": ("biomass_secondary_forest_tc",),
+    "planting": ("biomass_planting_tc",),
     "perennial_systems": tuple(f"biomass_{s.name}_tc" for s in SYSTEMS if s.perennial),
     "farmland": tuple(f"biomass_{s.name}_tc" for s in SYSTEMS if not s.perennial and not s.forest),
     "soil": ("soil_carbon_tc",),

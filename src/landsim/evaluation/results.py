@@ -22,6 +22,7 @@ RESTORATION_COLUMNS = (
     "restoration_natural_regeneration_ha",
     "restoration_agroforestry_ha",
     "restoration_silvopasture_ha",
+    "restoration_planting_ha",
     "reforestation_funded_ha",
     "degraded_land_ha",
     "degraded_share_under_restoration",

@@ -27,6 +27,7 @@ from landsim.model.state import (
     N_COVERS,
     OPTION_NAMES,
     PERENNIALS,
+    PLANTING,
     STAGE2,
 )
 
@@ -140,13 +141,17 @@ def record_carbon(model, transitions, fluxes, shared) -> dict:
     soil = float(ls.soc_tc_per_ha.sum() * cell)
     removals = fluxes.biomass_removals_tco2e + fluxes.soil_removals_tco2e
     emissions = fluxes.biomass_emissions_tco2e + fluxes.soil_emissions_tco2e
-    # Biomass carbon by land-use system (tC): the pools of permanence accounting.
-    by_cover = np.bincount(ls.cover.ravel(), ls.biomass_tc_per_ha.ravel(), N_COVERS) * cell
+    # Biomass carbon by land-use system (tC), planted forest apart from the
+    # secondary forest of regrowth: the pools of permanence accounting.
+    pool = np.where(ls.restoration == PLANTING, N_COVERS, ls.cover).ravel()
+    by_pool = np.bincount(pool, ls.biomass_tc_per_ha.ravel(), N_COVERS + 1) * cell
     return {
         "carbon_stock_tc": biomass + soil,
         "biomass_carbon_tc": biomass,
         "soil_carbon_tc": soil,
-        **{f"biomass_{name}_tc": float(by_cover[c]) for c, name in enumerate(COVER_NAMES)},
+        **{f"biomass_{name}_tc": float(by_pool[c]) for c, name in enumerate(COVER_NAMES)},
+        "biomass_planting_tc": float(by_pool[N_COVERS]),
+        "planting_removals_tco2e": fluxes.planting_removals_tco2e,
         "removals_tco2e": removals,
         "emissions_tco2e": emissions,
         "net_emissions_tco2e": emissions - removals,
@@ -214,8 +219,9 @@ def record_programmes(model, transitions, fluxes, shared) -> dict:
 def record_restoration(model, transitions, fluxes, shared) -> dict:
     """Restoration indicators in the manner of FERM / Target 2 monitoring: land
     once cleared counts as degraded; the area under each restoration intervention
-    on the map (``restoration``), and the reforestation programmes funded (not on
-    the map)."""
+    on the map (``restoration``; planting among them while it stands), and the
+    planting programmes paid for (collective money / cost per ha, whether or not
+    it could be planted yet)."""
     areas = _areas(model, shared)
     degraded = float(areas[1:].sum())
     placed = restoration.restoration_areas_ha(model.landscape)

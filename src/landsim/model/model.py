@@ -1,14 +1,12 @@
 """The land-use model: a ``mesa.Model`` whose yearly step is the ODD schedule.
 
-One year (docs/ODD.md, "Process overview and scheduling"), each a process of
-``landsim.model.processes``:
+One year (docs/ODD.md, section 3), each a process of ``landsim.model.processes``:
 
 0. the year's scheduled roads are built (``roads``); settlers arrive along roads
    and claim open forest (``settlers``);
 1. farmers form price expectations from the recent price history (``prices``);
 2. each farmer surveys its land (``survey``);
-3. social learning: knowledge grows with the share of neighbours who adopted
-   (``learning``);
+3. social learning: knowledge grows with the share of neighbours who adopted (``learning``);
 4. programmes: contracts end, volunteers enrol; enrolment changes option values
    (``landsim.model.programmes``);
 5. each farmer values its options by net present value per ha (``valuation``);
@@ -18,6 +16,7 @@ One year (docs/ODD.md, "Process overview and scheduling"), each a process of
    savings and land allow (``labour``, ``constraints``, ``choice``);
 7. the changes are applied to explicit cells (``land_change``); enrolled farms'
    new agroforestry and silvopasture count as restoration (``restoration``);
+   programmes plant trees on idle farmland (``planting``);
 8. production and income at this year's prices (``income``);
 9. soil fertility, cover ages, soil and biomass carbon, and the carbon fluxes
    (``soil``, ``biomass``);
@@ -264,11 +263,14 @@ class LandUseModel(mesa.Model):
             self._ownership = Ownership(self.landscape, can_change)
 
     def _survey(self) -> FarmSurvey:
-        return survey.survey_farms(self.landscape, self._ownership, self.params, self.farmers.n)
+        kept = self.programmes.kept_cells(self.year)  # planting may not be cleared
+        ls, n = self.landscape, self.farmers.n
+        return survey.survey_farms(ls, self._ownership, self.params, n, kept)
 
     def _survey_after_abandonment(self, farms: FarmSurvey, abandons: np.ndarray) -> FarmSurvey:
+        kept = self.programmes.kept_cells(self.year)
         return survey.survey_after_abandonment(
-            farms, abandons, self.landscape, self._ownership, self.params
+            farms, abandons, self.landscape, self._ownership, self.params, kept
         )
 
     def _value(self, farms, shares, expected, options) -> np.ndarray:
@@ -326,6 +328,7 @@ class LandUseModel(mesa.Model):
         self.programmes.record_establishment(self.year, change.established)
         enrolled = self.programmes.enrolled_any()
         restoration.mark_productive(self.landscape, change.converted, enrolled)
+        self.programmes.plant(self.year)  # reforestation (``planting``)
         changes = land_change.tally(
             change, abandoned_ha, enrolled, self.landscape.cell_size_ha, self.farmers.n
         )
@@ -351,8 +354,8 @@ class LandUseModel(mesa.Model):
         soil.update_fertility(ls, self._fertility)
         ls.age += 1
         soc_gain, soc_loss = soil.advance_soil(ls, self._soc_equilibria, self._soc_retention)
-        bio_gain, bio_loss = biomass.advance_biomass(ls, self.farmers, self._biomass)
-        return biomass.CarbonFluxes(bio_gain, bio_loss, soc_gain, soc_loss)
+        bio_gain, bio_loss, planted = biomass.advance_biomass(ls, self.farmers, self._biomass)
+        return biomass.CarbonFluxes(bio_gain, bio_loss, soc_gain, soc_loss, planted)
 
     def _settle(self, changes: land_change.YearChanges) -> None:
         """Programmes monitor, sanction and pay (payments count as income); the

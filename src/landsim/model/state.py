@@ -30,6 +30,7 @@ __all__ = [
     "N_COVERS",
     "OPTION_NAMES",
     "PERENNIALS",
+    "PLANTING",
     "PRODUCTIVE_RESTORATION",
     "PROGRAMME_YEAR_KEYS",
     "RESTORATION_TYPES",
@@ -138,11 +139,15 @@ STAGE2 = (
 #: Restoration interventions (the ``restoration`` layer), by code from 1 (0:
 #: none): natural regeneration under an agreement that forbids clearing, and
 #: productive restoration with cocoa agroforestry or silvopasture established by
-#: an enrolled farm (``landsim.model.processes.restoration``).
-RESTORATION_TYPES = ("natural_regeneration", "agroforestry", "silvopasture")
+#: an enrolled farm (``landsim.model.processes.restoration``); and planting
+#: (reforestation, ARR) that a programme paid for: secondary forest of its own
+#: growth curve (``landsim.model.processes.planting``).
+RESTORATION_TYPES = ("natural_regeneration", "agroforestry", "silvopasture", "planting")
 NATURAL_REGENERATION = 1
 #: The productive restoration code each perennial cover gives.
 PRODUCTIVE_RESTORATION = {Cover.COCOA_AGROFORESTRY: 2, Cover.SILVOPASTURE: 3}
+#: The restoration code of planted cells.
+PLANTING = 4
 #: The stage-2 options that change land (all but keeping things as they are).
 CHANGES = [option for option in STAGE2 if option != Option.KEEP]
 
@@ -166,6 +171,11 @@ PROGRAMME_YEAR_KEYS = (
     "compliant_farms",
     "premium_from_buyers_usd",
     "finance_repaid_usd",
+    "credits_tco2e",
+    "planted_ha",
+    "planted_pasture_ha",
+    "planting_spending_usd",
+    "planting_labour_usd",
 )
 
 

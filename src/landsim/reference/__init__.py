@@ -24,6 +24,7 @@ module             what it holds
 ``programmes``     contracts, enrolment and targeting, the programmes' year
 ``incentives``     a contract's terms and the incentives in the option values
 ``settlement``     loans, monitoring, sanctions and payments within the budgets
+``planting``       reforestation (ARR) with the programmes' planting funds
 ``records``        the yearly indicators and the farm table
 ``curves``         yield curves, discounting, the logit choice, plain sums
 =================  ==============================================================

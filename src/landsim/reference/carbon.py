@@ -113,7 +113,9 @@ def root_shoot_ratio(scenario: Scenario, cover: int) -> float:
     }[Cover(cover)].root_shoot_ratio
 
 
-def biomass_by_age(scenario: Scenario, cover: int, max_age: int, clearings: int = 1) -> np.ndarray:
+def biomass_by_age(
+    scenario: Scenario, cover: int, max_age: int, clearings: int = 1, planted: bool = False
+) -> np.ndarray:
     """Biomass carbon (tC/ha, above + below ground) of a cover at ages 0..``max_age``.
 
     Parameters
@@ -122,6 +124,12 @@ def biomass_by_age(scenario: Scenario, cover: int, max_age: int, clearings: int 
     cover : int
         A cover code.
     max_age : int
+    clearings : int
+        Times the land was cleared (slows secondary forest's regrowth).
+    planted : bool
+        Planted secondary forest: the planting curve
+        (``forest.planted_agb_max_tc_per_ha``, ``planted_growth_rate``, ``planted_shape``),
+        whatever the land's history (7.17).
 
     Returns
     -------
@@ -130,6 +138,10 @@ def biomass_by_age(scenario: Scenario, cover: int, max_age: int, clearings: int 
     """
     below_ground = 1.0 + root_shoot_ratio(scenario, cover)
     curve = growth_parameters(scenario, cover)
+    if planted and cover == Cover.SECONDARY_FOREST:
+        f = scenario.forest
+        curve = (f.planted_agb_max_tc_per_ha, f.planted_growth_rate, f.planted_shape)
+        clearings = 1
     if curve is None:
         return np.full(max_age + 1, constant_agb_tc_per_ha(scenario, cover) * below_ground)
     a_max, k, p = curve
@@ -165,11 +177,13 @@ class CarbonCurves:
 
     def __init__(self, scenario: Scenario):
         self.params = scenario
-        self._biomass_table: dict[tuple[int, int], np.ndarray] = {}
+        self._biomass_table: dict[tuple[int, int, bool], np.ndarray] = {}
         reference = scenario.soil.soc_reference_tc_per_ha
         self._soc_equilibrium = [reference * soc_factor(scenario, cover) for cover in Cover]
 
-    def biomass_density(self, cover: int, age: int, clearings: int = 1) -> float:
+    def biomass_density(
+        self, cover: int, age: int, clearings: int = 1, planted: bool = False
+    ) -> float:
         """Biomass carbon (tC/ha, above + below ground) of a cover at an age (7.2).
 
         Primary forest and annual crops hold constant stocks; secondary forest,
@@ -185,16 +199,21 @@ class CarbonCurves:
             Years since the cover was established.
         clearings : int
             Times the cell's land has been cleared.
+        planted : bool
+            Whether the cell was planted (secondary forest on the planting curve).
 
         Returns
         -------
         float
         """
-        times = int(clearings) if cover == Cover.SECONDARY_FOREST and clearings > 1 else 1
-        key = (int(cover), times)
+        secondary = cover == Cover.SECONDARY_FOREST
+        times = int(clearings) if secondary and clearings > 1 else 1
+        key = (int(cover), times, bool(planted and secondary))
+        if key[2]:
+            key = (int(cover), 0, True)  # the land's history does not matter
         table = self._biomass_table.get(key)
         if table is None or age >= table.size:
-            table = biomass_by_age(self.params, int(cover), max(2 * age, 64), times)
+            table = biomass_by_age(self.params, int(cover), max(2 * age, 64), times, key[2])
             self._biomass_table[key] = table
         return float(table[age])
 
@@ -231,7 +250,7 @@ def removal_curve_tco2e_per_ha(curves: CarbonCurves, cover: Cover, years: int) -
     return [(stock[a + 1] - stock[a]) * CO2_PER_C for a in range(years)]
 
 
-def grow_cell_carbon(cell, cover: Cover, retention: float, curves: CarbonCurves):
+def grow_cell_carbon(cell, cover: Cover, retention: float, curves: CarbonCurves, planted=False):
     """One year of a cell's carbon, after its age has been counted up.
 
     Soil carbon closes the share ``1 - retention`` of its gap to the cover's
@@ -247,6 +266,8 @@ def grow_cell_carbon(cell, cover: Cover, retention: float, curves: CarbonCurves)
     retention : float
         ``exp(-soil.approach_rate_per_year)``.
     curves : CarbonCurves
+    planted : bool
+        Whether the cell is planted (7.17).
 
     Returns
     -------
@@ -259,5 +280,6 @@ def grow_cell_carbon(cell, cover: Cover, retention: float, curves: CarbonCurves)
         new = goal + (old_soc - goal) * retention
         cell.soc_tc_per_ha = goal if abs(new - goal) < SOC_TOLERANCE_TC_PER_HA else new
     old_biomass = cell.biomass_tc_per_ha
-    cell.biomass_tc_per_ha = curves.biomass_density(cover, int(cell.age), int(cell.clearings))
+    age, clearings = int(cell.age), int(cell.clearings)
+    cell.biomass_tc_per_ha = curves.biomass_density(cover, age, clearings, planted)
     return cell.biomass_tc_per_ha - old_biomass, cell.soc_tc_per_ha - old_soc

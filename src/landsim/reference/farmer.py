@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import mesa
 
 import landsim.reference.labour as labour
-from landsim.model.state import CHANGES, CLEARING, Cover, Option
+from landsim.model.state import CHANGES, CLEARING, PLANTING, Cover, Option
 from landsim.reference.curves import (
     annual_crop_value,
     beef_yield_kg_per_ha,
@@ -25,6 +25,7 @@ from landsim.reference.curves import (
     restoration_value,
     sum_in_order,
 )
+from landsim.reference.planting import planting_kept
 from landsim.reference.survey import FarmSurvey
 
 if TYPE_CHECKING:
@@ -97,8 +98,11 @@ class ReferenceFarmer(mesa.Agent):
                     worn_pasture.append(cell)
         exhausted += worn_pasture  # the worn-out land: cropland first, then pasture
 
+        kept = planting_kept(model)  # planted cells may not be cleared (7.17)
+
         def clearable(cell) -> bool:
             recovered = cell.cover == Cover.SECONDARY_FOREST and cell.fertility >= reclear
+            recovered &= not (kept and cell.restoration == PLANTING)
             return (cell.cover == Cover.PRIMARY_FOREST or recovered) and model.may_change(cell)
 
         forest = sorted(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
-from landsim.model.state import NO_OWNER, Cover
+from landsim.model.state import NO_OWNER, PLANTING, Cover
 from landsim.reference.carbon import CO2_PER_C, grow_cell_carbon
 
 if TYPE_CHECKING:
@@ -57,7 +57,7 @@ def renew_fertility(cell, cover: Cover, scenario, recovery: dict[Cover, float]) 
         cell.fertility = cell.fertility + recovery[cover] * (1.0 - cell.fertility)
 
 
-def grow(model: ReferenceModel) -> tuple[float, float, float, float]:
+def grow(model: ReferenceModel) -> tuple[float, float, float, float, float]:
     """Move every cell one year on and account for the carbon it gains or loses.
 
     Each farm's biomass removals and emissions (tCO2e) are noted on its farmer.
@@ -69,23 +69,28 @@ def grow(model: ReferenceModel) -> tuple[float, float, float, float]:
     Returns
     -------
     tuple of float
-        Biomass removals and emissions, soil removals and emissions (tCO2e), summed
-        cell by cell in raster order.
+        Biomass removals and emissions, soil removals and emissions, and the
+        biomass removals of planted cells (tCO2e), summed cell by cell in raster
+        order.
     """
     sc, cell_ha = model.params, model.cell_size_ha
     recovery = fertility_rates(sc)
     retention = math.exp(-sc.soil.approach_rate_per_year)
     for f in model.farmers:
         f.removals_tco2e = f.emissions_tco2e = 0.0
-    bio_gain = bio_loss = soc_gain = soc_loss = 0.0
+    bio_gain = bio_loss = soc_gain = soc_loss = planted_gain = 0.0
     for cell in model.cells:
         cover = Cover(cell.cover)
         renew_fertility(cell, cover, sc, recovery)
         cell.age += 1
-        biomass_change, soc_change = grow_cell_carbon(cell, cover, retention, model.carbon)
+        planted = cell.restoration == PLANTING
+        curves = model.carbon
+        biomass_change, soc_change = grow_cell_carbon(cell, cover, retention, curves, planted)
 
         change = biomass_change * cell_ha
         bio_gain += max(change, 0.0)
+        if planted:
+            planted_gain += max(change, 0.0)
         bio_loss += max(-change, 0.0)
         change = soc_change * cell_ha
         soc_gain += max(change, 0.0)
@@ -96,4 +101,4 @@ def grow(model: ReferenceModel) -> tuple[float, float, float, float]:
             farmer.removals_tco2e += max(d, 0.0)
             farmer.emissions_tco2e += max(-d, 0.0)
     co2 = CO2_PER_C
-    return bio_gain * co2, bio_loss * co2, soc_gain * co2, soc_loss * co2
+    return bio_gain * co2, bio_loss * co2, soc_gain * co2, soc_loss * co2, planted_gain * co2

@@ -113,7 +113,7 @@ class ReferenceModel(mesa.Model):
         self.cumulative_deforestation_ha = 0.0
         self.land_rent: float | None = None  # last year's (settlers.land_rent)
         self.settlers_arrived = 0
-        self.record = measure(self, transitions=None, fluxes=(0.0, 0.0, 0.0, 0.0))
+        self.record = measure(self, transitions=None, fluxes=(0.0, 0.0, 0.0, 0.0, 0.0))
         self.datacollector = mesa.DataCollector(
             model_reporters={key: partial(read_record, key=key) for key in self.record}
         )
@@ -207,6 +207,7 @@ class ReferenceModel(mesa.Model):
         transitions |= clear_forest(self, choices, sizes, surveys, year_rng)
         cleared = {key: transitions.pop(key) for key in ("setup_usd", "planted")}
         transitions |= establish_systems(self, choices, sizes, surveys, year_rng, cleared)
+        self.programmes.plant(year)  # reforestation (7.17)
         self.cumulative_deforestation_ha += transitions["deforestation_ha"]
 
         prices = {p: self.market.price(p, year) for p in PRODUCTS}

@@ -28,6 +28,7 @@ from landsim.reference.incentives import (
     years_left,
 )
 from landsim.reference.land import forest_edge_distance
+from landsim.reference.planting import plant
 from landsim.reference.settlement import (
     amounts_due,
     funds_arrived,
@@ -66,7 +67,9 @@ class ReferenceProgramme:
     spent_usd: float = 0.0
     funds_usd: float = math.inf  # money arrived so far (the budget, or its tranches)
     paid_share: float = 1.0  # of what was due, paid the last year anything was
-    reforestation_ha: float = 0.0
+    reforestation_ha: float = 0.0  # paid for (collective money / cost per ha)
+    planted_ha: float = 0.0  # planted on the map (7.17)
+    planting_fund_usd: float = 0.0  # collective money not yet spent on planting
     year: dict = field(default_factory=dict)  # this year's indicators
     compliant: dict = field(default_factory=dict)  # this year, by farm id
 
@@ -98,6 +101,7 @@ class ReferenceProgrammes:
         self._year_rng = None
         n = len(model.farmers)
         self.programmes = [ReferenceProgramme(s, [Contract() for _ in range(n)]) for s in specs]
+        self.labour_pay: dict[int, float] = {}  # this year's planting labour, by farm id
 
     def enrolled_anywhere(self, farmer) -> bool:
         """Whether the farmer is enrolled in any programme."""
@@ -308,12 +312,29 @@ class ReferenceProgrammes:
             if not prog.active(year):
                 continue
             monitor(self.model, prog, year, areas, cleared, self._year_rng)
-            to_farmer, collective, support = amounts_due(self.model, prog, year, areas)
+            to_farmer, collective, support, credits = amounts_due(self.model, prog, year, areas)
             collective = repay_finance(prog, collective)
             prog.funds_usd = funds_arrived(prog.spec, year)
-            pay(self.model, prog, to_farmer, collective, support, income)
+            pay(self.model, prog, to_farmer, collective, support, income, credits)
             pay_buyer_premium(self.model, prog, income)
+        for f in farmers:  # the planters' pay (``plant``)
+            income[f.farm_id] += self.labour_pay.get(f.farm_id, 0.0)
+        self.labour_pay = {}
         return income
+
+    def plant(self, year: int) -> None:
+        """Every active programme with a carbon payment plants what its fund pays
+        for (:func:`landsim.reference.planting.plant`, 7.17); the planters are
+        paid at the settlement.
+
+        Parameters
+        ----------
+        year : int
+        """
+        self.labour_pay = {f.farm_id: 0.0 for f in self.model.farmers}
+        for prog in self.programmes:
+            if prog.spec.carbon_payment is not None and prog.active(year):
+                plant(self.model, prog, self.labour_pay)
 
     # ------------------------------------------------------------------ outputs
 
@@ -339,4 +360,6 @@ class ReferenceProgrammes:
         )
         rec["programme_active"] = any(p.active(year) for p in self.programmes)
         rec["reforestation_ha"] = float(sum(p.reforestation_ha for p in self.programmes))
+        rec["cumulative_planted_ha"] = float(sum(p.planted_ha for p in self.programmes))
+        rec["planting_fund_usd"] = float(sum(p.planting_fund_usd for p in self.programmes))
         return rec

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from landsim.market import PRODUCTS, UNITS
-from landsim.model.state import COVER_NAMES, OPTION_NAMES, Cover, Option
+from landsim.model.state import COVER_NAMES, OPTION_NAMES, PLANTING, Cover, Option
 from landsim.reference.curves import sum_in_order
 from landsim.reference.restoration import restoration_areas_ha
 
@@ -100,7 +100,8 @@ def record_carbon(model: ReferenceModel, fluxes) -> dict:
     ----------
     model : ReferenceModel
     fluxes : tuple of float
-        Biomass removals and emissions, soil removals and emissions (tCO2e).
+        Biomass removals and emissions, soil removals and emissions, and the
+        removals of planted cells (tCO2e).
 
     Returns
     -------
@@ -108,19 +109,21 @@ def record_carbon(model: ReferenceModel, fluxes) -> dict:
     """
     cell_ha = model.cell_size_ha
     biomass = soil = 0.0
-    by_cover = [0.0] * len(Cover)
+    by_pool = [0.0] * (len(Cover) + 1)  # each cover's, then planting's (7.17)
     for cell in model.cells:
         biomass += cell.biomass_tc_per_ha
         soil += cell.soc_tc_per_ha
-        by_cover[cell.cover] += cell.biomass_tc_per_ha
+        pool = len(Cover) if cell.restoration == PLANTING else cell.cover
+        by_pool[pool] += cell.biomass_tc_per_ha
     rec = {
         "carbon_stock_tc": biomass * cell_ha + soil * cell_ha,
         "biomass_carbon_tc": biomass * cell_ha,
         "soil_carbon_tc": soil * cell_ha,
     }
-    for name, total in zip(COVER_NAMES, by_cover, strict=True):  # the pools (tC)
+    for name, total in zip((*COVER_NAMES, "planting"), by_pool, strict=True):  # pools (tC)
         rec[f"biomass_{name}_tc"] = total * cell_ha
-    bio_gain, bio_loss, soc_gain, soc_loss = fluxes
+    bio_gain, bio_loss, soc_gain, soc_loss, planted_gain = fluxes
+    rec["planting_removals_tco2e"] = planted_gain
     rec["removals_tco2e"] = bio_gain + soc_gain
     rec["emissions_tco2e"] = bio_loss + soc_loss
     rec["net_emissions_tco2e"] = rec["emissions_tco2e"] - rec["removals_tco2e"]
@@ -213,7 +216,8 @@ def measure(model: ReferenceModel, transitions: dict | None, fluxes) -> dict:
     transitions : dict or None
         The year's land-use changes; None in year 0.
     fluxes : tuple of float
-        Biomass removals and emissions, soil removals and emissions (tCO2e).
+        Biomass removals and emissions, soil removals and emissions, and the
+        removals of planted cells (tCO2e).
 
     Returns
     -------

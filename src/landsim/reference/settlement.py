@@ -190,17 +190,20 @@ def amounts_due(model: ReferenceModel, prog: ReferenceProgramme, year: int, area
         Collective spending of the compliant farmers' credits, USD.
     support : numpy.ndarray
         Establishment support due to each farmer, USD.
+    credits : float
+        The compliant farmers' credits (tCO2e).
     """
     spec, farmers = prog.spec, model.farmers
-    to_farmer, collective_by_farm = [], []
+    to_farmer, collective_by_farm, credits = [], [], []
     for f in farmers:
         forest_ha = areas[f.farm_id][0]
-        to, collective = 0.0, 0.0
+        to, collective, farm_credits = 0.0, 0.0, 0.0
         if spec.forest_payment is not None:
             to += spec.forest_payment.usd_per_ha_per_year * forest_ha
         if spec.carbon_payment is not None:
             cp = spec.carbon_payment
-            value = carbon_price(model, spec, year) * credits_tco2e(model, spec, f)
+            farm_credits = credits_tco2e(model, spec, f)
+            value = carbon_price(model, spec, year) * farm_credits
             to += cp.farmer_share * value
             collective = (1.0 - cp.farmer_share) * value
         if spec.premium is not None and spec.premium.paid_by == "programme":
@@ -208,8 +211,10 @@ def amounts_due(model: ReferenceModel, prog: ReferenceProgramme, year: int, area
         paid = prog.compliant[f.farm_id]
         to_farmer.append(to if paid else 0.0)
         collective_by_farm.append(collective if paid else 0.0)
+        credits.append(farm_credits if paid else 0.0)
     support = [prog.contracts[f.farm_id].support_due_usd for f in farmers]
-    return np.array(to_farmer), float(np.sum(collective_by_farm)), np.array(support)
+    collective = float(np.sum(collective_by_farm))
+    return np.array(to_farmer), collective, np.array(support), float(np.sum(credits))
 
 
 def funds_arrived(spec, year: int) -> float:
@@ -245,15 +250,23 @@ def pay_buyer_premium(model: ReferenceModel, prog: ReferenceProgramme, income: d
 
 
 def pay(
-    model: ReferenceModel, prog: ReferenceProgramme, to_farmer, collective, support, income
+    model: ReferenceModel,
+    prog: ReferenceProgramme,
+    to_farmer,
+    collective,
+    support,
+    income,
+    credits: float = 0.0,
 ) -> None:
-    """Pay what is due, prorated so that neither budget is ever exceeded.
+    """Pay what is due, prorated so that neither budget is ever exceeded; the
+    collective money goes to the planting fund (7.17), and the credits sold are
+    those paid for.
 
     Parameters
     ----------
     model : ReferenceModel
     prog : ReferenceProgramme
-    to_farmer, collective, support
+    to_farmer, collective, support, credits
         :func:`amounts_due`.
     income : dict
         Farm id -> payments received this year (USD); added to here.
@@ -278,6 +291,10 @@ def pay(
             c.loan_instalment_usd += support[f.farm_id] / es.loan_years
     if spec.carbon_payment is not None:
         prog.reforestation_ha += collective / spec.carbon_payment.reforestation_cost_usd_per_ha
+        prog.planting_fund_usd += collective
+        # Credits that repay finance are sold whatever the budget pays.
+        sold = 1.0 if spec.carbon_payment.collective_use == "repay_finance" else factor
+        prog.year["credits_tco2e"] = credits * sold
     prog.year["payments_to_farmers_usd"] = float(np.sum(to_farmer))
     prog.year["collective_spending_usd"] = collective
     prog.year["establishment_support_usd"] = float(np.sum(support))

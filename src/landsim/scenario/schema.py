@@ -172,6 +172,10 @@ class ForestParams(_Section):
     secondary_agb_max_tc_per_ha: Positive
     secondary_growth_rate: Positive
     secondary_shape: Positive
+    planted_agb_max_tc_per_ha: Positive
+    planted_growth_rate: Positive
+    planted_shape: Positive
+    planting_labour_days_per_ha: NonNegative
     regrowth_loss_per_reclearing: Share
     regrowth_loss_max: Annotated[Real, Field(ge=0, lt=1)]
     clearing_cost_usd_per_ha: NonNegative

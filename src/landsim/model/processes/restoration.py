@@ -6,15 +6,16 @@ intervention on it persists, and the layer ``restoration`` says which:
   enrolled in a programme whose contract forbids clearing (the agreement protects
   the regrowth);
 - productive restoration: cocoa agroforestry or silvopasture that a farm enrolled
-  in a programme established on its farmland.
+  in a programme established on its farmland;
+- planting: reforestation (ARR) a programme planted on idle farmland.
 
 A cell keeps its mark while its cover stays (the regrowth grows on after the
 contract, the trees stand); it loses it when its cover changes
 (:func:`landsim.model.processes.land_change.change_cover`). Rotating fallow
 outside an agreement and systems adopted without a programme are not restoration
 interventions, so with no programme nothing is under restoration. Planting trees
-(reforestation funded by a programme) is not placed on the map yet: it is
-reported as funded area only.
+(reforestation a programme's carbon money pays for) is marked where it is
+planted (``landsim.model.processes.planting``, ODD 7.17).
 
 FERM is the FAO platform that monitors the UN Decade on Ecosystem Restoration
 and Target 2 of the Kunming-Montreal Global Biodiversity Framework (restoration

@@ -88,9 +88,14 @@ class FarmSurvey:
 
 
 def survey_farms(
-    landscape: Landscape, ownership: Ownership, params: Scenario, n: int
+    landscape: Landscape,
+    ownership: Ownership,
+    params: Scenario,
+    n: int,
+    kept: np.ndarray | None = None,
 ) -> FarmSurvey:
-    """The :class:`FarmSurvey` of the current layers."""
+    """The :class:`FarmSurvey` of the current layers; ``kept`` (a flat mask, or
+    None) marks forest that may not be cleared (planting, ``planting.kept_cells``)."""
     cover, fert = landscape.cover.ravel(), landscape.fertility.ravel()
     owned, o = ownership.owned, ownership.owned_farm
     c = cover[owned]
@@ -118,6 +123,8 @@ def survey_farms(
     forest = (cover == Cover.PRIMARY_FOREST) | (
         (cover == Cover.SECONDARY_FOREST) & (fert >= params.forest.reclear_fertility)
     )
+    if kept is not None:
+        forest &= ~kept
     cand = np.flatnonzero(forest & ownership.may_clear)
     cand_farm = ownership.farm_of[cand]
     n_cand = np.bincount(cand_farm, minlength=n)
@@ -177,17 +184,18 @@ def survey_after_abandonment(
     landscape: Landscape,
     ownership: Ownership,
     params: Scenario,
+    kept: np.ndarray | None = None,
 ) -> FarmSurvey:
     """The survey after the abandonment of stage 1, updated from the one before it:
     only the abandoning farms' worn-out cells changed (to secondary forest,
-    fertility unchanged)."""
+    fertility unchanged); ``kept`` as in :func:`survey_farms`."""
     if not abandons.any():
         return survey
     n = abandons.size
     limits = idle_limits(params)
     if params.forest.reclear_fertility <= limits.max():
         # Abandoned land may be cleared at once: survey again.
-        return survey_farms(landscape, ownership, params, n)
+        return survey_farms(landscape, ownership, params, n, kept)
     area, idle = survey.area_cells.copy(), survey.idle_cells.copy()
     mono, n_mono_gone, mono_min = _without_worn(
         survey.monocrop_cells, survey.monocrop_min_fertility, abandons, limits[Cover.MONOCROP]

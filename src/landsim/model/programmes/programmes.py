@@ -10,6 +10,7 @@ import landsim.model.programmes.enrolment as enrolment
 import landsim.model.programmes.incentives as incentives
 import landsim.model.programmes.settlement as settlement
 from landsim.economics import Option
+from landsim.model.processes import planting
 from landsim.model.processes.land_change import FarmClearing
 from landsim.model.programmes.terms import (
     FarmAreas,
@@ -48,6 +49,7 @@ class Programmes:
         # value_adjustments: nothing changes the land in between.
         self._start_areas: tuple[int, FarmAreas] | None = None
         self._empty_record: dict | None = None  # measure() without programmes
+        self._labour_pay: np.ndarray | None = None  # this year's planting labour
 
     def __bool__(self) -> bool:
         return bool(self.specs)
@@ -186,14 +188,31 @@ class Programmes:
                 spec, acc, year, areas, cleared, self._year_rng
             )
             settlement.sanction(spec, acc, detected, savings)
-            to_farmer, collective = settlement.payments_due(
+            to_farmer, collective, credits = settlement.payments_due(
                 spec, self.state, year, areas.forest_ha, compliant, farm_carbon
             )
             collective = settlement.repay_finance(spec, acc, collective)
             acc.funds_usd = funds_arrived(spec, year)
-            income += settlement.pay(spec, acc, to_farmer, collective, support, savings)
+            income += settlement.pay(spec, acc, to_farmer, collective, support, savings, credits)
             income += settlement.pay_buyer_premium(spec, acc, self.state, compliant)
+        if self._labour_pay is not None:
+            income += self._labour_pay  # the planters' pay (``plant``)
+            self._labour_pay = None
         return income
+
+    def plant(self, year: int) -> None:
+        """Each active programme with a carbon payment plants what its fund pays
+        for (:func:`planting.plant`); the planters' pay counts as income at the
+        settlement."""
+        pay = np.zeros(self.state.farmers.n)
+        for spec, acc in zip(self.specs, self.accounts, strict=True):
+            if spec.carbon_payment is not None and is_active(spec, year):
+                pay += planting.plant(spec, acc, self.state)
+        self._labour_pay = pay if self else None
+
+    def kept_cells(self, year: int) -> np.ndarray | None:
+        """The cells no farmer may clear this year (:func:`planting.kept_cells`)."""
+        return planting.kept_cells(self.state.landscape, self.specs, year)
 
     def measure(self, year: int) -> dict:
         """The year's programme indicators, summed over programmes."""
@@ -219,6 +238,8 @@ class Programmes:
         )
         rec["programme_active"] = any(is_active(s, year) for s in self.specs)
         rec["reforestation_ha"] = float(sum(acc.reforestation_ha for acc in self.accounts))
+        rec["cumulative_planted_ha"] = float(sum(acc.planted_ha for acc in self.accounts))
+        rec["planting_fund_usd"] = float(sum(acc.planting_fund_usd for acc in self.accounts))
         if not self:
             self._empty_record = dict(rec)
         return rec

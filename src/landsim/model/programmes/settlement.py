@@ -92,16 +92,16 @@ def payments_due(
     forest_ha: np.ndarray,
     compliant: np.ndarray,
     farm_carbon: dict,
-) -> tuple[np.ndarray, float]:
-    """What compliant farms are due this year (USD each) and the collective share
-    of carbon payments (USD)."""
+) -> tuple[np.ndarray, float, float]:
+    """What compliant farms are due this year (USD each), the collective share
+    of carbon payments (USD) and the credits it pays for (tCO2e)."""
     fs = state.farmers
     to_farmer = np.zeros(fs.n)
+    credits = np.zeros(fs.n)
     if spec.forest_payment is not None:
         to_farmer += spec.forest_payment.usd_per_ha_per_year * forest_ha
     if spec.carbon_payment is not None:
         cp = spec.carbon_payment
-        credits = np.zeros(fs.n)
         if cp.pay_removals:
             credits += farm_carbon["removals_tco2e"]
         if cp.pay_avoided_emissions:
@@ -118,7 +118,7 @@ def payments_due(
         to_farmer += spec.premium.cocoa_usd_per_kg * fs.cocoa_kg
     to_farmer = np.where(compliant, to_farmer, 0.0)
     collective = float(np.where(compliant, collective_by_farm, 0.0).sum())
-    return to_farmer, collective
+    return to_farmer, collective, float(np.where(compliant, credits, 0.0).sum())
 
 
 def repay_finance(spec: Programme, acc: ProgrammeAccounts, collective: float) -> float:
@@ -159,12 +159,15 @@ def pay(
     collective: float,
     support: np.ndarray,
     savings_usd: np.ndarray,
+    credits_tco2e: float = 0.0,
 ) -> np.ndarray:
     """Pay what is due, prorated to the budget left; returns the payments that
     count as each farmer's income this year (USD).
 
-    Collective carbon money funds reforestation; establishment support goes to
-    savings, kept as a grant or repaid in instalments as a loan.
+    Collective carbon money goes to the planting fund (``planting``); the credits
+    sold are those paid for (``credits_tco2e`` prorated like the money);
+    establishment support goes to savings, kept as a grant or repaid in
+    instalments as a loan.
     """
     due = float(to_farmer.sum() + collective + support.sum())
     factor = budget_factor(spec, acc, due)
@@ -180,6 +183,11 @@ def pay(
     acc.received_usd += to_farmer
     if spec.carbon_payment is not None:
         acc.reforestation_ha += collective / spec.carbon_payment.reforestation_cost_usd_per_ha
+        acc.planting_fund_usd += collective
+        # Credits that repay finance are sold whatever the budget pays; others are
+        # those the budget paid for.
+        sold = 1.0 if spec.carbon_payment.collective_use == "repay_finance" else factor
+        acc.year["credits_tco2e"] = credits_tco2e * sold
     savings_usd += support
     es = spec.establishment_support
     if es is not None and es.mode == "loan":

@@ -35,7 +35,11 @@ class ProgrammeAccounts:
     spent_usd: float = 0.0
     #: Money arrived so far (USD; the whole budget unless funding comes in tranches).
     funds_usd: float = math.inf
+    #: Planting paid for (collective money / cost per ha), planted on the map, and
+    #: the collective money paid but not yet spent on planting (USD).
     reforestation_ha: float = 0.0
+    planted_ha: float = 0.0
+    planting_fund_usd: float = 0.0
     #: The share of what was due that the programme paid the last year anything
     #: was due (1 before): how far enrolled farmers expect its terms to be kept.
     paid_share: float = 1.0
