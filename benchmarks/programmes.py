@@ -22,11 +22,14 @@ replicates:
 - leakage (ha) and the part through settlers;
 - the area under restoration at the end (ha), which must be 0 without a programme.
 
-The settings are the rows of :data:`SETTINGS`: the Tambopata programme at its
-default terms, at three carbon prices and three farmers' shares, with its
-enrolment capped and random targeting (so that there are farms outside it); the
-Caqueta conservation agreements at three detection probabilities; and business as
-usual against itself (no programme).
+The settings are the rows of :data:`SETTINGS`: the Tambopata programme at the
+seed's terms (no per-tonne payment to farmers) and with half the establishment
+cost paid; with per-tonne payments to farmers at three carbon prices and three
+farmers' shares; with its enrolment capped and random targeting (so that there are
+farms outside it) and at two more detection probabilities; the Caqueta
+conservation agreements at three detection probabilities; the Piura reforestation
+credits; and business as usual against itself (no programme). A second table
+sets the seeds' own figures (:data:`SEED_FIGURES`) beside landsim's.
 """
 
 from __future__ import annotations
@@ -46,30 +49,58 @@ DOC = ROOT / "docs" / "evaluation.md"
 SECTION = "programmes"
 SEEDS, QUICK_SEEDS = 8, 2
 
-TAMBOPATA, BASELINE = "scenarios/tambopata_redd_cocoa.toml", "scenarios/baseline.toml"
+TAMBOPATA, TAMBOPATA_BAU = (
+    "scenarios/tambopata_redd_cocoa.toml",
+    "scenarios/tambopata_baseline.toml",
+)
 CAQUETA, CAQUETA_BAU = (
     "scenarios/caqueta_conservation_agreements.toml",
     "scenarios/caqueta_baseline.toml",
 )
+PIURA, BASELINE = "scenarios/piura_reforestation_credits.toml", "scenarios/baseline.toml"
 PRICE, SHARE = "markets.carbon.values", "programmes.0.carbon_payment.farmer_share"
 DETECTION = "programmes.0.detection_probability"
+#: The Tambopata programme with per-tonne payments to farmers (the credits'
+#: revenue shared with them, the rest repaying the loan), to show how the effect
+#: moves with the carbon price and the farmers' share.
+PER_TONNE = {SHARE: 0.5}
 
 #: Settings: label, scenario, counterfactual, overrides of the scenario.
 SETTINGS: tuple[tuple[str, str, str, dict], ...] = (
-    ("Tambopata, default terms", TAMBOPATA, BASELINE, {}),
-    ("Tambopata, carbon 3 USD/tCO2e", TAMBOPATA, BASELINE, {PRICE: [3.0]}),
-    ("Tambopata, carbon 25 USD/tCO2e", TAMBOPATA, BASELINE, {PRICE: [25.0]}),
-    ("Tambopata, farmers' share 0.1", TAMBOPATA, BASELINE, {SHARE: 0.1}),
-    ("Tambopata, farmers' share 0.9", TAMBOPATA, BASELINE, {SHARE: 0.9}),
+    ("Tambopata, the seed's terms", TAMBOPATA, TAMBOPATA_BAU, {}),
+    (
+        "Tambopata, half the establishment cost paid",
+        TAMBOPATA,
+        TAMBOPATA_BAU,
+        {"programmes.0.establishment_support.share": 0.5},
+    ),
+    (
+        "Tambopata per tonne, carbon 3 USD/tCO2e",
+        TAMBOPATA,
+        TAMBOPATA_BAU,
+        PER_TONNE | {PRICE: [3.0]},
+    ),
+    ("Tambopata per tonne, carbon 8 USD/tCO2e", TAMBOPATA, TAMBOPATA_BAU, PER_TONNE),
+    (
+        "Tambopata per tonne, carbon 25 USD/tCO2e",
+        TAMBOPATA,
+        TAMBOPATA_BAU,
+        PER_TONNE | {PRICE: [25.0]},
+    ),
+    ("Tambopata per tonne, farmers' share 0.1", TAMBOPATA, TAMBOPATA_BAU, {SHARE: 0.1}),
+    ("Tambopata per tonne, farmers' share 0.9", TAMBOPATA, TAMBOPATA_BAU, {SHARE: 0.9}),
+    ("Tambopata, detection 0.2", TAMBOPATA, TAMBOPATA_BAU, {DETECTION: 0.2}),
+    ("Tambopata, detection 1.0", TAMBOPATA, TAMBOPATA_BAU, {DETECTION: 1.0}),
     (
         "Tambopata, cap 175, random targeting",
         TAMBOPATA,
-        BASELINE,
+        TAMBOPATA_BAU,
         {"programmes.0.enrolment_cap": 175, "programmes.0.targeting": "random"},
     ),
     ("Caqueta, detection 0.1", CAQUETA, CAQUETA_BAU, {DETECTION: 0.1}),
     ("Caqueta, detection 0.5", CAQUETA, CAQUETA_BAU, {DETECTION: 0.5}),
     ("Caqueta, detection 1.0", CAQUETA, CAQUETA_BAU, {DETECTION: 1.0}),
+    ("Piura, the seed's terms", PIURA, BASELINE, {}),
     ("business as usual against itself", BASELINE, BASELINE, {}),
 )
 
@@ -80,6 +111,62 @@ OBSERVED = (
     "of 40 voluntary REDD+ projects [GuizarCoutino2022], 9.1 % against 4.2 % of tree "
     "cover lost in a randomised PES trial in Uganda [Jayachandran2017]; no "
     "significant effect in most Brazilian projects [West2020]"
+)
+
+#: The seeds' own figures, beside what landsim gives for the programme at the
+#: seed's terms: setting label, what the seed reports, and how landsim's figure
+#: is read from the scenario run's yearly table (column, year or "max" / "sum to
+#: programme end", unit).
+SEED_FIGURES: tuple[tuple[str, str, str, str, str], ...] = (
+    (
+        "Tambopata, the seed's terms",
+        "COOPASER grew from 21 to 350 members",
+        "enrolled_farms",
+        "max",
+        "farms enrolled at the most",
+    ),
+    (
+        "Tambopata, the seed's terms",
+        "a US$5.5M carbon-credit loan, repaid from credit sales",
+        "finance_repaid_usd",
+        "sum",
+        "USD of credit sales to the contract's end",
+    ),
+    (
+        "Tambopata, the seed's terms",
+        "1,300 ha of forest restored and conserved (AIDER, buffer zone)",
+        "restoration_agroforestry_ha",
+        "end",
+        "ha of agroforestry established by members, at the contract's end",
+    ),
+    (
+        "Caqueta, detection 0.5",
+        "36 smallholder cocoa producers in voluntary agreements",
+        "enrolled_farms",
+        "max",
+        "farms enrolled at the most",
+    ),
+    (
+        "Piura, the seed's terms",
+        "240 ha reforested",
+        "cumulative_planted_ha",
+        "end",
+        "ha planted by the programme's end",
+    ),
+    (
+        "Piura, the seed's terms",
+        "over 7,000 credits sold",
+        "credits_tco2e",
+        "sum",
+        "tCO2e of credits sold to the programme's end",
+    ),
+    (
+        "Piura, the seed's terms",
+        "280 farmers benefited",
+        "enrolled_farms",
+        "max",
+        "farms enrolled at the most",
+    ),
 )
 
 
@@ -105,6 +192,23 @@ def contract_reduction(comparison) -> np.ndarray:
     return 1.0 - cleared["scenario"].to_numpy() / cleared["counterfactual"].to_numpy()
 
 
+def seed_figures(label: str, comparison) -> dict:
+    """Per replicate, landsim's value of each of :data:`SEED_FIGURES` of setting
+    ``label`` (read from the scenario run, up to the last contract year)."""
+    ends = [p["end_in_run"] for p in comparison.programmes if p.get("end_in_run")]
+    t = comparison.trajectories
+    end = max(ends) if ends else int(t["year"].max())
+    run = t[(t["run"] == "scenario") & (t["year"] >= 1) & (t["year"] <= end)]
+    out = {}
+    for setting, _, column, how, _ in SEED_FIGURES:
+        if setting != label:
+            continue
+        by = run.groupby("replicate")[column]
+        values = {"max": by.max(), "sum": by.sum(), "end": by.last()}[how]
+        out[column + how] = values.to_numpy()
+    return out
+
+
 def measure(seeds: int) -> list[dict]:
     """Every setting of :data:`SETTINGS`, measured."""
     from landsim.evaluation import compare
@@ -125,6 +229,7 @@ def measure(seeds: int) -> list[dict]:
         )
         rows.append(
             {
+                "figures": seed_figures(label, c),
                 "setting": label,
                 "reduction": contract_reduction(c) * 100,
                 "avoided_end": r["avoided_deforestation_programme_end_ha"],
@@ -164,6 +269,20 @@ def render(rows: list[dict], seeds: int, seconds: float, command: str) -> str:
         lines.append(
             f"| {row['setting']} | " + " | ".join(cells) + f" | {row['restoration']:,.0f} |"
         )
+    lines += [
+        "",
+        "What the programmes' own accounts (`../shared/seeds/`) report, beside what "
+        "landsim gives for the programme at the seed's terms (the same runs; mean "
+        "[2.5-97.5 % of the replicates]):",
+        "",
+        "| programme | the seed reports | landsim gives | as |",
+        "|---|---|---|---|",
+    ]
+    by_label = {row["setting"]: row for row in rows}
+    for setting, reported, column, how, meaning in SEED_FIGURES:
+        values = by_label[setting]["figures"][column + how]
+        name = setting.split(",")[0]
+        lines.append(f"| {name} | {reported} | {spread(values)} | {meaning} |")
     return "\n".join(lines) + "\n"
 
 

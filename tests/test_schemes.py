@@ -573,3 +573,44 @@ def test_funding_tranches_must_add_up_to_the_budget(small_scenario):
     p = programme(funding={"usd_by_year": [100.0, 200.0]}, budget_usd=1_000.0)
     with pytest.raises(ScenarioError, match=r"funding.usd_by_year sums to 300.00 USD"):
         with_programmes(small_scenario, p)
+
+
+def test_expulsion_puts_the_support_the_contract_still_owes_at_stake(small_scenario):
+    """A programme that pays nothing but establishment support: an enrolled farm
+    short of its sustainable-practice area that would clear against its contract
+    weighs detection x the support it would forgo if expelled (the shortfall at the
+    cheaper system's support per ha), per ha it can clear."""
+    from landsim.economics import Option
+    from landsim.model.programmes.terms import measure_farm_areas
+
+    p = programme(
+        forest_payment=None,
+        budget_usd=1e9,
+        budget_usd_per_year=1e9,
+        establishment_support={"share": 0.5, "mode": "grant", "loan_years": 5},
+        obligations={
+            "protected_forest": "all",
+            "no_clearing": True,
+            "min_forest_share": 0.0,
+            "min_sustainable_ha_per_40ha": 3.0,
+            "grace_years": 5,
+            "covers_claimed_land": True,
+        },
+        enrolment_cap=1000,
+    )
+    model = LandUseModel(with_programmes(small_scenario, p), rng=2)
+    model.step()
+    e = model.programmes.accounts[0].enrolled
+    areas = measure_farm_areas(model.state)
+    sc = model.params
+    per_ha = 0.5 * min(
+        sc.cocoa_agroforestry.establishment_cost_usd_per_ha,
+        sc.silvopasture.establishment_cost_usd_per_ha,
+    )
+    shortfall = np.maximum(3.0 * areas.lot_ha / 40.0 - areas.sustainable_ha, 0.0)
+    size = np.full(model.farmers.n, 2.0)
+    adj = model.programmes.value_adjustments(model.year + 1, size)[:, Option.CLEAR]
+    short = e & (shortfall > 0)
+    assert short.any()
+    np.testing.assert_allclose(adj[short], -0.8 * shortfall[short] * per_ha / 2.0, rtol=1e-12)
+    np.testing.assert_array_equal(adj[e & (shortfall == 0)], 0.0)

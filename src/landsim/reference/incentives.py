@@ -3,6 +3,7 @@ add to the farmer's option values (docs/schemes.md)."""
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 from landsim.model.state import LOT_REFERENCE_HA, Cover, Option
@@ -246,6 +247,8 @@ def add_obligation_incentives(
         breaks = restricted_clearing_ha(spec, clear_size, areas, claimable) > 0
         yearly = expected_benefit(model, spec, year, f, forest_ha)
         at_stake = yearly * annuity_ if spec.expel_on_violation else yearly
+        if spec.expel_on_violation:  # and the support its obligation would bring
+            at_stake = at_stake + support_at_stake(model, spec, f, areas)
         if spec.repay_on_violation:
             at_stake += prog.contracts[f.farm_id].received_usd
         if breaks:
@@ -260,6 +263,32 @@ def add_obligation_incentives(
             a[Option.SILVOPASTURE] += bonus
 
 
+def support_value_per_ha(es, cost_usd_per_ha: float, farmer) -> float:
+    """The value to the farmer of support on 1 ha of a system costing
+    ``cost_usd_per_ha``: a grant's share, or the interest a loan of it saves."""
+    support = es.share * cost_usd_per_ha
+    if es.mode == "loan":  # worth the interest saved on the loan
+        support *= 1.0 - annuity(farmer, es.loan_years) / es.loan_years
+    return support
+
+
+def support_at_stake(model, spec, f, areas: tuple) -> float:
+    """Establishment support the farmer forgoes if expelled: that for the
+    sustainable-practice area its contract still asks of it (ha of shortfall x the
+    support per ha of the cheaper system)."""
+    es, ob = spec.establishment_support, spec.obligations
+    if es is None or ob.min_sustainable_ha_per_40ha <= 0:
+        return 0.0
+    _, sustainable_ha, lot_ha, _, _ = areas
+    needed = ob.min_sustainable_ha_per_40ha * lot_ha / LOT_REFERENCE_HA
+    shortfall = max(needed - sustainable_ha, 0.0)
+    sc = model.params
+    per_ha = math.inf
+    for system in (sc.cocoa_agroforestry, sc.silvopasture):
+        per_ha = min(per_ha, support_value_per_ha(es, system.establishment_cost_usd_per_ha, f))
+    return shortfall * per_ha
+
+
 def add_support_incentives(model, spec, f, left: int, a: list) -> None:
     """Establishment support (a grant, or the interest saved on a loan) and the cocoa
     premium over the years left, added to ``a`` (USD/ha)."""
@@ -270,10 +299,7 @@ def add_support_incentives(model, spec, f, left: int, a: list) -> None:
             (Option.COCOA_AGROFORESTRY, sc.cocoa_agroforestry),
             (Option.SILVOPASTURE, sc.silvopasture),
         ):
-            support = es.share * system.establishment_cost_usd_per_ha
-            if es.mode == "loan":  # worth the interest saved on the loan
-                support *= 1.0 - annuity(f, es.loan_years) / es.loan_years
-            a[option] += support
+            a[option] += support_value_per_ha(es, system.establishment_cost_usd_per_ha, f)
     if spec.premium is not None and left > 0:
         pv = 0.0
         for t in range(1, left + 1):

@@ -95,18 +95,54 @@ def expected_sanction(
     """Expected sanction per ha of clearing that breaks an obligation (USD/ha), for
     the enrolled farms: detection probability x the payments at stake.
 
-    Expulsion forfeits the payments of the contract years left; otherwise only
-    this year's. Clawback adds what was received.
+    Expulsion forfeits the payments of the contract years left and the support
+    for the sustainable practice the contract still asks of the farm
+    (:func:`support_at_stake`); otherwise only this year's payments are at stake.
+    Clawback adds what was received.
     """
     e = acc.enrolled
     claimable = claimable_cells(state) if shifts_to_claims(spec) else None
     breaks = restricted_clearing(spec, clear_size, areas, claimable)[e] > 0
     yearly = expected_benefit(spec, state, year, areas.forest_ha)[e]
     at_stake = yearly * annuity[e] if spec.expel_on_violation else yearly
+    if spec.expel_on_violation:
+        at_stake = at_stake + support_at_stake(spec, state, e, areas)
     if spec.repay_on_violation:
         at_stake = at_stake + acc.received_usd[e]
     penalty = spec.detection_probability * at_stake / np.maximum(clear_size[e], 1)
     return np.where(breaks, penalty, 0.0)
+
+
+def support_at_stake(
+    spec: Programme, state: ModelState, enrolled: np.ndarray, areas: FarmAreas
+) -> np.ndarray:
+    """Establishment support an expelled farm forgoes (USD), for the enrolled farms:
+    that for the sustainable-practice area its contract still asks of it (ha of
+    shortfall x the support per ha of the cheaper system, as
+    :func:`add_support_value` values it); 0 without support or such an obligation."""
+    es, ob = spec.establishment_support, spec.obligations
+    if es is None or ob.min_sustainable_ha_per_40ha <= 0:
+        return np.zeros(int(enrolled.sum()))
+    needed = ob.min_sustainable_ha_per_40ha * areas.lot_ha[enrolled] / LOT_REFERENCE_HA
+    shortfall = np.maximum(needed - areas.sustainable_ha[enrolled], 0.0)
+    per_ha = np.full(shortfall.shape, np.inf)
+    for system in PERENNIALS:
+        cost = system_params(system, state.params).establishment_cost_usd_per_ha
+        per_ha = np.minimum(
+            per_ha, support_per_ha(es, cost, state.farmers.discount_rate[enrolled])
+        )
+    return shortfall * per_ha
+
+
+def support_per_ha(es, cost_usd_per_ha: float, discount_rate: np.ndarray) -> np.ndarray:
+    """The value to each farmer of the support on 1 ha of a system costing
+    ``cost_usd_per_ha`` to establish: a grant's share of it, or the interest a loan
+    of that share saves (USD/ha)."""
+    support = np.full(discount_rate.shape, es.share * cost_usd_per_ha)
+    if es.mode == "loan":
+        repay = discount_factors(discount_rate, es.loan_years).sum(axis=1)
+        support = support * (1.0 - repay / es.loan_years)
+    return support
 
 
 def restored_payments(
@@ -140,11 +176,7 @@ def add_support_value(
     es, fs = spec.establishment_support, state.farmers
     for system in PERENNIALS:
         cost = system_params(system, state.params).establishment_cost_usd_per_ha
-        support = es.share * cost
-        if es.mode == "loan":
-            repay = discount_factors(fs.discount_rate[enrolled], es.loan_years).sum(axis=1)
-            support = support * (1.0 - repay / es.loan_years)
-        a[:, system.option] += support
+        a[:, system.option] += support_per_ha(es, cost, fs.discount_rate[enrolled])
 
 
 def removal_curves(state: ModelState, years: int) -> dict[Option, np.ndarray]:
