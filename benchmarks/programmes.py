@@ -271,9 +271,9 @@ def render(rows: list[dict], seeds: int, seconds: float, command: str) -> str:
         )
     lines += [
         "",
-        "What the programmes' own accounts (`../shared/seeds/`) report, beside what "
-        "landsim gives for the programme at the seed's terms (the same runs; mean "
-        "[2.5-97.5 % of the replicates]):",
+        "What the programmes' own accounts (the documents each scenario file cites) "
+        "report, beside what landsim gives for the programme at the seed's terms "
+        "(the same runs; mean [2.5-97.5 % of the replicates]):",
         "",
         "| programme | the seed reports | landsim gives | as |",
         "|---|---|---|---|",
