@@ -28,7 +28,8 @@ cost paid; with per-tonne payments to farmers at three carbon prices and three
 farmers' shares; with its enrolment capped and random targeting (so that there are
 farms outside it) and at two more detection probabilities; the Caqueta
 conservation agreements at three detection probabilities; the Piura reforestation
-credits; and business as usual against itself (no programme). A second table
+credits; the soil-carbon payments; and business as usual against itself (no
+programme). A second table
 sets the seeds' own figures (:data:`SEED_FIGURES`) beside landsim's.
 """
 
@@ -58,6 +59,7 @@ CAQUETA, CAQUETA_BAU = (
     "scenarios/caqueta_baseline.toml",
 )
 PIURA, BASELINE = "scenarios/piura_reforestation_credits.toml", "scenarios/baseline.toml"
+SOIL = "scenarios/soil_carbon_slm.toml"
 PRICE, SHARE = "markets.carbon.values", "programmes.0.carbon_payment.farmer_share"
 DETECTION = "programmes.0.detection_probability"
 #: The Tambopata programme with per-tonne payments to farmers (the credits'
@@ -101,6 +103,7 @@ SETTINGS: tuple[tuple[str, str, str, dict], ...] = (
     ("Caqueta, detection 0.5", CAQUETA, CAQUETA_BAU, {DETECTION: 0.5}),
     ("Caqueta, detection 1.0", CAQUETA, CAQUETA_BAU, {DETECTION: 1.0}),
     ("Piura, the seed's terms", PIURA, BASELINE, {}),
+    ("Soil-carbon payments (SLM)", SOIL, BASELINE, {}),
     ("business as usual against itself", BASELINE, BASELINE, {}),
 )
 

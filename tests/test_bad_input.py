@@ -212,8 +212,9 @@ class TestRanges:
             (
                 PROGRAMME.replace("[programmes.forest_payment]\nusd_per_ha_per_year = 10.0\n", "")
                 + "[programmes.carbon_payment]\npay_removals = true\n"
-                "pay_avoided_emissions = false\nbaseline_clearing_ha_per_farm_per_year = 0.0\n"
-                "farmer_share = 0.1\nreforestation_cost_usd_per_ha = 0.0\n",
+                "pay_avoided_emissions = false\npay_soil_carbon = false\n"
+                "baseline_clearing_ha_per_farm_per_year = 0.0\nfarmer_share = 0.1\n"
+                'collective_use = "reforestation"\nreforestation_cost_usd_per_ha = 0.0\n',
                 "programmes.0.carbon_payment.reforestation_cost_usd_per_ha",
                 "greater than 0",
             ),

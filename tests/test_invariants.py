@@ -386,3 +386,18 @@ def test_protected_cells_may_be_cleared_when_allowed(small_scenario):
         assert model.record["cumulative_deforestation_ha"] == lost[allowed] * 1.0
     assert lost[False] == 0
     assert lost[True] > 0
+
+
+def test_the_4_per_1000_indicator_is_the_soil_stock_change_per_mille(small_scenario):
+    """``soc_change_per_mille`` is 1000 x the year's change of the soil carbon
+    stock over the stock a year before (NaN in year 0)."""
+    from landsim.model import LandUseModel
+
+    model = LandUseModel(small_scenario, rng=3)
+    model.run_for(small_scenario.years)
+    y = model.yearly_table()
+    soil = y["soil_carbon_tc"].to_numpy()
+    expected = 1000.0 * np.diff(soil) / soil[:-1]
+    assert np.isnan(y["soc_change_per_mille"].iloc[0])
+    np.testing.assert_allclose(y["soc_change_per_mille"].iloc[1:], expected, rtol=1e-6, atol=1e-9)
+    assert np.abs(expected).max() > 0

@@ -18,6 +18,7 @@ CARBON = {
     "usd_per_tco2e": 15.0,
     "pay_removals": True,
     "pay_avoided_emissions": False,
+    "pay_soil_carbon": False,
     "baseline_clearing_ha_per_farm_per_year": 0.0,
     "farmer_share": 0.1,
     "collective_use": "reforestation",

@@ -37,6 +37,7 @@ from landsim.scenario import load_scenario
 #: Landscape totals summed over cells, compared with a relative tolerance.
 CARBON_TOTALS = (
     "carbon_stock_tc",
+    "soc_change_per_mille",
     "biomass_carbon_tc",
     "soil_carbon_tc",
     "removals_tco2e",
@@ -75,6 +76,7 @@ BASE_PROGRAMME = {
 CARBON = {
     "pay_removals": True,
     "pay_avoided_emissions": True,
+    "pay_soil_carbon": False,
     "baseline_clearing_ha_per_farm_per_year": 1.0,
     "farmer_share": 0.3,
     "collective_use": "reforestation",
@@ -307,6 +309,25 @@ def test_transaction_costs_and_credits_on_at_most_the_baseline(small_scenario):
     fast, reference = run_both(sc, seed=2)
     y = fast.yearly_table()
     assert y["newly_enrolled"].sum() > 0
+    assert_same_run(fast, reference)
+
+
+def test_soil_carbon_payments(small_scenario):
+    """A results-based payment for the farms' soil-carbon gains (and nothing else):
+    the credits, the incentives of the systems that raise soil carbon."""
+    carbon = dict(
+        CARBON,
+        pay_removals=False,
+        pay_avoided_emissions=False,
+        pay_soil_carbon=True,
+        farmer_share=1.0,
+        usd_per_tco2e=40.0,
+    )
+    p = programme(carbon_payment=carbon, forest_payment=None, obligations=None)
+    sc = small_scenario.with_overrides({"programmes": [p], "decision.logit_scale": 0.002})
+    fast, reference = run_both(sc, seed=4)
+    y = fast.yearly_table()
+    assert y["credits_tco2e"].sum() > 0 and y["payments_to_farmers_usd"].sum() > 0
     assert_same_run(fast, reference)
 
 

@@ -82,6 +82,7 @@ def test_the_programme_scenarios_cite_their_programme_documents():
         "tambopata_redd_cocoa.toml": "Initiative20x20",
         "caqueta_conservation_agreements.toml": "NatureForPeace",
         "piura_reforestation_credits.toml": "MomentumForChange",
+        "soil_carbon_slm.toml": "ClimateSoilCoP",
     }
     for name, key in expected.items():
         assert f"[{key}]" in comments(ROOT / "scenarios" / name), name

@@ -41,6 +41,7 @@ PROGRAMME = {
 CARBON = {
     "pay_removals": True,
     "pay_avoided_emissions": True,
+    "pay_soil_carbon": False,
     "baseline_clearing_ha_per_farm_per_year": 1.0,
     "farmer_share": 0.1,
     "collective_use": "reforestation",

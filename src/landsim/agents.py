@@ -59,6 +59,7 @@ class FarmerState:
     cocoa_kg : last year's cocoa production (kg)
     removals_tco2e, emissions_tco2e : last year's biomass carbon gains and losses
         on the farm (tCO2e)
+    soil_removals_tco2e : last year's soil carbon gains on the farm (tCO2e)
     hired_days, off_farm_days : last year's hired labour on the farm and the
         household's work off it (person-days)
     hired_labour_usd, off_farm_income_usd : their cost and income (USD), part of
@@ -89,6 +90,7 @@ class FarmerState:
     cocoa_kg: np.ndarray
     removals_tco2e: np.ndarray
     emissions_tco2e: np.ndarray
+    soil_removals_tco2e: np.ndarray
     hired_days: np.ndarray
     off_farm_days: np.ndarray
     hired_labour_usd: np.ndarray
@@ -156,6 +158,7 @@ def _new_farmers(
         cocoa_kg=zeros.copy(),
         removals_tco2e=zeros.copy(),
         emissions_tco2e=zeros.copy(),
+        soil_removals_tco2e=zeros.copy(),
         hired_days=zeros.copy(),
         off_farm_days=zeros.copy(),
         hired_labour_usd=zeros.copy(),

@@ -15,6 +15,7 @@ from functools import partial
 import mesa
 import numpy as np
 
+from landsim import carbon
 from landsim.economics import income_distribution
 from landsim.market import PRODUCTS, UNITS
 from landsim.model._fast import count_covers, cover_mask
@@ -157,7 +158,18 @@ def record_carbon(model, transitions, fluxes, shared) -> dict:
         "net_emissions_tco2e": emissions - removals,
         "biomass_emissions_tco2e": fluxes.biomass_emissions_tco2e,
         "soil_emissions_tco2e": fluxes.soil_emissions_tco2e,
+        "soc_change_per_mille": soc_change_per_mille(soil, fluxes) if transitions else np.nan,
     }
+
+
+def soc_change_per_mille(soil_tc: float, fluxes) -> float:
+    """The year's change of the landscape's soil organic carbon relative to its
+    stock a year before, per mille: the indicator of the "4 per 1000" initiative
+    (a yearly rise of 4 per mille of the stock; the Climate-Soil seed). The change
+    is the soil removals less emissions (stock change = removals - emissions)."""
+    change_tc = (fluxes.soil_removals_tco2e - fluxes.soil_emissions_tco2e) / carbon.CO2_PER_C
+    before = soil_tc - change_tc
+    return 1000.0 * change_tc / before if before > 0 else np.nan
 
 
 def record_income(model, transitions, fluxes, shared) -> dict:

@@ -353,7 +353,8 @@ class LandUseModel(mesa.Model):
         ls = self.landscape
         soil.update_fertility(ls, self._fertility)
         ls.age += 1
-        soc_gain, soc_loss = soil.advance_soil(ls, self._soc_equilibria, self._soc_retention)
+        soil_rates = (self._soc_equilibria, self._soc_retention)
+        soc_gain, soc_loss = soil.advance_soil(ls, *soil_rates, self.farmers)
         bio_gain, bio_loss, planted = biomass.advance_biomass(ls, self.farmers, self._biomass)
         return biomass.CarbonFluxes(bio_gain, bio_loss, soc_gain, soc_loss, planted)
 

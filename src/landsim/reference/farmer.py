@@ -61,7 +61,7 @@ class ReferenceFarmer(mesa.Agent):
         self.claimable: list = []  # unowned cells this farm may clear, in raster order
         self.revenue_usd = self.operating_cost_usd = self.net_income_usd = 0.0
         self.investment_usd = self.payments_usd = self.cocoa_kg = 0.0
-        self.removals_tco2e = self.emissions_tco2e = 0.0
+        self.removals_tco2e = self.emissions_tco2e = self.soil_removals_tco2e = 0.0
         self.hired_days = self.off_farm_days = 0.0
         self.hired_labour_usd = self.off_farm_income_usd = 0.0
         self.deforested_ha = self.claimed_ha = self.cumulative_income_usd = 0.0

@@ -77,7 +77,7 @@ def grow(model: ReferenceModel) -> tuple[float, float, float, float, float]:
     recovery = fertility_rates(sc)
     retention = math.exp(-sc.soil.approach_rate_per_year)
     for f in model.farmers:
-        f.removals_tco2e = f.emissions_tco2e = 0.0
+        f.removals_tco2e = f.emissions_tco2e = f.soil_removals_tco2e = 0.0
     bio_gain = bio_loss = soc_gain = soc_loss = planted_gain = 0.0
     for cell in model.cells:
         cover = Cover(cell.cover)
@@ -100,5 +100,6 @@ def grow(model: ReferenceModel) -> tuple[float, float, float, float, float]:
             d = biomass_change * cell_ha * CO2_PER_C
             farmer.removals_tco2e += max(d, 0.0)
             farmer.emissions_tco2e += max(-d, 0.0)
+            farmer.soil_removals_tco2e += max(soc_change * cell_ha * CO2_PER_C, 0.0)
     co2 = CO2_PER_C
     return bio_gain * co2, bio_loss * co2, soc_gain * co2, soc_loss * co2, planted_gain * co2

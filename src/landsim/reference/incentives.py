@@ -109,6 +109,8 @@ def expected_benefit(
         price = carbon_price(model, spec, year) * cp.farmer_share
         if cp.pay_removals:
             benefit += price * farmer.removals_tco2e
+        if cp.pay_soil_carbon:
+            benefit += price * farmer.soil_removals_tco2e
         if cp.pay_avoided_emissions:
             benefit += (
                 price
@@ -231,6 +233,26 @@ def add_carbon_incentives(model, prog, year: int, f, left: int, clear_size: int,
             for t, removal in enumerate(curve, start=1):
                 pv += discount_factor(f.discount_rate, t) * removal
             a[option] += price * pv
+    if cp.pay_soil_carbon:
+        for option, cover in (*NEW_SYSTEMS, (Option.ABANDON, Cover.SECONDARY_FOREST)):
+            pv = 0.0
+            for t, gain in enumerate(soil_gain_curve(model, cover, left), start=1):
+                pv += discount_factor(f.discount_rate, t) * gain
+            a[option] += price * pv
+
+
+def soil_gain_curve(model, cover: Cover, years: int) -> list[float]:
+    """Soil-carbon gains (tCO2e/ha) in each of the first ``years`` years after
+    turning annual cropland into ``cover``: the soil closes ``1 - r`` of its gap to
+    the new equilibrium each year (none if that is not above the cropland's)."""
+    r = math.exp(-model.params.soil.approach_rate_per_year)
+    eq = model.carbon.soc_equilibrium
+    gain = max(eq(cover) - eq(Cover.MONOCROP), 0.0) * (1.0 - r)
+    curve = []
+    for _ in range(years):
+        curve.append(gain * CO2_PER_C)
+        gain *= r
+    return curve
 
 
 def add_obligation_incentives(

@@ -10,6 +10,7 @@ import numpy as np
 
 from landsim.market import PRODUCTS, UNITS
 from landsim.model.state import COVER_NAMES, OPTION_NAMES, PLANTING, Cover, Option
+from landsim.reference.carbon import CO2_PER_C
 from landsim.reference.curves import sum_in_order
 from landsim.reference.restoration import restoration_areas_ha
 
@@ -207,6 +208,16 @@ def record_restoration(model: ReferenceModel, areas: list, programme: dict) -> d
     return rec
 
 
+def soc_change_per_mille(rec: dict, fluxes) -> float:
+    """The year's change of soil organic carbon relative to the stock a year
+    before, per mille ("4 per 1000"): soil removals less emissions, over the stock
+    before them."""
+    _, _, soc_gain, soc_loss, _ = fluxes
+    change_tc = (soc_gain - soc_loss) / CO2_PER_C
+    before = rec["soil_carbon_tc"] - change_tc
+    return 1000.0 * change_tc / before if before > 0 else math.nan
+
+
 def measure(model: ReferenceModel, transitions: dict | None, fluxes) -> dict:
     """The indicators of the current year (the columns of the yearly table).
 
@@ -228,6 +239,7 @@ def measure(model: ReferenceModel, transitions: dict | None, fluxes) -> dict:
     rec: dict = {"year": model.year}
     rec |= record_land(model, transitions, areas)
     rec |= record_carbon(model, fluxes)
+    rec["soc_change_per_mille"] = soc_change_per_mille(rec, fluxes) if transitions else math.nan
     rec |= record_income(model, transitions is not None)
     rec |= record_choices(model, transitions is not None)
     for product in PRODUCTS:

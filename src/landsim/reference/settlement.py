@@ -163,6 +163,8 @@ def credits_tco2e(model: ReferenceModel, spec, farmer) -> float:
     credits = 0.0
     if cp.pay_removals:
         credits += farmer.removals_tco2e
+    if cp.pay_soil_carbon:
+        credits += farmer.soil_removals_tco2e
     if cp.pay_avoided_emissions:
         baseline = cp.baseline_clearing_ha_per_farm_per_year * clearing_emission_tco2e_per_ha(
             model

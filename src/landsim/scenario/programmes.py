@@ -53,6 +53,9 @@ class CarbonPayment(_Section):
     usd_per_tco2e: Positive | None = None  # absent: the market carbon price path
     pay_removals: Flag
     pay_avoided_emissions: Flag
+    #: Credits for the farm's soil-carbon gains (tCO2e), as sustainable land
+    #: management raises its soil organic carbon (the Climate-Soil seed).
+    pay_soil_carbon: Flag
     baseline_clearing_ha_per_farm_per_year: NonNegative
     farmer_share: Share
     collective_use: Literal["reforestation", "repay_finance"]

@@ -84,11 +84,12 @@ def soc_retention(params: Scenario) -> float:
 
 
 def advance_soil(
-    landscape: Landscape, equilibria: np.ndarray, retention: float
+    landscape: Landscape, equilibria: np.ndarray, retention: float, farmers=None
 ) -> tuple[float, float]:
     """Move every cell's soil carbon one year towards its cover's equilibrium
     (``equilibria``, tC/ha by cover code); return the soil removals and emissions
-    (tCO2e).
+    (tCO2e), and set each farm's soil removals (``farmers.soil_removals_tco2e``,
+    for soil-carbon payments) when ``farmers`` is given.
 
     Only cells away from equilibrium change, and a zero change counts in neither
     sum, so the sums over those cells (in raster order) are those over the
@@ -102,4 +103,9 @@ def advance_soil(
     new = goal + (old - goal) * retention
     new = np.where(np.abs(new - goal) < SOC_TOLERANCE_TC_PER_HA, goal, new)
     soc[cells] = new
+    if farmers is not None:
+        o = ls.owner.ravel()[cells]
+        owned = o >= 0
+        d = (new[owned] - old[owned]) * ls.cell_size_ha * carbon.CO2_PER_C
+        farmers.soil_removals_tco2e[:] = np.bincount(o[owned], np.maximum(d, 0.0), farmers.n)
     return carbon.split_change(old, new, ls.cell_size_ha)

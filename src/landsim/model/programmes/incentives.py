@@ -4,6 +4,8 @@ a year's conversions are due."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from landsim import carbon
@@ -68,6 +70,9 @@ def adjust_values(
             a[:, Option.CLEAR] -= price * clearing_emission_tco2e_per_ha(state) * lost
         if cp.pay_removals:
             for option, curve in removal_curves(state, left).items():
+                a[:, option] += price * disc @ curve
+        if cp.pay_soil_carbon:
+            for option, curve in soil_gain_curves(state, left).items():
                 a[:, option] += price * disc @ curve
     ob = spec.obligations
     if ob is not None and (ob.no_clearing or ob.min_forest_share > 0):
@@ -188,6 +193,27 @@ def removal_curves(state: ModelState, years: int) -> dict[Option, np.ndarray]:
     for option, code in [*systems, (Option.ABANDON, Cover.SECONDARY_FOREST)]:
         stock = carbon.biomass_density(np.full(ages.shape, code), ages, state.params)
         out[option] = np.diff(stock) * carbon.CO2_PER_C
+    return out
+
+
+def soil_gain_curves(state: ModelState, years: int) -> dict[Option, np.ndarray]:
+    """Soil-carbon gains (tCO2e/ha) in each of the first ``years`` years after
+    turning annual cropland into each perennial system (and into regrowth, for
+    abandonment): the soil closes the share ``1 - r`` of its gap to the new cover's
+    equilibrium each year (7.3), ``r = exp(-soil.approach_rate_per_year)``; none
+    where that equilibrium is not above the cropland's."""
+    r = math.exp(-state.params.soil.approach_rate_per_year)
+    covers = [(s.option, s.cover) for s in PERENNIALS]
+    codes = np.array([Cover.MONOCROP] + [c for _, c in covers] + [Cover.SECONDARY_FOREST])
+    eq = carbon.soc_equilibrium(codes, state.params)
+    out = {}
+    for i, (option, _) in enumerate([*covers, (Option.ABANDON, None)], start=1):
+        gap = max(float(eq[i] - eq[0]), 0.0)
+        curve, gain = np.zeros(years), gap * (1.0 - r)
+        for t in range(years):  # a loop over years only
+            curve[t] = gain * carbon.CO2_PER_C
+            gain *= r
+        out[option] = curve
     return out
 
 

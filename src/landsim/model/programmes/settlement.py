@@ -104,6 +104,8 @@ def payments_due(
         cp = spec.carbon_payment
         if cp.pay_removals:
             credits += farm_carbon["removals_tco2e"]
+        if cp.pay_soil_carbon:
+            credits += fs.soil_removals_tco2e
         if cp.pay_avoided_emissions:
             baseline = cp.baseline_clearing_ha_per_farm_per_year * clearing_emission_tco2e_per_ha(
                 state

@@ -166,6 +166,8 @@ def expected_benefit(
         price = carbon_price(spec, state, year) * cp.farmer_share
         if cp.pay_removals:
             benefit += price * fs.removals_tco2e
+        if cp.pay_soil_carbon:
+            benefit += price * fs.soil_removals_tco2e
         if cp.pay_avoided_emissions:
             benefit += (
                 price
