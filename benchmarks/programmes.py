@@ -25,11 +25,11 @@ replicates:
 The settings are the rows of :data:`SETTINGS`: the Tambopata programme at the
 seed's terms (no per-tonne payment to farmers) and with half the establishment
 cost paid; with per-tonne payments to farmers at three carbon prices and three
-farmers' shares; with its enrolment capped and random targeting (so that there are
-farms outside it) and at two more detection probabilities; the Caqueta
-conservation agreements at three detection probabilities; the Piura reforestation
-credits; the soil-carbon payments; and business as usual against itself (no
-programme). A second table
+farmers' shares, and at two prices with a yearly budget that binds; with its
+enrolment capped and random targeting (so that there are farms outside it) and
+at two more detection probabilities; the Caqueta conservation agreements at
+three detection probabilities; the Piura reforestation credits; the soil-carbon
+payments; and business as usual against itself (no programme). A second table
 sets the seeds' own figures (:data:`SEED_FIGURES`) beside landsim's.
 """
 
@@ -66,6 +66,8 @@ DETECTION = "programmes.0.detection_probability"
 #: revenue shared with them, the rest repaying the loan), to show how the effect
 #: moves with the carbon price and the farmers' share.
 PER_TONNE = {SHARE: 0.5}
+#: A yearly budget that binds at 8 USD/tCO2e already (the payments due exceed it).
+SCARCE = {"programmes.0.budget_usd_per_year": 100_000}
 
 #: Settings: label, scenario, counterfactual, overrides of the scenario.
 SETTINGS: tuple[tuple[str, str, str, dict], ...] = (
@@ -88,6 +90,18 @@ SETTINGS: tuple[tuple[str, str, str, dict], ...] = (
         TAMBOPATA,
         TAMBOPATA_BAU,
         PER_TONNE | {PRICE: [25.0]},
+    ),
+    (
+        "Tambopata per tonne, 100,000 USD a year, carbon 8",
+        TAMBOPATA,
+        TAMBOPATA_BAU,
+        PER_TONNE | SCARCE,
+    ),
+    (
+        "Tambopata per tonne, 100,000 USD a year, carbon 25",
+        TAMBOPATA,
+        TAMBOPATA_BAU,
+        PER_TONNE | SCARCE | {PRICE: [25.0]},
     ),
     ("Tambopata per tonne, farmers' share 0.1", TAMBOPATA, TAMBOPATA_BAU, {SHARE: 0.1}),
     ("Tambopata per tonne, farmers' share 0.9", TAMBOPATA, TAMBOPATA_BAU, {SHARE: 0.9}),
