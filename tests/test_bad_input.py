@@ -33,7 +33,8 @@ ROOT = Path(__file__).resolve().parents[1]
 PROGRAMME = (
     '[[programmes]]\nname = "p"\nstart_year = 1\nend_year = 5\nbudget_usd = 1e5\n'
     'budget_usd_per_year = 1e4\nenrolment_cap = 10\ntargeting = "random"\nfinance = "public"\n'
-    "detection_probability = 0.5\nexpel_on_violation = true\nrepay_on_violation = false\n"
+    "detection_probability = 0.5\nexpel_on_violation = true\nwarnings_before_expulsion = 0\n"
+    "repay_on_violation = false\n"
     "[programmes.forest_payment]\nusd_per_ha_per_year = 10.0\n"
 )
 

@@ -35,6 +35,7 @@ PLANTING_PROGRAMME = {
     "finance": "carbon_credits",
     "detection_probability": 0.6,
     "expel_on_violation": True,
+    "warnings_before_expulsion": 0,
     "repay_on_violation": False,
     "obligations": {
         "protected_forest": "all",

@@ -62,6 +62,7 @@ BASE_PROGRAMME = {
     "finance": "public",
     "detection_probability": 0.8,
     "expel_on_violation": True,
+    "warnings_before_expulsion": 0,
     "repay_on_violation": False,
     "obligations": {
         "protected_forest": "all",
@@ -329,6 +330,23 @@ def test_soil_carbon_payments(small_scenario):
     y = fast.yearly_table()
     assert y["credits_tco2e"].sum() > 0 and y["payments_to_farmers_usd"].sum() > 0
     assert_same_run(fast, reference)
+
+
+def test_warnings_before_expulsion(small_scenario):
+    """Two warnings before a detected violation expels: warned farms are unpaid
+    that year and stay enrolled, and weigh only this year's payments while they
+    have warnings left."""
+    p = programme(warnings_before_expulsion=2, detection_probability=0.9)
+    sc = small_scenario.with_overrides({"programmes": [p], "decision.logit_scale": 0.0})
+    fast, reference = run_both(sc, seed=0)
+    y = fast.yearly_table()
+    acc = fast.programmes.accounts[0]
+    assert y["violations_detected"].sum() > y["expelled_farms"].max()
+    assert acc.warnings.max() >= 1
+    np.testing.assert_array_equal(acc.warnings[acc.expelled], 2)
+    assert_same_run(fast, reference)
+    warned = [c.warnings for c in reference.programmes.programmes[0].contracts]
+    np.testing.assert_array_equal(warned, acc.warnings)
 
 
 def test_cocoa_growers_only_and_funding_in_tranches(small_scenario):

@@ -26,6 +26,7 @@ PROGRAMME = {
     "finance": "public",
     "detection_probability": 0.8,
     "expel_on_violation": True,
+    "warnings_before_expulsion": 0,
     "repay_on_violation": False,
     "obligations": {
         "protected_forest": "all",
@@ -328,7 +329,7 @@ def test_bad_programme_in_a_file_exits_2(tmp_path, capsys):
         '[[programmes]]\nname = "x"\nstart_year = 4\nend_year = 2\nbudget_usd = 1\n'
         'budget_usd_per_year = 1\nenrolment_cap = 1\ntargeting = "first_come"\n'
         'finance = "public"\ndetection_probability = 0.5\nexpel_on_violation = true\n'
-        "repay_on_violation = false\n",
+        "warnings_before_expulsion = 0\nrepay_on_violation = false\n",
         encoding="utf-8",
     )
     assert main(["run", str(path)]) == 2

@@ -268,9 +268,11 @@ def add_obligation_incentives(
         claimable = claimable_cells(model, f) if shifts_to_claims(spec) else 0
         breaks = restricted_clearing_ha(spec, clear_size, areas, claimable) > 0
         yearly = expected_benefit(model, spec, year, f, forest_ha)
-        at_stake = yearly * annuity_ if spec.expel_on_violation else yearly
-        if spec.expel_on_violation:  # and the support its obligation would bring
-            at_stake = at_stake + support_at_stake(model, spec, f, areas)
+        contract = prog.contracts[f.farm_id]
+        expels = spec.expel_on_violation and contract.warnings >= spec.warnings_before_expulsion
+        at_stake = yearly
+        if expels:  # the contract years left, and the support its obligation would bring
+            at_stake = yearly * annuity_ + support_at_stake(model, spec, f, areas)
         if spec.repay_on_violation:
             at_stake += prog.contracts[f.farm_id].received_usd
         if breaks:

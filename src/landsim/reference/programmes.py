@@ -56,6 +56,7 @@ class Contract:
     loan_balance_usd: float = 0.0
     loan_instalment_usd: float = 0.0
     support_due_usd: float = 0.0
+    warnings: int = 0  # detected violations it was warned of
 
 
 @dataclass

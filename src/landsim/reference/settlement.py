@@ -135,8 +135,11 @@ def monitor(
             c.received_usd -= clawback
         clawbacks.append(clawback)
         if spec.expel_on_violation and detected[f.farm_id]:
-            c.enrolled = False
-            c.expelled = True
+            if c.warnings >= spec.warnings_before_expulsion:
+                c.enrolled = False
+                c.expelled = True
+            else:  # warned: unpaid this year, still enrolled
+                c.warnings += 1
     prog.year["compliant_farms"] = float(sum(compliant.values()))
     if spec.repay_on_violation:
         prog.year["repayments_usd"] = float(np.sum(clawbacks))

@@ -131,6 +131,9 @@ class Programme(_Section):
     finance: Literal["public", "carbon_credits", "works_for_taxes"]
     detection_probability: Share
     expel_on_violation: Flag
+    #: Detected violations a farm is warned of before the next one expels it (0:
+    #: the first expels); a warned farm is unpaid that year and stays enrolled.
+    warnings_before_expulsion: Integer = Field(ge=0, le=100)
     repay_on_violation: Flag
     participation: Participation | None = None
     funding: Funding | None = None

@@ -53,6 +53,7 @@ def teaching_programme(scenario: Scenario) -> dict[str, Any]:
         "finance": "public",
         "detection_probability": 0.5,
         "expel_on_violation": True,
+        "warnings_before_expulsion": 0,
         "repay_on_violation": False,
         "obligations": {
             "protected_forest": "all",

@@ -19,6 +19,7 @@ from landsim.model.programmes.terms import (
     contract_annuity,
     credited_share_of_clearing,
     expected_benefit,
+    expels_next,
     is_active,
     meets_practice_obligation,
     restricted_clearing,
@@ -100,18 +101,22 @@ def expected_sanction(
     """Expected sanction per ha of clearing that breaks an obligation (USD/ha), for
     the enrolled farms: detection probability x the payments at stake.
 
-    Expulsion forfeits the payments of the contract years left and the support
-    for the sustainable practice the contract still asks of the farm
-    (:func:`support_at_stake`); otherwise only this year's payments are at stake.
-    Clawback adds what was received.
+    A violation that expels the farm (:func:`terms.expels_next`: it has had its
+    warnings) forfeits the payments of the contract years left and the support for
+    the sustainable practice the contract still asks of it (:func:`support_at_stake`);
+    a warning, or a programme that does not expel, costs only this year's
+    payments. Clawback adds what was received.
     """
     e = acc.enrolled
     claimable = claimable_cells(state) if shifts_to_claims(spec) else None
     breaks = restricted_clearing(spec, clear_size, areas, claimable)[e] > 0
     yearly = expected_benefit(spec, state, year, areas.forest_ha)[e]
-    at_stake = yearly * annuity[e] if spec.expel_on_violation else yearly
-    if spec.expel_on_violation:
-        at_stake = at_stake + support_at_stake(spec, state, e, areas)
+    expels = expels_next(spec, acc)[e]
+    if expels.any():
+        expelled_stake = yearly * annuity[e] + support_at_stake(spec, state, e, areas)
+        at_stake = np.where(expels, expelled_stake, yearly)
+    else:
+        at_stake = yearly
     if spec.repay_on_violation:
         at_stake = at_stake + acc.received_usd[e]
     penalty = spec.detection_probability * at_stake / np.maximum(clear_size[e], 1)

@@ -13,6 +13,7 @@ from landsim.model.programmes.terms import (
     carbon_price,
     clearing_emission_tco2e_per_ha,
     counted_clearing,
+    expels_next,
     meets_practice_obligation,
     protected_forest_ha,
 )
@@ -70,8 +71,9 @@ def monitor(
 def sanction(
     spec: Programme, acc: ProgrammeAccounts, detected: np.ndarray, savings_usd: np.ndarray
 ) -> None:
-    """Claw back what detected violators received (from their savings) and expel
-    them, as the programme's rules say."""
+    """Claw back what detected violators received (from their savings), and expel
+    those who have had their warnings (warn the others), as the programme's rules
+    say."""
     if spec.repay_on_violation:
         # Savings can be below zero here (establishment was paid this year and its
         # support is settled below): claw back only what is there.
@@ -81,8 +83,10 @@ def sanction(
         acc.received_usd -= clawback
         acc.year["repayments_usd"] = float(clawback.sum())
     if spec.expel_on_violation:
-        acc.enrolled[detected] = False
-        acc.expelled[detected] = True
+        expel = detected & expels_next(spec, acc)
+        acc.warnings[detected & ~expel] += 1  # warned: unpaid this year, still enrolled
+        acc.enrolled[expel] = False
+        acc.expelled[expel] = True
 
 
 def payments_due(

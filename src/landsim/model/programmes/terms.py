@@ -32,6 +32,7 @@ class ProgrammeAccounts:
     received_usd: np.ndarray
     loan_balance_usd: np.ndarray
     loan_instalment_usd: np.ndarray
+    warnings: np.ndarray
     spent_usd: float = 0.0
     #: Money arrived so far (USD; the whole budget unless funding comes in tranches).
     funds_usd: float = math.inf
@@ -54,6 +55,7 @@ class ProgrammeAccounts:
         "received_usd",
         "loan_balance_usd",
         "loan_instalment_usd",
+        "warnings",
     )
 
     def extend(self, new: ProgrammeAccounts) -> None:
@@ -71,6 +73,7 @@ class ProgrammeAccounts:
             received_usd=np.zeros(n),
             loan_balance_usd=np.zeros(n),
             loan_instalment_usd=np.zeros(n),
+            warnings=np.zeros(n, dtype=np.int64),
         )
 
 
@@ -84,6 +87,14 @@ class FarmAreas(NamedTuple):
     lot_ha: np.ndarray
     primary_ha: np.ndarray
     cocoa_ha: np.ndarray
+
+
+def expels_next(spec: Programme, acc: ProgrammeAccounts) -> np.ndarray:
+    """Whether each farm's next detected violation expels it: the programme expels
+    violators and the farm has had its warnings."""
+    if not spec.expel_on_violation:
+        return np.zeros(acc.enrolled.size, dtype=bool)
+    return acc.warnings >= spec.warnings_before_expulsion
 
 
 def is_active(spec: Programme, year: int) -> bool:
