@@ -58,7 +58,11 @@ CAQUETA, CAQUETA_BAU = (
     "scenarios/caqueta_conservation_agreements.toml",
     "scenarios/caqueta_baseline.toml",
 )
-PIURA, BASELINE = "scenarios/piura_reforestation_credits.toml", "scenarios/baseline.toml"
+PIURA, PIURA_BAU = (
+    "scenarios/piura_reforestation_credits.toml",
+    "scenarios/piura_highlands_baseline.toml",
+)
+BASELINE = "scenarios/baseline.toml"
 SOIL = "scenarios/soil_carbon_slm.toml"
 PRICE, SHARE = "markets.carbon.values", "programmes.0.carbon_payment.farmer_share"
 DETECTION = "programmes.0.detection_probability"
@@ -116,7 +120,7 @@ SETTINGS: tuple[tuple[str, str, str, dict], ...] = (
     ("Caqueta, detection 0.1", CAQUETA, CAQUETA_BAU, {DETECTION: 0.1}),
     ("Caqueta, detection 0.5", CAQUETA, CAQUETA_BAU, {DETECTION: 0.5}),
     ("Caqueta, detection 1.0", CAQUETA, CAQUETA_BAU, {DETECTION: 1.0}),
-    ("Piura, the seed's terms", PIURA, BASELINE, {}),
+    ("Piura, the seed's terms", PIURA, PIURA_BAU, {}),
     ("Soil-carbon payments (SLM)", SOIL, BASELINE, {}),
     ("business as usual against itself", BASELINE, BASELINE, {}),
 )
