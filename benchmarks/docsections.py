@@ -39,3 +39,42 @@ def carry_sections(old_text: str, new_text: str) -> str:
     if not kept:
         return new_text
     return new_text.rstrip("\n") + "\n\n" + "\n".join(k.rstrip("\n") + "\n" for k in kept)
+
+
+def run_section_script(
+    script: str,
+    doc: Path,
+    section: str,
+    default_seeds: int,
+    quick_seeds: int,
+    measure,
+    render,
+    description: str,
+    argv: list[str] | None = None,
+) -> None:
+    """The command line of a script that measures settings over replicates and
+    writes one section of ``doc``: ``--seeds``, ``--quick``, ``--no-write`` and
+    ``--output``; ``measure(seeds)`` gives the rows and ``render(rows, seeds,
+    seconds, command)`` the section's text, which is printed and written."""
+    import argparse
+    import sys
+    import time
+
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument(
+        "--seeds", type=int, default=None, help=f"replicates (default {default_seeds})"
+    )
+    parser.add_argument("--quick", action="store_true", help=f"{quick_seeds} replicates")
+    parser.add_argument("--no-write", action="store_true", help="print only")
+    parser.add_argument("--output", type=Path, default=doc, help="file to write the section to")
+    args = parser.parse_args(argv)
+    seeds = args.seeds or (quick_seeds if args.quick else default_seeds)
+    given = argv if argv is not None else sys.argv[1:]
+    command = f"python benchmarks/{script}" + "".join(f" {a}" for a in given)
+    started = time.perf_counter()
+    rows = measure(seeds)
+    text = render(rows, seeds, time.perf_counter() - started, command)
+    print(text)
+    if not args.no_write:
+        replace_section(args.output, section, text)
+        print(f"wrote {args.output}")

@@ -22,11 +22,9 @@ that mean (``Comparison.summary``).
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -114,26 +112,20 @@ def render(rows: list[dict], seeds: int, seconds: float, command: str) -> str:
 
 def main(argv: list[str] | None = None) -> None:
     """Command line: measure, print the section, write it to docs/evaluation.md."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seeds", type=int, default=None, help=f"replicates (default {SEEDS})")
-    parser.add_argument("--quick", action="store_true", help=f"{QUICK_SEEDS} replicates")
-    parser.add_argument("--no-write", action="store_true", help="print only")
-    parser.add_argument("--output", type=Path, default=DOC, help="file to write the section to")
-    args = parser.parse_args(argv)
-    seeds = args.seeds or (QUICK_SEEDS if args.quick else SEEDS)
-    command = "python benchmarks/leakage.py" + "".join(
-        f" {a}" for a in (argv if argv is not None else sys.argv[1:])
-    )
-    started = time.perf_counter()
-    rows = measure(seeds)
-    text = render(rows, seeds, time.perf_counter() - started, command)
-    print(text)
-    if not args.no_write:
-        sys.path.insert(0, str(HERE))
-        from docsections import replace_section
+    sys.path.insert(0, str(HERE))
+    from docsections import run_section_script
 
-        replace_section(args.output, SECTION, text)
-        print(f"wrote {args.output}")
+    run_section_script(
+        "leakage.py",
+        DOC,
+        SECTION,
+        SEEDS,
+        QUICK_SEEDS,
+        measure,
+        render,
+        __doc__.splitlines()[0],
+        argv,
+    )
 
 
 if __name__ == "__main__":
